@@ -1,0 +1,108 @@
+using System.Collections.Concurrent;
+using SpikeEngine.Tensors;
+
+namespace SpikeEngine.Data;
+
+/// <summary>
+/// Batches a dataset: optional shuffling (seeded, reshuffled each epoch), an optional augmentation
+/// transform, normalisation, and background preparation with a bounded number of batches in flight.
+/// The last partial batch is kept unless <see cref="DropLast"/>.
+/// Batches must be disposed by the consumer (their buffers are pooled).
+/// </summary>
+public sealed class DataLoader
+{
+    public DataLoader(IImageDataset dataset, int batchSize, Normalization normalization,
+        bool shuffle = false, int seed = 0, IImageTransform? transform = null)
+    {
+        if (batchSize < 1) throw new ArgumentException($"Batch size must be at least 1 (got {batchSize}).");
+        if (dataset.Count == 0) throw new ArgumentException($"Dataset {dataset.Name} is empty.");
+        Dataset = dataset;
+        BatchSize = batchSize;
+        Normalization = normalization;
+        Shuffle = shuffle;
+        Seed = seed;
+        Transform = transform;
+    }
+
+    public IImageDataset Dataset { get; }
+    public int BatchSize { get; }
+    public Normalization Normalization { get; }
+    public bool Shuffle { get; }
+    public int Seed { get; }
+    public IImageTransform? Transform { get; }
+    public bool DropLast { get; init; }
+    /// <summary>Batches prepared ahead of the consumer.</summary>
+    public int Prefetch { get; init; } = 2;
+    /// <summary>Threads preparing the samples of one batch.</summary>
+    public int Workers { get; init; } = Math.Max(1, Environment.ProcessorCount);
+
+    public int BatchCount => DropLast ? Dataset.Count / BatchSize : (Dataset.Count + BatchSize - 1) / BatchSize;
+
+    /// <summary>The sample order of an epoch (identity when not shuffling).</summary>
+    public int[] Order(int epoch)
+    {
+        var order = Enumerable.Range(0, Dataset.Count).ToArray();
+        if (Shuffle) new Random(HashCode.Combine(Seed, epoch, 0x5EED)).Shuffle(order);
+        return order;
+    }
+
+    /// <summary>Prepares one batch from the given dataset indices.</summary>
+    public Batch MakeBatch(int[] indices, int epoch)
+    {
+        var images = new Image[indices.Length];
+        Parallel.For(0, indices.Length, new ParallelOptions { MaxDegreeOfParallelism = Workers }, i =>
+        {
+            var img = Dataset.GetImage(indices[i]);
+            if (Transform is not null)
+                img = Transform.Apply(img, new Random(HashCode.Combine(Seed, epoch, indices[i])));
+            images[i] = img;
+        });
+        var first = images[0];
+        foreach (var img in images)
+            if (img.Channels != first.Channels || img.Height != first.Height || img.Width != first.Width)
+                throw new InvalidDataException($"{Dataset.Name}: images in one batch differ in size ({first.Channels}x{first.Height}x{first.Width} vs {img.Channels}x{img.Height}x{img.Width}); add a resize/crop transform.");
+        int per = first.Channels * first.Height * first.Width;
+        var tensor = Tensor.Empty(new Shape(indices.Length, first.Channels, first.Height, first.Width));
+        var span = tensor.Span;
+        for (int i = 0; i < images.Length; i++) Normalization.Apply(images[i], span.Slice(i * per, per));
+        var labels = indices.Select(Dataset.GetLabel).ToArray();
+        return new Batch(tensor, labels, indices);
+    }
+
+    /// <summary>The batches of one epoch, prepared in the background.</summary>
+    public IEnumerable<Batch> Epoch(int epoch = 0, CancellationToken cancel = default)
+    {
+        var order = Order(epoch);
+        int count = BatchCount;
+        using var queue = new BlockingCollection<Batch>(Math.Max(1, Prefetch));
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        Exception? failure = null;
+        var producer = Task.Run(() =>
+        {
+            try
+            {
+                for (int b = 0; b < count && !stop.IsCancellationRequested; b++)
+                {
+                    int start = b * BatchSize;
+                    int n = Math.Min(BatchSize, order.Length - start);
+                    queue.Add(MakeBatch(order[start..(start + n)], epoch), stop.Token);
+                }
+            }
+            catch (OperationCanceledException) { }
+            catch (Exception e) { failure = e; }
+            finally { queue.CompleteAdding(); }
+        });
+        try
+        {
+            foreach (var batch in queue.GetConsumingEnumerable())
+                yield return batch;
+            if (failure is not null) throw new InvalidDataException($"Loading {Dataset.Name} failed: {failure.Message}", failure);
+        }
+        finally
+        {
+            stop.Cancel();
+            try { producer.Wait(); } catch (AggregateException) { }
+            while (queue.TryTake(out var left)) left.Dispose();
+        }
+    }
+}

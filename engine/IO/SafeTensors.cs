@@ -1,0 +1,125 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json;
+using SpikeEngine.Tensors;
+
+namespace SpikeEngine.IO;
+
+/// <summary>
+/// The safetensors format (8-byte little-endian header length, JSON header, raw little-endian data),
+/// readable by the Python `safetensors` package. Tensors are float32 (F32), except keys ending in
+/// "num_batches_tracked", which are written as I64 like PyTorch's buffers. Reading converts
+/// F16/BF16/F64/I64/I32 to float32. Metadata is the standard "__metadata__" string map.
+/// </summary>
+public static class SafeTensors
+{
+    public const string IntegerSuffix = "num_batches_tracked";
+
+    public static bool IsIntegerKey(string key) => key.EndsWith(IntegerSuffix, StringComparison.Ordinal);
+
+    public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+        => AtomicFile.Write(path, s => Write(s, tensors, metadata));
+
+    public static void Write(Stream stream, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var header = new Dictionary<string, object>();
+        if (metadata is { Count: > 0 }) header["__metadata__"] = metadata;
+        long offset = 0;
+        var order = tensors.Keys.OrderBy(k => k, StringComparer.Ordinal).ToArray();
+        foreach (var key in order)
+        {
+            var t = tensors[key];
+            long bytes = (long)t.Numel * (IsIntegerKey(key) ? 8 : 4);
+            header[key] = new Dictionary<string, object>
+            {
+                ["dtype"] = IsIntegerKey(key) ? "I64" : "F32",
+                ["shape"] = t.Shape.ToArray(),
+                ["data_offsets"] = new[] { offset, offset + bytes },
+            };
+            offset += bytes;
+        }
+        var json = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(header));
+        int padded = (json.Length + 7) / 8 * 8;
+        Span<byte> len = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)padded);
+        stream.Write(len);
+        stream.Write(json);
+        for (int i = json.Length; i < padded; i++) stream.WriteByte((byte)' ');
+        foreach (var key in order)
+        {
+            var data = tensors[key].ToArray();
+            if (IsIntegerKey(key))
+            {
+                var buf = new byte[data.Length * 8];
+                for (int i = 0; i < data.Length; i++) BinaryPrimitives.WriteInt64LittleEndian(buf.AsSpan(i * 8), (long)data[i]);
+                stream.Write(buf);
+            }
+            else
+            {
+                var buf = new byte[data.Length * 4];
+                for (int i = 0; i < data.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(buf.AsSpan(i * 4), data[i]);
+                stream.Write(buf);
+            }
+        }
+    }
+
+    /// <summary>A loaded file: tensors (host, float32) and metadata.</summary>
+    public sealed record Contents(Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata);
+
+    public static Contents Load(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"safetensors file not found: {path}", path);
+        byte[] bytes = File.ReadAllBytes(path);
+        try
+        {
+            return Parse(bytes, path);
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException or IndexOutOfRangeException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw new InvalidDataException($"{path}: not a valid safetensors file ({e.Message}).", e);
+        }
+    }
+
+    private static Contents Parse(byte[] bytes, string path)
+    {
+        if (bytes.Length < 8) throw new InvalidDataException($"{path}: too short to be a safetensors file ({bytes.Length} bytes).");
+        ulong headerLen = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        if (headerLen > (ulong)(bytes.Length - 8)) throw new InvalidDataException($"{path}: header length {headerLen} exceeds the file size {bytes.Length}; the file is truncated or not safetensors.");
+        int dataStart = 8 + (int)headerLen;
+        using var doc = JsonDocument.Parse(bytes.AsMemory(8, (int)headerLen));
+        var tensors = new Dictionary<string, Tensor>();
+        var metadata = new Dictionary<string, string>();
+        foreach (var prop in doc.RootElement.EnumerateObject())
+        {
+            if (prop.Name == "__metadata__")
+            {
+                foreach (var m in prop.Value.EnumerateObject()) metadata[m.Name] = m.Value.GetString() ?? "";
+                continue;
+            }
+            var dtype = prop.Value.GetProperty("dtype").GetString();
+            var shape = prop.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+            var offs = prop.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+            var s = new Shape(shape);
+            int elem = dtype switch { "F32" or "I32" => 4, "F64" or "I64" => 8, "F16" or "BF16" => 2, _ => throw new InvalidDataException($"{path}: tensor '{prop.Name}' has dtype {dtype}; supported are F32, F16, BF16, F64, I64, I32.") };
+            if (offs.Length != 2 || offs[1] - offs[0] != (long)s.Numel * elem || dataStart + offs[1] > bytes.Length || offs[0] < 0)
+                throw new InvalidDataException($"{path}: tensor '{prop.Name}' ({dtype} {s}) has data offsets [{string.Join(", ", offs)}] that do not fit its shape or the file ({bytes.Length} bytes).");
+            var src = bytes.AsSpan(dataStart + (int)offs[0], (int)(offs[1] - offs[0]));
+            var data = new float[s.Numel];
+            for (int i = 0; i < data.Length; i++)
+            {
+                data[i] = dtype switch
+                {
+                    "F32" => BinaryPrimitives.ReadSingleLittleEndian(src[(i * 4)..]),
+                    "I32" => BinaryPrimitives.ReadInt32LittleEndian(src[(i * 4)..]),
+                    "F64" => (float)BinaryPrimitives.ReadDoubleLittleEndian(src[(i * 8)..]),
+                    "I64" => BinaryPrimitives.ReadInt64LittleEndian(src[(i * 8)..]),
+                    "F16" => (float)BinaryPrimitives.ReadHalfLittleEndian(src[(i * 2)..]),
+                    _ => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(src[(i * 2)..]) << 16),
+                };
+            }
+            tensors[prop.Name] = Tensor.Wrap(data, s);
+            tensors[prop.Name].Name = prop.Name;
+        }
+        return new Contents(tensors, metadata);
+    }
+}
