@@ -99,6 +99,7 @@ public static class EmbeddedDefault
             ? $"it comes within 1 point of the ANN from T = {reach}"
             : $"it stays {(ann - cos.Max()) * 100:F1} points below the ANN up to T = {cos.Length}";
         double gain = steps.Select(t => cos[t - 1] - plain[t - 1]).Max() * 100;
-        return $"Reading: {comparison} (largest gain {gain:F1} points); {gap}.";
+        string gainText = better.Length > 0 ? $" (largest gain {gain:F1} points)" : "";
+        return $"Reading: {comparison}{gainText}; {gap}.";
     }
 }
