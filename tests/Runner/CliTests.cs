@@ -105,7 +105,7 @@ public class CliTests
         var t = engine.TrainRequest!;
         Assert.That(t.Spec, Is.EqualTo(new SpikeEngine.Runner.Engine.ModelSpec("vgg16", 100, 4, "CIFAR100")));
         Assert.That((t.Epochs, t.BatchSize, t.LearningRate, t.WeightDecay, t.Seed), Is.EqualTo((3, 100, 0.02, 5e-4, 42)));
-        Assert.That(engine.Loads.Single().Path, Is.EqualTo(Path.Combine(tmp["saved"], "CIFAR100-vgg16-L4.safetensors")));
+        Assert.That(engine.Loads.Single().Path, Is.EqualTo(Path.Combine(tmp["saved"], "CIFAR100-vgg16-L4", "best.safetensors")));
         Assert.That(engine.SnnRequests.Single(), Is.EqualTo(new SpikeEngine.Runner.Engine.SnnRequest(4, 32, 1, 100)));
         Assert.That(run.Out, Does.Contain("epoch 3/3").And.Contain("ANN accuracy").And.Contain("32"));
     }
@@ -135,7 +135,7 @@ public class CliTests
             "--trainann_epochs", "5", "--savedir", tmp["s"], "--json", tmp["train.json"]);
         Assert.That(run.ExitCode, Is.EqualTo(Commands.Interrupted));
         Assert.That(run.Err, Does.Contain("last good checkpoint kept").And.Contain("--resume"));
-        Assert.That(File.ReadAllText(tmp["s/FashionMNIST-cnn-L4-last.safetensors"]), Is.EqualTo("epoch 1"));
+        Assert.That(File.ReadAllText(tmp["s/FashionMNIST-cnn-L4/last.safetensors"]), Is.EqualTo("epoch 1"));
         using (var doc = JsonDocument.Parse(File.ReadAllText(tmp["train.json"])))
             Assert.That(doc.RootElement.GetProperty("cancelled").GetBoolean(), Is.True);
 

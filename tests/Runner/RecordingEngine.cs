@@ -41,8 +41,8 @@ internal sealed class RecordingEngine : IRunnerEngine
     {
         TrainRequest = request;
         Directory.CreateDirectory(request.SaveDir);
-        var best = Path.Combine(request.SaveDir, request.ModelName + ".safetensors");
-        var last = Path.Combine(request.SaveDir, request.ModelName + "-last.safetensors");
+        var best = Path.Combine(request.SaveDir, "best.safetensors");
+        var last = Path.Combine(request.SaveDir, "last.safetensors");
         int done = 0;
         for (int e = 1; e <= request.Epochs; e++)
         {

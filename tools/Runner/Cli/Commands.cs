@@ -38,7 +38,7 @@ public static class Commands
         var spec = new ModelSpec(arch, dataset.Classes, l, dataset.Name);
         string modelName = $"{dataset.Name}-{arch}-L{l}";
         var request = new TrainRequest(spec, data with { Folder = trainFolder }, data.Folder, s.Get(o.TrainEpochs), s.Get(o.BatchSize),
-            s.Get(o.Lr), s.Get(o.Wd), s.Get(o.Seed), s.Get(o.SaveDir), modelName, s.Get(o.Resume), initFrom, device);
+            s.Get(o.Lr), s.Get(o.Wd), s.Get(o.Seed), Path.Combine(s.Get(o.SaveDir), modelName), modelName, s.Get(o.Resume), initFrom, device);
 
         s.WriteLine($"Training {arch} (QCFS, L = {l}) on {dataset.Name} for {request.Epochs} epochs, batch {request.BatchSize}, " +
                     $"lr {request.LearningRate}, wd {request.WeightDecay}, seed {request.Seed}, {device}" +
@@ -167,11 +167,11 @@ public static class Commands
 
         s.WriteLine($"{Describe(model)} on {data.Description} ({d.Samples} images); T = {request.SimLen}, COS ρ = {request.PresimLen}");
         var table = new Table().AddColumns("layer", "neurons", "rate plain", "rate COS",
-            "ψ plain (≤-2/-1/0/+1/≥2)", "ψ COS (≤-2/-1/0/+1/≥2)", "up", "down", "SynOps/step");
+            "ψ plain (≤-2/-1/0/+1/≥2)", "ψ COS (≤-2/-1/0/+1/≥2)", "up", "down", "spikes/img/step");
         foreach (var l in d.Layers)
             table.AddRow(l.Layer, l.Neurons.ToString("N0"), l.FiringRatePlain.ToString("F4"), l.FiringRateCos.ToString("F4"),
                 Histogram(l.OffsetHistogramPlain), Histogram(l.OffsetHistogramCos),
-                Percent(l.ShareShiftedUp), Percent(l.ShareShiftedDown), l.SynOpsPerStep.ToString("E3"));
+                Percent(l.ShareShiftedUp), Percent(l.ShareShiftedDown), l.SpikesPerImagePerStep.ToString("E3"));
         s.Console.Write(table);
         s.WriteLine($"Per image: ANN {d.AnnMacsPerImage:E3} MACs, {d.AnnEnergyJoulesPerImage * 1e6:F3} µJ; " +
                     $"SNN {d.SnnSynOpsPerImage:E3} SynOps + {d.SnnDenseMacsPerImage:E3} MACs (first layer) over T = {request.SimLen}, {d.SnnEnergyJoulesPerImage * 1e6:F3} µJ");
@@ -186,7 +186,7 @@ public static class Commands
                 ["offset_histogram_plain"] = new JsonArray(l.OffsetHistogramPlain.Select(v => (JsonNode?)v).ToArray()),
                 ["offset_histogram_cos"] = new JsonArray(l.OffsetHistogramCos.Select(v => (JsonNode?)v).ToArray()),
                 ["shifted_up"] = JsonReport.Round(l.ShareShiftedUp), ["shifted_down"] = JsonReport.Round(l.ShareShiftedDown),
-                ["synops_per_step"] = l.SynOpsPerStep,
+                ["spikes_per_image_per_step"] = l.SpikesPerImagePerStep,
             });
         WriteJson(s, new JsonObject
         {

@@ -11,7 +11,7 @@ namespace SpikeEngine.Runner.Cli;
 /// </summary>
 public static class EmbeddedDefault
 {
-    public const string ModelFile = "fashion-mnist-cnn-L4.safetensors";
+    public const string ModelFile = "fashionmnist-cnn-L4.safetensors";
     public const string DataFolder = "fashion-mnist";
     public const int SimLen = 8;
     public const int Presim = 4;

@@ -23,6 +23,7 @@ public interface IModel
     string Source { get; }
 }
 
+/// <summary>A training run; SaveDir is this model's own folder (--savedir/DATASET-ARCH-LL) for best and last checkpoints.</summary>
 public sealed record TrainRequest(
     ModelSpec Spec, DataRequest Data, string TestFolder, int Epochs, int BatchSize, double LearningRate, double WeightDecay,
     int Seed, string SaveDir, string ModelName, bool Resume, string? InitFrom, Device Device);
@@ -43,7 +44,7 @@ public sealed record SnnOutcome(double[] AccuracyPerStep, int Samples, double Se
 public sealed record LayerDiagnostics(
     string Layer, long Neurons, double FiringRatePlain, double FiringRateCos,
     long[] OffsetHistogramPlain, long[] OffsetHistogramCos, double ShareShiftedUp, double ShareShiftedDown,
-    double SynOpsPerStep);
+    double SpikesPerImagePerStep);
 
 public sealed record DiagnosticsOutcome(
     IReadOnlyList<LayerDiagnostics> Layers, double AnnMacsPerImage, double SnnSynOpsPerImage, double SnnDenseMacsPerImage,
