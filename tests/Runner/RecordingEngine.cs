@@ -59,11 +59,14 @@ internal sealed class RecordingEngine : IRunnerEngine
     public double EvaluateAnn(IModel model, IDataSplit data, int batchSize, CancellationToken cancel) => 0.9;
 
     /// <summary>Accuracy rising with t toward 0.9 − 0.1/(ρ+1): COS (ρ &gt; 0) ends higher than plain.</summary>
-    public SnnOutcome EvaluateSnn(IModel model, IDataSplit data, SnnRequest request, CancellationToken cancel)
+    public SnnEvaluationOutcome EvaluateSnn(IModel model, IDataSplit data, IReadOnlyList<SnnRequest> runs, CancellationToken cancel)
     {
-        SnnRequests.Add(request);
-        var acc = Enumerable.Range(1, request.SimLen).Select(t => (0.9 - 0.1 / (request.PresimLen + 1)) * t / (t + 1.0)).ToArray();
-        return new SnnOutcome(acc, data.Count, 2.0);
+        SnnRequests.AddRange(runs);
+        return new SnnEvaluationOutcome(0.9, runs.Select(request =>
+        {
+            var acc = Enumerable.Range(1, request.SimLen).Select(t => (0.9 - 0.1 / (request.PresimLen + 1)) * t / (t + 1.0)).ToArray();
+            return new SnnOutcome(request, acc, data.Count, 2.0);
+        }).ToList());
     }
 
     public DiagnosticsOutcome Diagnose(IModel model, IDataSplit data, SnnRequest request, CancellationToken cancel)

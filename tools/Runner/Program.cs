@@ -2,7 +2,9 @@
 using SpikeEngine.Runner.Cli;
 
 using var cancel = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
+// Only training stops gracefully (it keeps its last good checkpoint); other commands end at once on Ctrl-C.
+bool training = args.Length > 0 && args[0] == "train" || args.Contains("--direct_training");
+if (training) Console.CancelKeyPress += (_, e) =>
 {
     if (cancel.IsCancellationRequested) return; // a second Ctrl-C ends the process at once
     e.Cancel = true;

@@ -109,13 +109,14 @@ public static class Commands
 
         s.WriteLine($"{Describe(model)} on {data.Description} ({data.Count} images, {device}); ρ = {request.PresimLen}, T = {request.SimLen}" +
                     (request.Iterations > 1 ? $", k = {request.Iterations}" : ""));
-        double ann = s.Engine.EvaluateAnn(model, data, batch, s.Cancel);
-        s.WriteLine($"ANN accuracy: {Percent(ann)}");
-        var run = s.Engine.EvaluateSnn(model, data, request, s.Cancel);
-        SnnOutcome? plain = null;
         string? plotPath = s.Parse.GetValue(o.Plot);
-        if (plotPath is not null && request.PresimLen > 0)
-            plain = s.Engine.EvaluateSnn(model, data, request with { PresimLen = 0, Iterations = 1 }, s.Cancel);
+        var runs = new List<SnnRequest> { request };
+        if (plotPath is not null && request.PresimLen > 0) runs.Add(request with { PresimLen = 0, Iterations = 1 });
+        var evaluation = s.Engine.EvaluateSnn(model, data, runs, s.Cancel);
+        double ann = evaluation.AnnAccuracy;
+        var run = evaluation.Runs[0];
+        var plain = evaluation.Runs.Count > 1 ? evaluation.Runs[1] : null;
+        s.WriteLine($"ANN accuracy: {Percent(ann)}");
 
         var table = new Table().AddColumn("t").AddColumn(request.PresimLen == 0 ? "SNN (plain)" : $"SNN (COS, ρ = {request.PresimLen})");
         if (plain is not null) table.AddColumn("SNN (plain)");
@@ -127,7 +128,7 @@ public static class Commands
         }
         s.Console.Write(table);
         double ips = run.Samples / Math.Max(run.Seconds, 1e-9);
-        double latency = LatencyPerStepMs(run, request);
+        double latency = LatencyPerStepMs(run);
         s.WriteLine($"SNN: {run.Seconds:F1} s, {ips:F1} images/s, {latency:F2} ms per time step (batch {batch}, {request.PresimLen} + {request.SimLen} steps per layer)");
         s.WriteLine($"accuracy per step: [{string.Join(", ", run.AccuracyPerStep.Select(a => (a * 100).ToString("F2")))}]");
 
@@ -264,8 +265,9 @@ public static class Commands
     }
 
     /// <summary>Wall time per batch per simulated step (ρ + T steps per batch).</summary>
-    internal static double LatencyPerStepMs(SnnOutcome run, SnnRequest r)
+    internal static double LatencyPerStepMs(SnnOutcome run)
     {
+        var r = run.Request;
         int batches = Math.Max(1, (run.Samples + r.BatchSize - 1) / r.BatchSize);
         return run.Seconds * 1000 / (batches * (double)(r.PresimLen + r.SimLen));
     }

@@ -47,9 +47,9 @@ public static class EmbeddedDefault
 
         s.WriteLine($"SpikeEngine: QCFS {model.Spec.Arch} (L = {model.Spec.L}, {model.Parameters:N0} parameters) trained on Fashion-MNIST, " +
                     $"bundled test set ({data.Count} images), {device}");
-        double ann = s.Engine.EvaluateAnn(model, data, Batch, s.Cancel);
-        var plain = s.Engine.EvaluateSnn(model, data, new SnnRequest(0, SimLen, 1, Batch), s.Cancel);
-        var cos = s.Engine.EvaluateSnn(model, data, new SnnRequest(Presim, SimLen, 1, Batch), s.Cancel);
+        var evaluation = s.Engine.EvaluateSnn(model, data, [new SnnRequest(0, SimLen, 1, Batch), new SnnRequest(Presim, SimLen, 1, Batch)], s.Cancel);
+        double ann = evaluation.AnnAccuracy;
+        var (plain, cos) = (evaluation.Runs[0], evaluation.Runs[1]);
 
         int[] steps = [1, 2, 4, 8];
         var table = new Table().AddColumn("");
@@ -59,8 +59,8 @@ public static class EmbeddedDefault
         table.AddRow(new[] { $"COS (ρ = {Presim})" }.Concat(steps.Select(t => Commands.Percent(cos.AccuracyPerStep[t - 1]))).ToArray());
         s.Console.Write(table);
 
-        double plainLatency = Commands.LatencyPerStepMs(plain, new SnnRequest(0, SimLen, 1, Batch));
-        double cosLatency = Commands.LatencyPerStepMs(cos, new SnnRequest(Presim, SimLen, 1, Batch));
+        double plainLatency = Commands.LatencyPerStepMs(plain);
+        double cosLatency = Commands.LatencyPerStepMs(cos);
         s.WriteLine($"Latency per time step (batch {Batch}): plain {plainLatency:F2} ms, COS {cosLatency:F2} ms " +
                     $"(COS runs ρ + T = {Presim + SimLen} steps per layer); {cos.Samples / Math.Max(cos.Seconds, 1e-9):F0} images/s with COS at T = {SimLen}");
         s.WriteLine(Reading(ann, plain.AccuracyPerStep, cos.AccuracyPerStep));

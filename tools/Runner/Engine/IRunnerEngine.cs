@@ -38,7 +38,10 @@ public sealed record TrainOutcome(string BestPath, string LastPath, double BestA
 public sealed record SnnRequest(int PresimLen, int SimLen, int Iterations, int BatchSize);
 
 /// <summary>Accuracy after t = 1..T steps (fractions) over Samples images; Seconds = wall time of the simulation.</summary>
-public sealed record SnnOutcome(double[] AccuracyPerStep, int Samples, double Seconds);
+public sealed record SnnOutcome(SnnRequest Request, double[] AccuracyPerStep, int Samples, double Seconds);
+
+/// <summary>The ANN accuracy and one outcome per requested SNN run, on the same images.</summary>
+public sealed record SnnEvaluationOutcome(double AnnAccuracy, IReadOnlyList<SnnOutcome> Runs);
 
 /// <summary>Offset-spike ψ histogram bins: ≤ −2, −1, 0, +1, ≥ +2.</summary>
 public sealed record LayerDiagnostics(
@@ -74,7 +77,8 @@ public interface IRunnerEngine
 
     double EvaluateAnn(IModel model, IDataSplit data, int batchSize, CancellationToken cancel);
 
-    SnnOutcome EvaluateSnn(IModel model, IDataSplit data, SnnRequest request, CancellationToken cancel);
+    /// <summary>ANN accuracy and every run in one pass over the data (all runs share the batch size of the first).</summary>
+    SnnEvaluationOutcome EvaluateSnn(IModel model, IDataSplit data, IReadOnlyList<SnnRequest> runs, CancellationToken cancel);
 
     DiagnosticsOutcome Diagnose(IModel model, IDataSplit data, SnnRequest request, CancellationToken cancel);
 

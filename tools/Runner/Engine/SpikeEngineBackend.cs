@@ -45,7 +45,7 @@ public sealed partial class SpikeEngineBackend : IRunnerEngine
     public double EvaluateAnn(IModel model, IDataSplit data, int batchSize, CancellationToken cancel) =>
         throw new CliError("ANN evaluation is not in this build yet (engine/Nn).");
 
-    public SnnOutcome EvaluateSnn(IModel model, IDataSplit data, SnnRequest request, CancellationToken cancel) =>
+    public SnnEvaluationOutcome EvaluateSnn(IModel model, IDataSplit data, IReadOnlyList<SnnRequest> runs, CancellationToken cancel) =>
         throw new CliError("SNN evaluation is not in this build yet (engine/Snn).");
 
     public DiagnosticsOutcome Diagnose(IModel model, IDataSplit data, SnnRequest request, CancellationToken cancel) =>
