@@ -47,8 +47,10 @@ public static class Commands
         var progress = new TrainProgressPrinter(s.Out);
         var outcome = s.Engine.Train(request, progress.Report, s.Cancel);
         progress.Finish();
-        if (outcome.Cancelled)
+        if (outcome.Cancelled && File.Exists(outcome.LastPath))
             s.Err.WriteLine($"Training interrupted after {outcome.EpochsDone} epoch(s); last good checkpoint kept: {outcome.LastPath}. Continue with --resume.");
+        else if (outcome.Cancelled)
+            s.Err.WriteLine("Training interrupted before the first epoch finished; no checkpoint was written.");
         else
             s.WriteLine($"Done: {outcome.EpochsDone} epochs in {clock.Elapsed.TotalSeconds:F1} s; best test accuracy {Percent(outcome.BestAccuracy)} → {outcome.BestPath} (last: {outcome.LastPath})");
 
@@ -288,10 +290,11 @@ public static class Commands
     }
 }
 
-/// <summary>Prints training progress: one line per epoch, and a live batch line on a terminal.</summary>
+/// <summary>Prints training progress: one line per epoch; a live batch line on a terminal, else a batch line every 15 s.</summary>
 internal sealed class TrainProgressPrinter(TextWriter output)
 {
     private readonly bool _live = ConsoleFactory.IsTerminal(output);
+    private readonly Stopwatch _sinceLine = Stopwatch.StartNew();
     private bool _lineOpen;
 
     public void Report(TrainProgress p)
@@ -301,10 +304,19 @@ internal sealed class TrainProgressPrinter(TextWriter output)
             if (_lineOpen) { output.Write('\r'); _lineOpen = false; }
             output.WriteLine($"epoch {p.Epoch}/{p.Epochs}  loss {p.Loss:F4}  test {acc * 100:F2} %  {p.ImagesPerSecond:F0} img/s  {Format(p.Remaining)} left".PadRight(79));
         }
-        else if (_live)
+        else
         {
-            output.Write($"\repoch {p.Epoch}/{p.Epochs}  batch {p.Batch}/{p.Batches}  loss {p.Loss:F4}  {p.ImagesPerSecond:F0} img/s  {Format(p.Remaining)} left   ");
-            _lineOpen = true;
+            string line = $"epoch {p.Epoch}/{p.Epochs}  batch {p.Batch}/{p.Batches}  loss {p.Loss:F4}  {p.ImagesPerSecond:F0} img/s  {Format(p.Remaining)} left";
+            if (_live)
+            {
+                output.Write("\r" + line + "   ");
+                _lineOpen = true;
+            }
+            else if (_sinceLine.Elapsed.TotalSeconds >= 15)
+            {
+                output.WriteLine(line);
+                _sinceLine.Restart();
+            }
         }
     }
 
