@@ -31,7 +31,7 @@ public class ReferenceKernelTests
 
     [Test]
     public void KernelMatchesCommittedReferenceSpikesExactly()
-        => CheckKernel(SafeTensors.Load(ReferenceFixtures.Committed("cnn_w4.cos.safetensors")));
+        => CheckKernel(SafeTensors.Load(ReferenceFixtures.Committed("cnn.cos.safetensors")));
 
     [Test]
     public void KernelMatchesFreshlyRegeneratedReference()
@@ -40,8 +40,8 @@ public class ReferenceKernelTests
         var folder = Directory.CreateTempSubdirectory("snnref").FullName;
         try
         {
-            // A different seed and wider model than the committed fixture.
-            CheckKernel(ReferenceFixtures.Regenerate(folder, "kernel.safetensors", "--arch", "cnn", "--width-divisor", "2", "--batch", "3", "--seed", "7", "--rhos", "4"));
+            // A different seed and batch than the committed fixture.
+            CheckKernel(ReferenceFixtures.Regenerate(folder, "kernel.safetensors", "--arch", "cnn", "--batch", "3", "--seed", "7", "--rhos", "4"));
         }
         finally { Directory.Delete(folder, true); }
     }

@@ -95,8 +95,8 @@ class Vgg16(nn.Module):
                 w //= width_divisor
                 layers += [nn.Conv2d(cin, w, 3, 1, 1), nn.BatchNorm2d(w), QCFS(levels), nn.Dropout(0.1)]
                 cin = w
+            layers.append(nn.AvgPool2d(2, 2))
             setattr(self, f"layer{b + 1}", nn.Sequential(*layers))
-        self.pool = nn.AvgPool2d(2, 2)
         hidden = 4096 // width_divisor
         self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(cin, hidden), QCFS(levels), nn.Dropout(0.5),
                                         nn.Linear(hidden, hidden), QCFS(levels), nn.Dropout(0.5),
@@ -104,22 +104,22 @@ class Vgg16(nn.Module):
 
     def forward(self, x):
         for b in range(5):
-            x = self.pool(getattr(self, f"layer{b + 1}")(x))
+            x = getattr(self, f"layer{b + 1}")(x)
         return self.classifier(x)
 
 
 class SmallCnn(nn.Module):
-    """Two conv layers (c1, c2 channels) for 28x28 grey images, each conv-BN-QCFS-avgpool, then a linear."""
+    """The engine's "cnn" for 28x28 grey images: layer1 = [Conv 1->c1, BN, QCFS, AvgPool 2],
+    layer2 = [Conv c1->c2, BN, QCFS, AvgPool 2], classifier = [Flatten, Linear(c2*7*7, classes)]."""
 
     def __init__(self, classes, levels, c1=32, c2=64):
         super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(1, c1, 3, 1, 1), nn.BatchNorm2d(c1), QCFS(levels), nn.AvgPool2d(2, 2),
-            nn.Conv2d(c1, c2, 3, 1, 1), nn.BatchNorm2d(c2), QCFS(levels), nn.AvgPool2d(2, 2))
+        self.layer1 = nn.Sequential(nn.Conv2d(1, c1, 3, 1, 1), nn.BatchNorm2d(c1), QCFS(levels), nn.AvgPool2d(2, 2))
+        self.layer2 = nn.Sequential(nn.Conv2d(c1, c2, 3, 1, 1), nn.BatchNorm2d(c2), QCFS(levels), nn.AvgPool2d(2, 2))
         self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(c2 * 7 * 7, classes))
 
     def forward(self, x):
-        return self.classifier(self.features(x))
+        return self.classifier(self.layer2(self.layer1(x)))
 
 
 def build(arch, classes, levels, width_divisor):
@@ -285,6 +285,7 @@ def main():
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--input", help="safetensors file whose 'input' tensor is used as the batch")
+    ap.add_argument("--probe-neurons", type=int, default=4096, help="neurons of the probe layer (per step) kept in kernel.*")
     ap.add_argument("--no-probe", action="store_true", help="leave out the kernel.* tensors (large for wide layers)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
@@ -319,9 +320,10 @@ def main():
             tensors[f"rho{rho}.shift_up.{name}"] = torch.tensor([float(sim["shift_up"][name])])
             tensors[f"rho{rho}.shift_down.{name}"] = torch.tensor([float(sim["shift_down"][name])])
         if rho == 4 and probe is not None:
-            tensors["kernel.z"] = sim["probe_z"]
-            tensors["kernel.v0"] = sim["v0"][probe]
-            tensors["kernel.spikes"] = sim["probe_out"]
+            n_steps, keep = out.shape[0], args.probe_neurons
+            tensors["kernel.z"] = sim["probe_z"].reshape(n_steps, -1)[:, :keep].reshape(-1)
+            tensors["kernel.v0"] = sim["v0"][probe][:keep]
+            tensors["kernel.spikes"] = sim["probe_out"].reshape(n_steps, -1)[:, :keep].reshape(-1)
             tensors["kernel.theta"] = dict(snn.named_modules())[probe].theta.reshape(1)
     meta = {"arch": args.arch, "levels": args.levels, "steps": args.steps, "rhos": args.rhos,
             "iterations": args.iterations, "width_divisor": args.width_divisor, "if_layers": ",".join(layer_names),
