@@ -34,7 +34,20 @@ public static class SnnConverter
         return new SpikingNetwork(copy, ifLayers, synapses, context);
     }
 
-    private static void Rewrite(Module parent, string prefix, SimulationContext context, List<IfLayer> ifLayers, List<SynapseCounter> synapses)
+    /// <summary>
+    /// The ANN as conversion prepares it, QCFS units kept: a copy in eval mode with BatchNorm folded and
+    /// dropout removed. Its forward must equal the original's up to float rounding.
+    /// </summary>
+    public static Module FoldedAnn(Module ann)
+    {
+        var copy = ann.CloneTree();
+        copy.Eval();
+        Rewrite(copy, "", null, null, null);
+        return copy;
+    }
+
+    /// <summary>Rewrites the children of <paramref name="parent"/>; with a null context QCFS units stay and layers are not wrapped.</summary>
+    private static void Rewrite(Module parent, string prefix, SimulationContext? context, List<IfLayer>? ifLayers, List<SynapseCounter>? synapses)
     {
         var children = parent.Children().ToList();
         for (int i = 0; i < children.Count; i++)
@@ -43,10 +56,10 @@ public static class SnnConverter
             string path = prefix.Length == 0 ? name : prefix + "." + name;
             switch (child)
             {
-                case Qcfs q:
+                case Qcfs q when context is not null:
                     var layer = new IfLayer(path, q.Up.Item(), q.Levels, context);
                     parent.SetChild(name, layer);
-                    ifLayers.Add(layer);
+                    ifLayers!.Add(layer);
                     break;
                 case Dropout:
                     parent.SetChild(name, new Identity());
@@ -59,9 +72,10 @@ public static class SnnConverter
                         parent.SetChild(children[i + 1].Name, new Identity());
                         i++;
                     }
+                    if (context is null) { parent.SetChild(name, synaptic); break; }
                     var counter = new SynapseCounter(path, synaptic, context);
                     parent.SetChild(name, counter);
-                    synapses.Add(counter);
+                    synapses!.Add(counter);
                     break;
                 default:
                     Rewrite(child, path, context, ifLayers, synapses);
