@@ -48,14 +48,16 @@ public class ConversionTests
     [Test]
     public void ConversionReplacesQcfsDropoutAndBatchNormButLeavesTheAnnUntouched()
     {
-        var ann = Models.Create("vgg11", 10, 4, new ModelOptions { Dropout = 0.1f });
+        var ann = new Sequential(
+            new Conv2d(3, 4, 3, 1, 1), new BatchNorm2d(4), new Qcfs(4), new Dropout(0.2f),
+            new BasicBlock(4, 8, 2, 4), new GlobalAvgPool2d(), new Linear(8, 5), new BatchNorm2d(5), new Qcfs(4), new Linear(5, 3));
         var before = ann.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
         var snn = SpikingNetwork.Convert(ann);
         var names = ann.NamedModules().Where(m => m.Module is Qcfs).Select(m => m.Name).ToList();
         Assert.That(snn.IfLayers.Select(l => l.LayerName), Is.EqualTo(names));
         Assert.That(snn.Network.NamedModules().Count(m => m.Module is Qcfs or Dropout or BatchNorm2d), Is.Zero);
         Assert.That(ann.NamedModules().Count(m => m.Module is Qcfs), Is.EqualTo(names.Count), "the ANN keeps its QCFS units");
-        Assert.That(ann.NamedModules().Count(m => m.Module is BatchNorm2d), Is.EqualTo(10));
+        Assert.That(ann.NamedModules().Count(m => m.Module is BatchNorm2d), Is.EqualTo(5));
         foreach (var (key, t) in ann.StateDict())
             Assert.That(t.ToArray(), Is.EqualTo(before[key]), key);
         Assert.That(snn.IfLayers[0].Threshold, Is.EqualTo(Qcfs.InitialThreshold));
