@@ -30,6 +30,8 @@ public sealed class DataLoader
     public bool Shuffle { get; }
     public int Seed { get; }
     public IImageTransform? Transform { get; }
+    /// <summary>Applied to each normalised sample (e.g. Cutout, which the reference applies after Normalize).</summary>
+    public ITensorTransform? TensorTransform { get; init; }
     public bool DropLast { get; init; }
     /// <summary>Batches prepared ahead of the consumer.</summary>
     public int Prefetch { get; init; } = 2;
@@ -46,16 +48,23 @@ public sealed class DataLoader
         return order;
     }
 
-    /// <summary>Prepares one batch from the given dataset indices.</summary>
+    /// <summary>
+    /// Prepares one batch from the given dataset indices. Each sample has its own generator seeded by
+    /// (seed, epoch, index), used first by the 8-bit transform and then by the tensor transform, so the
+    /// result does not depend on the number of threads.
+    /// </summary>
     public Batch MakeBatch(int[] indices, int epoch)
     {
         var images = new Image[indices.Length];
-        Parallel.For(0, indices.Length, new ParallelOptions { MaxDegreeOfParallelism = Workers }, i =>
+        var rngs = new Random[indices.Length];
+        var options = new ParallelOptions { MaxDegreeOfParallelism = Workers };
+        Parallel.For(0, indices.Length, options, i =>
         {
+            var rng = new Random(HashCode.Combine(Seed, epoch, indices[i]));
             var img = Dataset.GetImage(indices[i]);
-            if (Transform is not null)
-                img = Transform.Apply(img, new Random(HashCode.Combine(Seed, epoch, indices[i])));
+            if (Transform is not null) img = Transform.Apply(img, rng);
             images[i] = img;
+            rngs[i] = rng;
         });
         var first = images[0];
         foreach (var img in images)
@@ -63,8 +72,20 @@ public sealed class DataLoader
                 throw new InvalidDataException($"{Dataset.Name}: images in one batch differ in size ({first.Channels}x{first.Height}x{first.Width} vs {img.Channels}x{img.Height}x{img.Width}); add a resize/crop transform.");
         int per = first.Channels * first.Height * first.Width;
         var tensor = Tensor.Empty(new Shape(indices.Length, first.Channels, first.Height, first.Width));
-        var span = tensor.Span;
-        for (int i = 0; i < images.Length; i++) Normalization.Apply(images[i], span.Slice(i * per, per));
+        try
+        {
+            Parallel.For(0, indices.Length, options, i =>
+            {
+                var sample = tensor.Span.Slice(i * per, per);
+                Normalization.Apply(images[i], sample);
+                TensorTransform?.Apply(sample, first.Channels, first.Height, first.Width, rngs[i]);
+            });
+        }
+        catch
+        {
+            tensor.Dispose();
+            throw;
+        }
         var labels = indices.Select(Dataset.GetLabel).ToArray();
         return new Batch(tensor, labels, indices);
     }
