@@ -40,11 +40,30 @@ public sealed class DataLoader
 
     public int BatchCount => DropLast ? Dataset.Count / BatchSize : (Dataset.Count + BatchSize - 1) / BatchSize;
 
+    /// <summary>
+    /// The seed of one random stream: the epoch's shuffle (index −1) or one sample's augmentation.
+    /// A fixed SplitMix64 mix, so results repeat across processes (HashCode.Combine is randomised per process).
+    /// </summary>
+    public static int DeriveSeed(int seed, int epoch, int index)
+    {
+        static ulong Mix(ulong z)
+        {
+            z += 0x9E3779B97F4A7C15UL;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            return z ^ (z >> 31);
+        }
+        ulong h = Mix((uint)seed);
+        h = Mix(h ^ (uint)epoch);
+        h = Mix(h ^ (uint)index);
+        return (int)(h >> 33);
+    }
+
     /// <summary>The sample order of an epoch (identity when not shuffling).</summary>
     public int[] Order(int epoch)
     {
         var order = Enumerable.Range(0, Dataset.Count).ToArray();
-        if (Shuffle) new Random(HashCode.Combine(Seed, epoch, 0x5EED)).Shuffle(order);
+        if (Shuffle) new Random(DeriveSeed(Seed, epoch, -1)).Shuffle(order);
         return order;
     }
 
@@ -60,7 +79,7 @@ public sealed class DataLoader
         var options = new ParallelOptions { MaxDegreeOfParallelism = Workers };
         Parallel.For(0, indices.Length, options, i =>
         {
-            var rng = new Random(HashCode.Combine(Seed, epoch, indices[i]));
+            var rng = new Random(DeriveSeed(Seed, epoch, indices[i]));
             var img = Dataset.GetImage(indices[i]);
             if (Transform is not null) img = Transform.Apply(img, rng);
             images[i] = img;

@@ -46,6 +46,16 @@ public class LoaderTests
     }
 
     [Test]
+    public void SeedsAreStableAcrossProcesses()
+    {
+        // Values from an independent SplitMix64 in Python (see DataLoader.DeriveSeed); a per-process
+        // randomised hash (HashCode.Combine) would make runs irreproducible and fail this.
+        Assert.That(DataLoader.DeriveSeed(1, 2, 3), Is.EqualTo(1748607912));
+        Assert.That(DataLoader.DeriveSeed(0, 0, -1), Is.EqualTo(168227595));
+        Assert.That(DataLoader.DeriveSeed(42, 7, 49999), Is.EqualTo(94351324));
+    }
+
+    [Test]
     public void LastPartialBatchIsKeptForEvaluation()
     {
         var ds = Synthetic(37);
