@@ -141,3 +141,46 @@ public class ModelZooTests
         Assert.That(new Linear(512, 10).Describe(), Is.EqualTo("Linear(512, 10, bias=True)"));
     }
 }
+
+public class ModelForwardTests
+{
+    [TestCase("vgg11", 32, 10)]
+    [TestCase("vgg13", 32, 10)]
+    [TestCase("vgg16", 32, 100)]
+    [TestCase("vgg19", 32, 10)]
+    [TestCase("resnet20", 32, 10)]
+    [TestCase("resnet18", 32, 10)]
+    [TestCase("resnet34", 32, 100)]
+    [TestCase("cnn", 28, 10)]
+    public void ForwardGivesOneRowOfLogitsPerImage(string arch, int size, int classes)
+    {
+        var model = Models.Create(arch, classes, 4, new ModelOptions { Dropout = 0.1f });
+        int channels = arch == "cnn" ? 1 : 3;
+        var x = GradCheck.Random(new Shape(2, channels, size, size), 1);
+        var y = model.Forward(x);
+        Assert.That(y.Shape, Is.EqualTo(new Shape(2, classes)));
+        Assert.That(y.Span.ToArray(), Is.All.Matches<float>(float.IsFinite));
+        Grad.ReleaseGraph(y);
+        model.Eval();
+        using (Grad.NoGrad()) Assert.That(model.Forward(x).Shape, Is.EqualTo(new Shape(2, classes)));
+    }
+
+    [Test]
+    public void ResNet18ImageNetStemTakes224PixelImages()
+    {
+        var model = Models.Create("resnet18", 1000, 4, new ModelOptions { ImageNet = true });
+        model.Eval();
+        using (Grad.NoGrad())
+            Assert.That(model.Forward(GradCheck.Random(new Shape(1, 3, 224, 224), 1)).Shape, Is.EqualTo(new Shape(1, 1000)));
+    }
+
+    [Test]
+    public void WrongInputSizeNamesTheLayer()
+    {
+        var model = Models.Create("vgg16", 10, 4);
+        Assert.That(() => model.Forward(GradCheck.Random(new Shape(1, 1, 32, 32), 1)),
+            Throws.ArgumentException.With.Message.Contains("Conv2d(3, 64").And.Message.Contains("1 channels"));
+        Assert.That(() => model.Forward(GradCheck.Random(new Shape(1, 3, 64, 64), 1)),
+            Throws.ArgumentException.With.Message.Contains("Linear(512, 4096").And.Message.Contains("2048 features"));
+    }
+}
