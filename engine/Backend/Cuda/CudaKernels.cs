@@ -59,9 +59,21 @@ public static class CudaKernels
     /// <summary>The PTX modules the backend needs.</summary>
     public static IReadOnlyList<string> Modules { get; } = All.Select(k => k.Module).Distinct().Order().ToList();
 
-    /// <summary>The embedded PTX of <paramref name="module"/> (resource kernels/&lt;module&gt;.ptx), or null when build.cuda.sh had not run before the engine was built.</summary>
+    /// <summary>Folder whose &lt;module&gt;.ptx files replace the embedded ones (to try kernels rebuilt on a GPU machine without rebuilding the engine).</summary>
+    public const string PtxOverrideVariable = "SPIKEENGINE_PTX_DIR";
+
+    /// <summary>
+    /// The PTX of <paramref name="module"/>: from $SPIKEENGINE_PTX_DIR when set and the file is there, else the
+    /// embedded resource kernels/&lt;module&gt;.ptx; null when neither exists (build.cuda.sh had not run before the engine was built).
+    /// </summary>
     public static byte[]? EmbeddedPtx(string module)
     {
+        var folder = Environment.GetEnvironmentVariable(PtxOverrideVariable);
+        if (!string.IsNullOrWhiteSpace(folder))
+        {
+            var file = Path.Combine(folder, module + ".ptx");
+            if (File.Exists(file)) return File.ReadAllBytes(file);
+        }
         using var stream = typeof(CudaKernels).Assembly.GetManifestResourceStream($"kernels/{module}.ptx");
         if (stream is null) return null;
         using var ms = new MemoryStream();
