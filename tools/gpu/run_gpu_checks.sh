@@ -43,20 +43,20 @@ if [[ -f .gpu/checks.tar.xz ]]; then tar -xJf .gpu/checks.tar.xz -C .gpu || stat
 else echo "no .gpu/checks.tar.xz (run tools/gpu/pack_gpu_checks.sh on the CPU machine and carry it)"; exit 1; fi
 
 step "GPU tests"
-if [[ -x .gpu/tests/SpikeEngine.Tests ]]; then
-  (cd .gpu/tests && ./SpikeEngine.Tests --filter "${TEST_FILTER:-TestCategory=Gpu}" --output detailed \
+if [[ -x .gpu/app/SpikeEngine.Tests ]]; then
+  (cd .gpu/app && ./SpikeEngine.Tests --filter "${TEST_FILTER:-TestCategory=Gpu}" --output detailed \
       --report-trx --report-trx-filename gpu-tests.trx --results-directory "$out") > "$out/gpu_tests.log" 2>&1
   rc=$?
   grep -E "^(passed|failed|skipped) |^\s*(total|failed|succeeded|skipped):|CUDA unavailable" "$out/gpu_tests.log" | tail -150
   echo "tests exit code $rc"; (( rc == 0 )) || status=1
-else echo "no test build in .gpu/tests"; status=1; fi
+else echo "no test build in .gpu/app"; status=1; fi
 
 if [[ "${SKIP_BENCH:-0}" != 1 ]]; then
   step "benchmarks: SpikeEngine (CUDA)"
-  if [[ -x .gpu/bench/SpikeEngine.Bench ]]; then
-    (cd .gpu/bench && ./SpikeEngine.Bench --filter "${BENCH_FILTER:-*Gpu*}" --inProcess --artifacts "$out/bdn") > "$out/bench_ours.log" 2>&1 || status=1
+  if [[ -x .gpu/app/SpikeEngine.Bench ]]; then
+    (cd .gpu/app && ./SpikeEngine.Bench --filter "${BENCH_FILTER:-*Gpu*}" --inProcess --artifacts "$out/bdn") > "$out/bench_ours.log" 2>&1 || status=1
     grep -E "^\|" "$out/bench_ours.log" | tail -60
-  else echo "no bench build in .gpu/bench"; fi
+  else echo "no bench build in .gpu/app"; fi
   step "benchmarks: PyTorch peer"
   if [[ -n "$python_bin" ]]; then
     "$python_bin" tools/peers/gpu_torch.py --out "$out/torch_peer.json" 2>&1 | tee "$out/bench_torch.log" || status=1
