@@ -32,7 +32,7 @@ public static class Commands
         if (dataset.Name == "ImageNet")
         {
             trainFolder = s.Parse.GetValue(o.TrainDir) ?? throw new CliError("ImageNet training needs --train_dir (<folder>/<class>/<image>).");
-            if (!Directory.Exists(trainFolder)) throw new CliError($"--train_dir {Path.GetFullPath(trainFolder)} does not exist. {dataset.HowToGet}.");
+            if (!Directory.Exists(trainFolder)) throw new CliError($"--train_dir {Path.GetFullPath(trainFolder)} does not exist. {dataset.HowToGet}");
         }
         string? initFrom = Locations.FindCheckpoint(s.Get(o.LoadModelName), s.Get(o.SaveDir));
         var spec = new ModelSpec(arch, dataset.Classes, l, dataset.Name);
