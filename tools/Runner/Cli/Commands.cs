@@ -172,7 +172,7 @@ public static class Commands
         var table = new Table().AddColumns("layer", "neurons", "rate plain", "rate COS",
             "ψ plain (≤-2/-1/0/+1/≥2)", "ψ COS (≤-2/-1/0/+1/≥2)", "up", "down", "spikes/img/step");
         foreach (var l in d.Layers)
-            table.AddRow(l.Layer, l.Neurons.ToString("N0"), l.FiringRatePlain.ToString("F4"), l.FiringRateCos.ToString("F4"),
+            table.AddRow(Markup.Escape(l.Layer), l.Neurons.ToString("N0"), l.FiringRatePlain.ToString("F4"), l.FiringRateCos.ToString("F4"),
                 Histogram(l.OffsetHistogramPlain), Histogram(l.OffsetHistogramCos),
                 Percent(l.ShareShiftedUp), Percent(l.ShareShiftedDown), l.SpikesPerImagePerStep.ToString("E3"));
         s.Console.Write(table);
@@ -213,21 +213,22 @@ public static class Commands
         var info = s.Engine.Summarize(path);
         var table = new Table().AddColumn("").AddColumn("");
         table.HideHeaders();
-        table.AddRow("file", info.Path);
+        table.AddRow("file", Markup.Escape(info.Path));
         table.AddRow("format", info.Format);
-        table.AddRow("architecture", info.Arch ?? "(not recorded)");
+        table.AddRow("architecture", Markup.Escape(info.Arch ?? "(not recorded)"));
         table.AddRow("classes", info.Classes?.ToString() ?? "(not recorded)");
         table.AddRow("L", info.L?.ToString() ?? "(not recorded)");
-        table.AddRow("dataset", info.Dataset ?? "(not recorded)");
+        table.AddRow("dataset", Markup.Escape(info.Dataset ?? "(not recorded)"));
         table.AddRow("parameters", info.Parameters.ToString("N0"));
         table.AddRow("entries", info.Entries.ToString());
         foreach (var (k, v) in info.Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-            table.AddRow($"meta: {k}", Markup.Escape(v));
+            table.AddRow(Markup.Escape($"meta: {k}"), Markup.Escape(v));
+        foreach (var note in info.Notes) table.AddRow("note", Markup.Escape(note));
         s.Console.Write(table);
         if (info.Lambdas.Count > 0)
         {
             var lambdas = new Table().AddColumn("QCFS layer").AddColumn("λ");
-            foreach (var l in info.Lambdas) lambdas.AddRow(l.Layer, l.Lambda.ToString("G6"));
+            foreach (var l in info.Lambdas) lambdas.AddRow(Markup.Escape(l.Layer), l.Lambda.ToString("G6"));
             s.Console.Write(lambdas);
         }
         var meta = new JsonObject();
@@ -239,6 +240,7 @@ public static class Commands
             ["entries"] = info.Entries,
             ["lambdas"] = new JsonArray(info.Lambdas.Select(l => (JsonNode?)new JsonObject { ["layer"] = l.Layer, ["lambda"] = l.Lambda }).ToArray()),
             ["metadata"] = meta,
+            ["notes"] = new JsonArray(info.Notes.Select(n => (JsonNode?)n).ToArray()),
         });
         return 0;
     }

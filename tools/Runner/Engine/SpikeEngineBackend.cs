@@ -238,11 +238,9 @@ public sealed class SpikeEngineBackend : IRunnerEngine
     {
         var checkpoint = Checkpoints.Load(checkpointPath);
         var s = CheckpointSummary.From(checkpoint);
-        var meta = checkpoint.Metadata.ToDictionary();
-        foreach (var note in s.Notes) meta[$"note {meta.Count}"] = note;
         return new CheckpointInfo(s.Path, s.Format == CheckpointFormat.PyTorch ? "PyTorch .pth" : "safetensors",
             s.Arch, s.Classes, s.Levels, s.Dataset, s.ParameterCount, s.TensorCount,
-            s.Thresholds.Select(t => new LambdaEntry(t.Layer, t.Lambda)).ToList(), meta);
+            s.Thresholds.Select(t => new LambdaEntry(t.Layer, t.Lambda)).ToList(), checkpoint.Metadata.ToDictionary(), s.Notes);
     }
 
     private sealed class DataSplit(IImageDataset set, string description, Normalization normalization, IImageTransform? transform) : IDataSplit
