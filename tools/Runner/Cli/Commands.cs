@@ -304,7 +304,8 @@ internal sealed class TrainProgressPrinter(TextWriter output)
         if (p.TestAccuracy is double acc)
         {
             if (_lineOpen) { output.Write('\r'); _lineOpen = false; }
-            output.WriteLine($"epoch {p.Epoch}/{p.Epochs}  loss {p.Loss:F4}  test {acc * 100:F2} %  {p.ImagesPerSecond:F0} img/s  {Format(p.Remaining)} left".PadRight(79));
+            string speed = p.ImagesPerSecond > 0 ? $"  {p.ImagesPerSecond:F0} img/s" : "";
+            output.WriteLine($"epoch {p.Epoch}/{p.Epochs}  loss {p.Loss:F4}  test {acc * 100:F2} %{speed}  {Format(p.Remaining)} left".PadRight(79));
         }
         else
         {
