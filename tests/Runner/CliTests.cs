@@ -117,7 +117,10 @@ public class CliTests
         // Line 1: ImageNet with a model that is not here (real engine).
         var imagenet = CliRun.Of(null, "--dataset", "ImageNet", "--datadir", tmp["nothing"], "--load_model_name", tmp["vgg16_imagenet"],
             "--net_arch", "vgg16", "--batchsize", "5", "--L", "16", "--presim_len", "8", "--sim_len", "16", "--device", "cpu");
-        imagenet.AssertOneLineFailure("vgg16_imagenet");
+        imagenet.AssertOneLineFailure("ImageNet data not found", "image-net.org");
+        var imagenetWithData = CliRun.Of(null, "--dataset", "ImageNet", "--test_dir", tmp.Touch("val/n01440764/a.JPEG").Replace("/n01440764/a.JPEG", ""),
+            "--load_model_name", tmp["vgg16_imagenet"], "--net_arch", "vgg16", "--batchsize", "5", "--L", "16", "--presim_len", "8", "--sim_len", "16");
+        imagenetWithData.AssertOneLineFailure("Checkpoint not found", "vgg16_imagenet.pth");
         // Line 2: CIFAR-100 training without the data.
         var cifar = CliRun.Of(null, "--dataset", "CIFAR100", "--net_arch", "vgg16", "--L", "4", "--trainann_epochs", "300",
             "--batchsize", "100", "--presim_len", "4", "--sim_len", "32", "--direct_training", "--savedir", tmp["saved"],

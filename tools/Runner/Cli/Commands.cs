@@ -70,6 +70,7 @@ public static class Commands
     {
         s.Validate();
         var device = s.UseDevice();
+        s.CheckDataGiven();
         var path = s.RequireCheckpoint("eval");
         var model = s.LoadModel(path, device);
         var dataset = s.DatasetFor(model);
@@ -94,6 +95,7 @@ public static class Commands
     {
         s.Validate();
         var device = s.UseDevice();
+        s.CheckDataGiven();
         var path = s.RequireCheckpoint("snn");
         var model = s.LoadModel(path, device);
         SnnReport(s, model, path, device);
@@ -161,6 +163,7 @@ public static class Commands
         s.Validate();
         var o = s.Options;
         var device = s.UseDevice();
+        s.CheckDataGiven();
         var path = s.RequireCheckpoint("diagnose");
         var model = s.LoadModel(path, device);
         var dataset = s.DatasetFor(model);

@@ -75,6 +75,12 @@ public sealed class Session(ParseResult parse, RunnerOptions options, IRunnerEng
             Locations.FindData(dataset, Parse.GetValue(Options.DataDir), Parse.GetValue(Options.TestDir), Get(Options.Download)),
             Get(Options.Download), Parse.GetValue(Options.Limit), Get(Options.Seed));
 
+    /// <summary>With --dataset given, checks its data folder before the (slower) checkpoint loading, so a missing folder is reported first.</summary>
+    public void CheckDataGiven()
+    {
+        if (DatasetOption() is { } dataset) Data(dataset);
+    }
+
     /// <summary>
     /// Loads --load_model_name. The options fill in what the checkpoint does not say (a .pth has no
     /// metadata); where an option is given and the checkpoint disagrees, the engine refuses.
