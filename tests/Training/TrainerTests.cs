@@ -42,7 +42,8 @@ public class TrainerTests
     private static readonly ModelInfo Info = new("cnn", 2, 4, "halves", Normalization.FashionMnist);
 
     private static (DataLoader Train, DataLoader Test) Loaders() =>
-        (new DataLoader(Halves(96, 1), 16, Normalization.FashionMnist, shuffle: true, seed: 5),
+        // 25 batches per epoch: enough steps for BatchNorm's running statistics (momentum 0.1, running_var from 1) to settle for evaluation.
+        (new DataLoader(Halves(200, 1), 8, Normalization.FashionMnist, shuffle: true, seed: 5),
          new DataLoader(Halves(32, 2), 16, Normalization.FashionMnist));
 
     [Test]
@@ -50,11 +51,11 @@ public class TrainerTests
     {
         var (train, test) = Loaders();
         var reports = new List<TrainingProgress>();
-        var trainer = new Trainer(new TrainerOptions { Epochs = 2, LearningRate = 0.05f, SaveDir = _dir, ReportEvery = 2 }, Info);
+        var trainer = new Trainer(new TrainerOptions { Epochs = 2, LearningRate = 0.05f, SaveDir = _dir, ReportEvery = 10 }, Info);
         var result = trainer.Fit(Models.Create("cnn", 2, 4), train, test, new SyncProgress(reports));
         Assert.That(result.Epochs, Has.Count.EqualTo(2));
         Assert.That(result.BestAccuracy, Is.GreaterThanOrEqualTo(0.9), "the two classes are easy to separate");
-        Assert.That(reports.Where(r => r.Completed is null).Select(r => r.Batch), Is.SupersetOf(new[] { 2, 4, 6 }));
+        Assert.That(reports.Where(r => r.Completed is null).Select(r => r.Batch), Is.SupersetOf(new[] { 10, 20, 25 }));
         Assert.That(reports.Count(r => r.Completed is not null), Is.EqualTo(2));
         Assert.That(reports.First().ImagesPerSecond, Is.GreaterThan(0));
         Assert.That(result.Epochs[1].LearningRate, Is.EqualTo(0.025f).Within(1e-6f), "cosine over 2 epochs");
@@ -74,14 +75,14 @@ public class TrainerTests
         Assert.That(last.Metadata["epoch"], Is.EqualTo("2"));
         Assert.That(last.Tensors.Keys, Does.Contain(TrainingCheckpoint.MomentumPrefix + "layer1.0.weight"));
         Assert.That(last.Tensors.Keys, Does.Contain("layer1.1.num_batches_tracked"));
-        Assert.That(last.Tensors["layer1.1.num_batches_tracked"].Item(), Is.EqualTo(12f), "2 epochs of 6 batches");
+        Assert.That(last.Tensors["layer1.1.num_batches_tracked"].Item(), Is.EqualTo(50f), "2 epochs of 25 batches");
 
         // Resume with a longer schedule: only the third epoch runs, from the saved weights and momentum.
         var resumed = new Trainer(new TrainerOptions { Epochs = 3, LearningRate = 0.05f, SaveDir = _dir, Resume = true }, Info)
             .Fit(Models.Create("cnn", 2, 4, new ModelOptions { Seed = 99 }), train, test);
         Assert.That(resumed.Epochs.Select(e => e.Epoch), Is.EqualTo(new[] { 3 }));
         Assert.That(resumed.Epochs[0].TrainAccuracy, Is.GreaterThan(0.8), "continues from the trained weights, not from the fresh initialisation");
-        Assert.That(SafeTensors.Load(trainer.LastPath!).Tensors["layer1.1.num_batches_tracked"].Item(), Is.EqualTo(18f));
+        Assert.That(SafeTensors.Load(trainer.LastPath!).Tensors["layer1.1.num_batches_tracked"].Item(), Is.EqualTo(75f));
     }
 
     [Test]
@@ -103,7 +104,7 @@ public class TrainerTests
         fc.Span[0] = float.NaN;
         var trainer = new Trainer(new TrainerOptions { Epochs = 1, SaveDir = _dir }, Info);
         Assert.That(() => trainer.Fit(model, train, test),
-            Throws.TypeOf<NonFiniteLossException>().With.Message.Contains("epoch 1, batch 1/6").And.Message.Contains("NaN"));
+            Throws.TypeOf<NonFiniteLossException>().With.Message.Contains("epoch 1, batch 1/25").And.Message.Contains("NaN"));
         Assert.That(File.Exists(trainer.LastPath!), Is.False);
     }
 
