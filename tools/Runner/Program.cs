@@ -1,30 +1,14 @@
-// The SpikeEngine command-line front door (see README). Commands are added by the Runner work.
-using SpikeEngine.Runner;
+// The SpikeEngine command-line front door (see tools/Runner/README.md).
+using SpikeEngine.Runner.Cli;
 
-if (args.Length > 0 && args[0] == "train")
+using var cancel = new CancellationTokenSource();
+// Only training stops gracefully (it keeps its last good checkpoint); other commands end at once on Ctrl-C.
+bool training = args.Length > 0 && args[0] == "train" || args.Contains("--direct_training");
+if (training) Console.CancelKeyPress += (_, e) =>
 {
-    using var cancel = new CancellationTokenSource();
-    Console.CancelKeyPress += (_, e) =>
-    {
-        // First Ctrl-C: stop after the current batch, keeping the last completed epoch's checkpoint.
-        e.Cancel = true;
-        cancel.Cancel();
-        Console.Error.WriteLine("Stopping; the last checkpoint is kept.");
-    };
-    try
-    {
-        return TrainCommand.Run(args[1..], Console.Out, cancel.Token);
-    }
-    catch (OperationCanceledException)
-    {
-        Console.Error.WriteLine("Training cancelled.");
-        return 130;
-    }
-    catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or SpikeEngine.Training.NonFiniteLossException)
-    {
-        Console.Error.WriteLine($"error: {e.Message}");
-        return 1;
-    }
-}
-Console.WriteLine("SpikeEngine Runner\nusage: Runner train --dataset FashionMNIST --net_arch cnn --L 4 --trainann_epochs 2 --savedir runs/x");
-return args.Length == 0 ? 0 : 2;
+    if (cancel.IsCancellationRequested) return; // a second Ctrl-C ends the process at once
+    e.Cancel = true;
+    cancel.Cancel();
+    Console.Error.WriteLine("Interrupt: stopping after the current batch and keeping the last good checkpoint (Ctrl-C again to abort).");
+};
+return RunnerCli.Run(args, Console.Out, Console.Error, cancel.Token);
