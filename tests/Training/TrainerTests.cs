@@ -3,6 +3,7 @@ using SpikeEngine.Data;
 using SpikeEngine.IO;
 using SpikeEngine.Nn;
 using SpikeEngine.Nn.Models;
+using SpikeEngine.Tensors;
 using SpikeEngine.Training;
 
 namespace SpikeEngine.Tests.Training;
@@ -120,6 +121,27 @@ public class TrainerTests
         var progress = new SyncProgress([], _ => cancel.Cancel());
         Assert.That(() => longer.Fit(Models.Create("cnn", 2, 4), train, test, progress, cancel.Token), Throws.InstanceOf<OperationCanceledException>());
         Assert.That(File.ReadAllBytes(trainer.LastPath!), Is.EqualTo(before));
+    }
+
+    [Test]
+    public void TrainingStepReleasesTheIntermediatesOfItsGraph()
+    {
+        var spy = new Spy();
+        var model = new Sequential(new Conv2d(1, 4, 3, 1, 1), new BatchNorm2d(4), new Qcfs(4), spy, new Flatten(), new Linear(4 * 28 * 28, 2));
+        Initialization.Reference(model, 1);
+        var sgd = new Sgd(model.NamedParameters(), 0.1f);
+        using var batch = Loaders().Train.MakeBatch([0, 1, 2, 3], 0);
+        var result = TrainingStep.Run(model, sgd, batch.Images, batch.Labels);
+        Assert.That(float.IsFinite(result.Loss), Is.True);
+        Assert.That(spy.Seen!.IsDisposed, Is.True, "activations go back to the pool after the step");
+        Assert.That(batch.Images.IsDisposed, Is.False, "the input belongs to the caller");
+        Assert.That(model.Parameters().All(p => p.Grad is not null && !p.IsDisposed), Is.True);
+    }
+
+    private sealed class Spy : Module
+    {
+        public Tensor? Seen { get; private set; }
+        public override Tensor Forward(Tensor x) => Seen = x;
     }
 
     /// <summary>Reports synchronously (Progress&lt;T&gt; would post to the thread pool).</summary>
