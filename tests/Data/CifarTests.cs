@@ -130,6 +130,10 @@ public class CifarTests
         for (int i = 0; i < fine.Count; i++) sum += fine.GetImage(i).Pixels.Sum(b => (long)b);
         Assert.That(sum, Is.EqualTo(e.GetProperty("pixel_sum").GetInt64()));
         Assert.That(Datasets.Load("CIFAR100", Fixtures).Layout, Is.EqualTo("python"));
+        // The test file stores its coarse labels as an int64 numpy array.
+        var coarseTest = Cifar.LoadCifar100Python(dir, train: false, coarse: true);
+        Assert.That(coarseTest.Labels.ToArray(),
+            Is.EqualTo(doc.RootElement.GetProperty("cifar100/test").GetProperty("coarse").EnumerateArray().Select(x => x.GetInt32())));
     }
 
     [Test]
