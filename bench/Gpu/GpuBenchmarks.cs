@@ -74,6 +74,15 @@ public class GpuKernelBenchmarks
     [Benchmark(Description = "conv 128->128 3x3 at 16x16, 512 samples")]
     public void Conv() { _b.Conv2dForward(_x, _w, _bias, _y, _g); _b.Synchronize(); }
 
+    [Benchmark(Description = "cuDNN conv 128->128 3x3 at 16x16, 512 samples (yardstick)")]
+    public void CudnnConv()
+    {
+        var cuda = (CudaBackend)_b;
+        if (!cuda.CudnnAvailable) throw new InvalidOperationException(cuda.CudnnUnavailableReason);
+        cuda.CudnnConvolutionForward(_x, _w, _bias, _y, _g);
+        _b.Synchronize();
+    }
+
     [Benchmark(Description = "IF+COS rho=T=4 over 512x128x16x16")]
     public void IfCos() { _b.IfNeuronForward(_y, 4, 1f, 4, 1, _spikes, null); _b.Synchronize(); }
 
