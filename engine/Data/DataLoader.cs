@@ -30,6 +30,8 @@ public sealed class DataLoader
     public bool Shuffle { get; }
     public int Seed { get; }
     public IImageTransform? Transform { get; }
+    /// <summary>Applied to each normalised sample (e.g. Cutout, which the reference applies after Normalize).</summary>
+    public ITensorTransform? TensorTransform { get; init; }
     public bool DropLast { get; init; }
     /// <summary>Batches prepared ahead of the consumer.</summary>
     public int Prefetch { get; init; } = 2;
@@ -38,24 +40,50 @@ public sealed class DataLoader
 
     public int BatchCount => DropLast ? Dataset.Count / BatchSize : (Dataset.Count + BatchSize - 1) / BatchSize;
 
+    /// <summary>
+    /// The seed of one random stream: the epoch's shuffle (index −1) or one sample's augmentation.
+    /// A fixed SplitMix64 mix, so results repeat across processes (HashCode.Combine is randomised per process).
+    /// </summary>
+    public static int DeriveSeed(int seed, int epoch, int index)
+    {
+        static ulong Mix(ulong z)
+        {
+            z += 0x9E3779B97F4A7C15UL;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            return z ^ (z >> 31);
+        }
+        ulong h = Mix((uint)seed);
+        h = Mix(h ^ (uint)epoch);
+        h = Mix(h ^ (uint)index);
+        return (int)(h >> 33);
+    }
+
     /// <summary>The sample order of an epoch (identity when not shuffling).</summary>
     public int[] Order(int epoch)
     {
         var order = Enumerable.Range(0, Dataset.Count).ToArray();
-        if (Shuffle) new Random(HashCode.Combine(Seed, epoch, 0x5EED)).Shuffle(order);
+        if (Shuffle) new Random(DeriveSeed(Seed, epoch, -1)).Shuffle(order);
         return order;
     }
 
-    /// <summary>Prepares one batch from the given dataset indices.</summary>
+    /// <summary>
+    /// Prepares one batch from the given dataset indices. Each sample has its own generator seeded by
+    /// (seed, epoch, index), used first by the 8-bit transform and then by the tensor transform, so the
+    /// result does not depend on the number of threads.
+    /// </summary>
     public Batch MakeBatch(int[] indices, int epoch)
     {
         var images = new Image[indices.Length];
-        Parallel.For(0, indices.Length, new ParallelOptions { MaxDegreeOfParallelism = Workers }, i =>
+        var rngs = new Random[indices.Length];
+        var options = new ParallelOptions { MaxDegreeOfParallelism = Workers };
+        Parallel.For(0, indices.Length, options, i =>
         {
+            var rng = new Random(DeriveSeed(Seed, epoch, indices[i]));
             var img = Dataset.GetImage(indices[i]);
-            if (Transform is not null)
-                img = Transform.Apply(img, new Random(HashCode.Combine(Seed, epoch, indices[i])));
+            if (Transform is not null) img = Transform.Apply(img, rng);
             images[i] = img;
+            rngs[i] = rng;
         });
         var first = images[0];
         foreach (var img in images)
@@ -63,8 +91,20 @@ public sealed class DataLoader
                 throw new InvalidDataException($"{Dataset.Name}: images in one batch differ in size ({first.Channels}x{first.Height}x{first.Width} vs {img.Channels}x{img.Height}x{img.Width}); add a resize/crop transform.");
         int per = first.Channels * first.Height * first.Width;
         var tensor = Tensor.Empty(new Shape(indices.Length, first.Channels, first.Height, first.Width));
-        var span = tensor.Span;
-        for (int i = 0; i < images.Length; i++) Normalization.Apply(images[i], span.Slice(i * per, per));
+        try
+        {
+            Parallel.For(0, indices.Length, options, i =>
+            {
+                var sample = tensor.Span.Slice(i * per, per);
+                Normalization.Apply(images[i], sample);
+                TensorTransform?.Apply(sample, first.Channels, first.Height, first.Width, rngs[i]);
+            });
+        }
+        catch
+        {
+            tensor.Dispose();
+            throw;
+        }
         var labels = indices.Select(Dataset.GetLabel).ToArray();
         return new Batch(tensor, labels, indices);
     }

@@ -63,8 +63,11 @@ public static class SafeTensors
         }
     }
 
-    /// <summary>A loaded file: tensors (host, float32) and metadata.</summary>
-    public sealed record Contents(Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata);
+    /// <summary>A loaded file: tensors (host, float32), metadata, and each tensor's dtype in the file ("F32", "I64", …).</summary>
+    public sealed record Contents(Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata)
+    {
+        public Dictionary<string, string> Dtypes { get; init; } = [];
+    }
 
     public static Contents Load(string path)
     {
@@ -89,6 +92,7 @@ public static class SafeTensors
         using var doc = JsonDocument.Parse(bytes.AsMemory(8, (int)headerLen));
         var tensors = new Dictionary<string, Tensor>();
         var metadata = new Dictionary<string, string>();
+        var dtypes = new Dictionary<string, string>();
         foreach (var prop in doc.RootElement.EnumerateObject())
         {
             if (prop.Name == "__metadata__")
@@ -117,9 +121,10 @@ public static class SafeTensors
                     _ => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(src[(i * 2)..]) << 16),
                 };
             }
+            dtypes[prop.Name] = dtype!;
             tensors[prop.Name] = Tensor.Wrap(data, s);
             tensors[prop.Name].Name = prop.Name;
         }
-        return new Contents(tensors, metadata);
+        return new Contents(tensors, metadata) { Dtypes = dtypes };
     }
 }

@@ -1,0 +1,85 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+using SpikeEngine.Tensors;
+
+namespace SpikeEngine.Backend.Cpu;
+
+// Elementwise ops and the full sum. Outputs may alias inputs (same index read before written).
+public sealed partial class CpuBackend
+{
+    public void Add(Tensor a, Tensor b, Tensor y)
+    {
+        float[] da = Data(a), db = Data(b), dy = Data(y);
+        ForChunks(y.Numel, ParallelGrain, (s, e) =>
+        {
+            var va = da.AsSpan(s, e - s); var vb = db.AsSpan(s, e - s); var vy = dy.AsSpan(s, e - s);
+            int i = 0;
+            if (Vector.IsHardwareAccelerated)
+            {
+                var xa = MemoryMarshal.Cast<float, Vector<float>>(va);
+                var xb = MemoryMarshal.Cast<float, Vector<float>>(vb);
+                var xy = MemoryMarshal.Cast<float, Vector<float>>(vy);
+                for (int v = 0; v < xy.Length; v++) xy[v] = xa[v] + xb[v];
+                i = xy.Length * Vector<float>.Count;
+            }
+            for (; i < vy.Length; i++) vy[i] = va[i] + vb[i];
+        });
+    }
+
+    public void Mul(Tensor a, Tensor b, Tensor y)
+    {
+        float[] da = Data(a), db = Data(b), dy = Data(y);
+        ForChunks(y.Numel, ParallelGrain, (s, e) =>
+        {
+            var va = da.AsSpan(s, e - s); var vb = db.AsSpan(s, e - s); var vy = dy.AsSpan(s, e - s);
+            int i = 0;
+            if (Vector.IsHardwareAccelerated)
+            {
+                var xa = MemoryMarshal.Cast<float, Vector<float>>(va);
+                var xb = MemoryMarshal.Cast<float, Vector<float>>(vb);
+                var xy = MemoryMarshal.Cast<float, Vector<float>>(vy);
+                for (int v = 0; v < xy.Length; v++) xy[v] = xa[v] * xb[v];
+                i = xy.Length * Vector<float>.Count;
+            }
+            for (; i < vy.Length; i++) vy[i] = va[i] * vb[i];
+        });
+    }
+
+    public void Axpy(float alpha, Tensor x, Tensor y)
+    {
+        float[] dx = Data(x), dy = Data(y);
+        ForChunks(y.Numel, ParallelGrain, (s, e) => AxpySpan(alpha, dx.AsSpan(s, e - s), dy.AsSpan(s, e - s)));
+    }
+
+    public void Scale(Tensor x, float alpha, Tensor y)
+    {
+        float[] dx = Data(x), dy = Data(y);
+        ForChunks(y.Numel, ParallelGrain, (s, e) =>
+        {
+            var vx = dx.AsSpan(s, e - s); var vy = dy.AsSpan(s, e - s);
+            int i = 0;
+            if (Vector.IsHardwareAccelerated)
+            {
+                var a = new Vector<float>(alpha);
+                var xx = MemoryMarshal.Cast<float, Vector<float>>(vx);
+                var xy = MemoryMarshal.Cast<float, Vector<float>>(vy);
+                for (int v = 0; v < xy.Length; v++) xy[v] = xx[v] * a;
+                i = xy.Length * Vector<float>.Count;
+            }
+            for (; i < vy.Length; i++) vy[i] = vx[i] * alpha;
+        });
+    }
+
+    /// <summary>Sum in double; chunk partial sums are combined in a fixed order, so the result does not depend on threading.</summary>
+    public double Sum(Tensor x)
+    {
+        float[] dx = Data(x);
+        int n = x.Numel;
+        int chunks = (n + ParallelGrain - 1) / ParallelGrain;
+        var partial = new double[Math.Max(1, chunks)];
+        ForChunks(n, ParallelGrain, (s, e) => partial[s / ParallelGrain] = SumSpan(dx.AsSpan(s, e - s)));
+        double total = 0;
+        foreach (var p in partial) total += p;
+        return total;
+    }
+}

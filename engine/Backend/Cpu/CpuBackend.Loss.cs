@@ -1,0 +1,89 @@
+using SpikeEngine.Tensors;
+
+namespace SpikeEngine.Backend.Cpu;
+
+// Softmax cross-entropy and classification metrics over rows of [N, classes].
+public sealed partial class CpuBackend
+{
+    /// <summary>
+    /// Mean over rows of logsumexp(row) − row[label], computed stably (row max subtracted, double sums).
+    /// Labels are validated first. Non-finite logits give a NaN (or infinite) loss, which is returned
+    /// as is — the caller (trainer) must check it; dlogits then holds NaNs too.
+    /// </summary>
+    public float SoftmaxCrossEntropy(Tensor logits, ReadOnlySpan<int> labels, Tensor? dlogits)
+    {
+        int n = logits.Shape[0], classes = logits.Numel / Math.Max(1, n);
+        ValidateLabels(labels, n, classes, "SoftmaxCrossEntropy");
+        float[] xd = Data(logits);
+        float[]? gd = dlogits is null ? null : Data(dlogits);
+        int[] lab = labels.ToArray();
+        var rowLoss = new double[n];
+        ForChunks(n, Math.Max(1, 4096 / Math.Max(1, classes)), (s, e) =>
+        {
+            for (int r = s; r < e; r++)
+            {
+                int o = r * classes;
+                float max = float.NegativeInfinity;
+                bool nan = false;
+                for (int j = 0; j < classes; j++) { float v = xd[o + j]; if (v > max) max = v; else if (float.IsNaN(v)) nan = true; }
+                if (nan) max = float.NaN;
+                double sum = 0;
+                for (int j = 0; j < classes; j++) sum += Math.Exp(xd[o + j] - max);
+                double logSum = Math.Log(sum);
+                rowLoss[r] = logSum - (xd[o + lab[r]] - max);
+                if (gd is null) continue;
+                double invN = 1.0 / n;
+                for (int j = 0; j < classes; j++)
+                {
+                    double softmax = Math.Exp(xd[o + j] - max - logSum);
+                    gd[o + j] = (float)((softmax - (j == lab[r] ? 1.0 : 0.0)) * invN);
+                }
+            }
+        });
+        double total = 0;
+        foreach (var l in rowLoss) total += l;
+        return (float)(total / n);
+    }
+
+    public void ArgMax(Tensor x, Span<int> indices)
+    {
+        int n = x.Shape[0], classes = x.Numel / Math.Max(1, n);
+        if (indices.Length < n) throw new ArgumentException($"ArgMax: {indices.Length} slots for {n} rows.");
+        var xd = x.Span;
+        for (int r = 0; r < n; r++)
+        {
+            var row = xd.Slice(r * classes, classes);
+            int best = 0;
+            for (int j = 1; j < classes; j++) if (row[j] > row[best]) best = j;
+            indices[r] = best;
+        }
+    }
+
+    public void TopKCorrect(Tensor x, ReadOnlySpan<int> labels, int k, Span<bool> correct)
+    {
+        int n = x.Shape[0], classes = x.Numel / Math.Max(1, n);
+        if (k < 1) throw new ArgumentException($"TopKCorrect: k must be at least 1, got {k}.");
+        ValidateLabels(labels, n, classes, "TopKCorrect");
+        if (correct.Length < n) throw new ArgumentException($"TopKCorrect: {correct.Length} slots for {n} rows.");
+        var xd = x.Span;
+        for (int r = 0; r < n; r++)
+        {
+            var row = xd.Slice(r * classes, classes);
+            int label = labels[r];
+            float v = row[label];
+            // Rank of the label: entries larger, or equal with a lower index, come before it.
+            int ahead = 0;
+            for (int j = 0; j < classes; j++)
+                if (row[j] > v || (row[j] == v && j < label)) ahead++;
+            correct[r] = ahead < k;
+        }
+    }
+
+    private static void ValidateLabels(ReadOnlySpan<int> labels, int rows, int classes, string op)
+    {
+        if (labels.Length != rows) throw new ArgumentException($"{op}: {labels.Length} labels for {rows} rows.");
+        for (int r = 0; r < rows; r++)
+            if ((uint)labels[r] >= (uint)classes)
+                throw new ArgumentException($"{op}: label {labels[r]} in row {r} is out of range [0, {classes}).");
+    }
+}

@@ -1,0 +1,78 @@
+using SpikeEngine.Tensors;
+
+namespace SpikeEngine.Backend.Cpu;
+
+// Average pooling (padding counted in the divisor, as PyTorch's count_include_pad=True) and global average pooling.
+public sealed partial class CpuBackend
+{
+    public void AvgPool2dForward(Tensor x, Tensor y, Pool2dGeometry g)
+    {
+        float[] xd = Data(x), yd = Data(y);
+        int oh = g.OutH, ow = g.OutW, inPlane = g.H * g.W, outPlane = oh * ow;
+        // Without ceil mode every window lies inside the padded input, so the divisor is the kernel area.
+        float inv = 1f / (g.KernelH * g.KernelW);
+        ForEach(g.N * g.C, nc =>
+        {
+            int xo = nc * inPlane, yo = nc * outPlane;
+            for (int i = 0; i < oh; i++)
+            {
+                int h0 = i * g.StrideH - g.PadH, h1 = Math.Min(h0 + g.KernelH, g.H);
+                h0 = Math.Max(h0, 0);
+                for (int j = 0; j < ow; j++)
+                {
+                    int w0 = j * g.StrideW - g.PadW, w1 = Math.Min(w0 + g.KernelW, g.W);
+                    w0 = Math.Max(w0, 0);
+                    float s = 0;
+                    for (int h = h0; h < h1; h++)
+                        for (int w = w0; w < w1; w++) s += xd[xo + h * g.W + w];
+                    yd[yo + i * ow + j] = s * inv;
+                }
+            }
+        });
+    }
+
+    public void AvgPool2dBackward(Tensor dy, Tensor dx, Pool2dGeometry g)
+    {
+        float[] gy = Data(dy), gx = Data(dx);
+        int oh = g.OutH, ow = g.OutW, inPlane = g.H * g.W, outPlane = oh * ow;
+        float inv = 1f / (g.KernelH * g.KernelW);
+        ForEach(g.N * g.C, nc =>
+        {
+            int xo = nc * inPlane, yo = nc * outPlane;
+            gx.AsSpan(xo, inPlane).Clear();
+            for (int i = 0; i < oh; i++)
+            {
+                int h0 = i * g.StrideH - g.PadH, h1 = Math.Min(h0 + g.KernelH, g.H);
+                h0 = Math.Max(h0, 0);
+                for (int j = 0; j < ow; j++)
+                {
+                    int w0 = j * g.StrideW - g.PadW, w1 = Math.Min(w0 + g.KernelW, g.W);
+                    w0 = Math.Max(w0, 0);
+                    float v = gy[yo + i * ow + j] * inv;
+                    for (int h = h0; h < h1; h++)
+                        for (int w = w0; w < w1; w++) gx[xo + h * g.W + w] += v;
+                }
+            }
+        });
+    }
+
+    public void GlobalAvgPoolForward(Tensor x, Tensor y)
+    {
+        float[] xd = Data(x), yd = Data(y);
+        int planes = x.Shape[0] * x.Shape[1], hw = x.Shape[2] * x.Shape[3];
+        ForChunks(planes, Math.Max(1, ParallelGrain / Math.Max(1, hw)), (s, e) =>
+        {
+            for (int p = s; p < e; p++) yd[p] = (float)(SumSpan(xd.AsSpan(p * hw, hw)) / hw);
+        });
+    }
+
+    public void GlobalAvgPoolBackward(Tensor dy, Tensor dx)
+    {
+        float[] gy = Data(dy), gx = Data(dx);
+        int planes = dx.Shape[0] * dx.Shape[1], hw = dx.Shape[2] * dx.Shape[3];
+        ForChunks(planes, Math.Max(1, ParallelGrain / Math.Max(1, hw)), (s, e) =>
+        {
+            for (int p = s; p < e; p++) gx.AsSpan(p * hw, hw).Fill(gy[p] / hw);
+        });
+    }
+}

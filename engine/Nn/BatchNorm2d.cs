@@ -1,0 +1,47 @@
+using SpikeEngine.Autograd;
+using SpikeEngine.Tensors;
+
+namespace SpikeEngine.Nn;
+
+/// <summary>
+/// Batch normalisation over channels (PyTorch semantics): parameters weight (1) and bias (0);
+/// buffers running_mean (0), running_var (1) and num_batches_tracked (a rank-0 one-element tensor,
+/// as PyTorch's, incremented once per training forward).
+/// </summary>
+public sealed class BatchNorm2d : Module
+{
+    public BatchNorm2d(int channels, float momentum = 0.1f, float eps = 1e-5f)
+    {
+        if (channels < 1) throw new ArgumentException($"BatchNorm2d({channels}): channel count must be positive.");
+        Channels = channels;
+        Momentum = momentum;
+        Eps = eps;
+        RegisterParameter("weight", Tensor.Full(new Shape(channels), 1f));
+        RegisterParameter("bias", Tensor.Zeros(new Shape(channels)));
+        RegisterBuffer("running_mean", Tensor.Zeros(new Shape(channels)));
+        RegisterBuffer("running_var", Tensor.Full(new Shape(channels), 1f));
+        RegisterBuffer("num_batches_tracked", Tensor.Zeros(new Shape()));
+    }
+
+    public int Channels { get; }
+    public float Momentum { get; }
+    public float Eps { get; }
+    public Tensor Weight => Get("weight");
+    public Tensor Bias => Get("bias");
+    public Tensor RunningMean => Get("running_mean");
+    public Tensor RunningVar => Get("running_var");
+    public Tensor NumBatchesTracked => Get("num_batches_tracked");
+
+    public override Tensor Forward(Tensor x)
+    {
+        var y = F.BatchNorm(x, Weight, Bias, RunningMean, RunningVar, Training, Momentum, Eps, Describe());
+        if (Training)
+        {
+            var n = NumBatchesTracked;
+            n.Backend.Fill(n, n.Item() + 1f);
+        }
+        return y;
+    }
+
+    public override string Describe() => $"BatchNorm2d({Channels}, eps={Eps}, momentum={Momentum})";
+}

@@ -1,0 +1,38 @@
+namespace SpikeEngine.Nn.Models;
+
+/// <summary>The model zoo: builds a QCFS network by architecture name.</summary>
+public static class Models
+{
+    public static readonly IReadOnlyList<string> Architectures = ["vgg11", "vgg13", "vgg16", "vgg19", "resnet18", "resnet20", "resnet34", "cnn"];
+
+    /// <summary>
+    /// Builds <paramref name="arch"/> (case-insensitive; "vgg16", "resnet20", "cnn", …) with
+    /// <paramref name="classes"/> outputs and QCFS level <paramref name="levels"/>.
+    /// </summary>
+    public static Module Create(string arch, int classes, int levels, ModelOptions? options = null)
+    {
+        options ??= new ModelOptions();
+        if (classes < 1) throw new ArgumentException($"Model '{arch}': the number of classes must be positive, got {classes}.");
+        if (levels < 1) throw new ArgumentException($"Model '{arch}': the QCFS level L must be at least 1, got {levels}.");
+        Module model = arch.Trim().ToLowerInvariant().Replace("-", "").Replace("_", "") switch
+        {
+            "vgg11" => new Vgg(11, classes, levels, options),
+            "vgg13" => new Vgg(13, classes, levels, options),
+            "vgg16" => new Vgg(16, classes, levels, options),
+            "vgg19" => new Vgg(19, classes, levels, options),
+            "resnet18" => ResNet.ResNet18(classes, levels, options),
+            "resnet20" when options.ImageNet => throw new ArgumentException("resnet20 is a CIFAR network; it has no ImageNet layout."),
+            "resnet20" => ResNet.ResNet20(classes, levels, options),
+            "resnet34" => ResNet.ResNet34(classes, levels, options),
+            "cnn" when options.ImageNet => throw new ArgumentException("cnn is a 28×28 network; it has no ImageNet layout."),
+            "cnn" => new SmallCnn(classes, levels, options),
+            _ => throw new ArgumentException($"Unknown architecture '{arch}'. Valid names: {string.Join(", ", Architectures)}."),
+        };
+        if (options.Initialize) Initialization.Reference(model, options.Seed);
+        return model;
+    }
+
+    /// <summary>Every QCFS unit of a model, in order (e.g. to set L or read λ).</summary>
+    public static IEnumerable<(string Name, Qcfs Unit)> QcfsUnits(Module model) =>
+        model.NamedModules().Where(m => m.Module is Qcfs).Select(m => (m.Name, (Qcfs)m.Module));
+}

@@ -1,0 +1,54 @@
+using SpikeEngine.Autograd;
+using SpikeEngine.Data;
+using SpikeEngine.Nn;
+using SpikeEngine.Tensors;
+
+namespace SpikeEngine.Training;
+
+/// <summary>Top-1 / top-5 accuracy (fractions in [0, 1]) and mean loss over a data set.</summary>
+public sealed record Accuracy(double Top1, double Top5, double Loss, int Samples);
+
+public static class Metrics
+{
+    /// <summary>Counts the rows whose label is among the k largest logits.</summary>
+    public static int CountTopK(Tensor logits, ReadOnlySpan<int> labels, int k)
+    {
+        k = Math.Min(k, logits.Shape[1]);
+        var correct = new bool[labels.Length];
+        logits.Backend.TopKCorrect(logits, labels, k, correct);
+        return correct.Count(c => c);
+    }
+
+    /// <summary>Evaluates <paramref name="model"/> in eval mode without gradients; restores the previous mode.</summary>
+    public static Accuracy Evaluate(Module model, DataLoader loader, Device device, CancellationToken cancel = default)
+    {
+        bool wasTraining = model.Training;
+        model.Eval();
+        try
+        {
+            using var noGrad = Grad.NoGrad();
+            long top1 = 0, top5 = 0, n = 0;
+            double lossSum = 0;
+            foreach (var batch in loader.Epoch(0, cancel))
+            {
+                using (batch)
+                {
+                    cancel.ThrowIfCancellationRequested();
+                    var images = batch.Images.To(device);
+                    var logits = model.Forward(images);
+                    top1 += CountTopK(logits, batch.Labels, 1);
+                    top5 += CountTopK(logits, batch.Labels, 5);
+                    using (var loss = F.SoftmaxCrossEntropy(logits, batch.Labels)) lossSum += loss.Item() * batch.Size;
+                    n += batch.Size;
+                    logits.Dispose();
+                    if (images != batch.Images) images.Dispose();
+                }
+            }
+            return new Accuracy((double)top1 / n, (double)top5 / n, lossSum / n, (int)n);
+        }
+        finally
+        {
+            model.Train(wasTraining);
+        }
+    }
+}

@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using SpikeEngine.Data;
+using SpikeEngine.Nn;
+using SpikeEngine.Tensors;
+
+namespace SpikeEngine.Training;
+
+public sealed record TrainerOptions
+{
+    public int Epochs { get; init; } = 1;
+    public float LearningRate { get; init; } = 0.1f;
+    public float Momentum { get; init; } = 0.9f;
+    public float WeightDecay { get; init; } = 5e-4f;
+    /// <summary>Folder for best.safetensors and last.safetensors; null keeps nothing on disk.</summary>
+    public string? SaveDir { get; init; }
+    /// <summary>Continue from SaveDir/last.safetensors when it exists.</summary>
+    public bool Resume { get; init; }
+    public Device Device { get; init; } = Device.Cpu;
+    /// <summary>The seed of the data order (recorded in checkpoints; the loaders carry their own).</summary>
+    public int Seed { get; init; }
+    /// <summary>Report progress every this many batches (and at the last batch of an epoch).</summary>
+    public int ReportEvery { get; init; } = 20;
+}
+
+/// <summary>One epoch's outcome.</summary>
+public sealed record EpochResult(int Epoch, float LearningRate, double TrainLoss, double TrainAccuracy, Accuracy Test, bool IsBest, TimeSpan Duration);
+
+/// <summary>A progress report: during an epoch (Completed is null) or at its end.</summary>
+public sealed record TrainingProgress(int Epoch, int Epochs, int Batch, int Batches, float Loss,
+    double ImagesPerSecond, TimeSpan Remaining, EpochResult? Completed = null);
+
+public sealed record TrainingResult(double BestAccuracy, int BestEpoch, IReadOnlyList<EpochResult> Epochs);
+
+/// <summary>
+/// Trains a QCFS model with SGD and a per-epoch cosine schedule, evaluates top-1/top-5 on the test
+/// loader after every epoch, keeps the best model and a resumable last checkpoint (written only at
+/// epoch ends, so cancelling mid-epoch keeps the last good one), and stops with a clear error on a
+/// non-finite loss.
+/// </summary>
+public sealed class Trainer(TrainerOptions options, ModelInfo info)
+{
+    public TrainerOptions Options { get; } = options;
+    public ModelInfo Info { get; } = info;
+
+    public string? BestPath => Options.SaveDir is null ? null : Path.Combine(Options.SaveDir, TrainingCheckpoint.BestFile);
+    public string? LastPath => Options.SaveDir is null ? null : Path.Combine(Options.SaveDir, TrainingCheckpoint.LastFile);
+
+    public TrainingResult Fit(Module model, DataLoader train, DataLoader test,
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default)
+    {
+        if (Options.Epochs < 1) throw new ArgumentException($"Training needs at least one epoch (got {Options.Epochs}).");
+        model.To(Options.Device);
+        model.Train();
+        var sgd = new Sgd(model.NamedParameters(), Options.LearningRate, Options.Momentum, Options.WeightDecay);
+        var schedule = new CosineSchedule(Options.LearningRate, Options.Epochs);
+        int start = 0, bestEpoch = 0;
+        double best = -1;
+        if (Options.Resume && LastPath is not null && File.Exists(LastPath))
+        {
+            var state = TrainingCheckpoint.LoadLast(LastPath, model, sgd, Info);
+            (start, best, bestEpoch) = (state.CompletedEpochs, state.BestAccuracy, state.BestEpoch);
+        }
+        var history = new List<EpochResult>();
+        int batches = train.BatchCount;
+        long totalBatches = (long)(Options.Epochs - start) * batches, doneBatches = 0;
+        var clock = Stopwatch.StartNew();
+        for (int epoch = start; epoch < Options.Epochs; epoch++)
+        {
+            var epochClock = Stopwatch.StartNew();
+            float lr = schedule.LearningRate(epoch);
+            sgd.LearningRate = lr;
+            double lossSum = 0;
+            long correct = 0, seen = 0;
+            int i = 0;
+            var windowClock = Stopwatch.StartNew();
+            int windowImages = 0;
+            foreach (var batch in train.Epoch(epoch, cancel))
+            {
+                using (batch)
+                {
+                    cancel.ThrowIfCancellationRequested();
+                    var images = batch.Images.To(Options.Device);
+                    TrainingStep.Result r;
+                    try
+                    {
+                        r = TrainingStep.Run(model, sgd, images, batch.Labels);
+                    }
+                    catch (NonFiniteLossException e)
+                    {
+                        throw new NonFiniteLossException(e.Loss, $"epoch {epoch + 1}, batch {i + 1}/{batches}");
+                    }
+                    finally
+                    {
+                        if (images != batch.Images) images.Dispose();
+                    }
+                    lossSum += r.Loss * batch.Size;
+                    correct += r.Correct;
+                    seen += batch.Size;
+                    windowImages += batch.Size;
+                    i++;
+                    doneBatches++;
+                    if (progress is not null && (i % Options.ReportEvery == 0 || i == batches))
+                    {
+                        double ips = windowImages / Math.Max(1e-9, windowClock.Elapsed.TotalSeconds);
+                        var remaining = TimeSpan.FromSeconds(clock.Elapsed.TotalSeconds / doneBatches * (totalBatches - doneBatches));
+                        progress.Report(new TrainingProgress(epoch + 1, Options.Epochs, i, batches, r.Loss, ips, remaining));
+                        windowClock.Restart();
+                        windowImages = 0;
+                    }
+                }
+            }
+            cancel.ThrowIfCancellationRequested();
+            var acc = Metrics.Evaluate(model, test, Options.Device, cancel);
+            bool isBest = acc.Top1 > best;
+            if (isBest)
+            {
+                best = acc.Top1;
+                bestEpoch = epoch + 1;
+                if (BestPath is not null) TrainingCheckpoint.SaveBest(BestPath, model, Info, epoch + 1, acc);
+            }
+            if (LastPath is not null)
+                TrainingCheckpoint.SaveLast(LastPath, model, sgd, Info, new TrainingCheckpoint.ResumeState(epoch + 1, best, bestEpoch, Options.Seed));
+            var result = new EpochResult(epoch + 1, lr, lossSum / seen, (double)correct / seen, acc, isBest, epochClock.Elapsed);
+            history.Add(result);
+            progress?.Report(new TrainingProgress(epoch + 1, Options.Epochs, batches, batches, (float)(lossSum / seen), 0,
+                TimeSpan.FromSeconds(doneBatches == 0 ? 0 : clock.Elapsed.TotalSeconds / doneBatches * (totalBatches - doneBatches)), result));
+        }
+        return new TrainingResult(best, bestEpoch, history);
+    }
+}
