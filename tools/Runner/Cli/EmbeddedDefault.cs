@@ -69,7 +69,7 @@ public static class EmbeddedDefault
         double plainLatency = Commands.LatencyPerStepMs(plain);
         double cosLatency = Commands.LatencyPerStepMs(cos);
         s.WriteLine($"Latency per time step (batch {Batch}): plain {plainLatency:F2} ms, COS {cosLatency:F2} ms " +
-                    $"(COS runs ρ + T = {Presim + SimLen} steps per layer); {cos.Samples / Math.Max(cos.Seconds, 1e-9):F0} images/s with COS at T = {SimLen}");
+                    $"(COS includes its ρ = {Presim} pre-simulation steps); {cos.Samples / Math.Max(cos.Seconds, 1e-9):F0} images/s with COS at T = {SimLen}");
         s.WriteLine(Reading(ann, plain.AccuracyPerStep, cos.AccuracyPerStep));
 
         string? plotPath = s.Parse.GetValue(s.Options.Plot);
