@@ -11,8 +11,9 @@ public static class JsonReport
     {
         AtomicFile.Write(path, stream =>
         {
-            using var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
-            report.WriteTo(writer);
+            using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+                report.WriteTo(writer);
+            stream.WriteByte((byte)'\n');
         });
     }
 
