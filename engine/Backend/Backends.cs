@@ -20,5 +20,5 @@ public static class Backends
     }
 
     /// <summary>Set by the CUDA backend: creates a backend for a device or throws an exception that says why it cannot.</summary>
-    public static Func<Device, IBackend>? CudaFactory { get; set; }
+    public static Func<Device, IBackend>? CudaFactory { get; set; } = Cuda.CudaBackend.Create;
 }

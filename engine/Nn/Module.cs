@@ -11,9 +11,10 @@ namespace SpikeEngine.Nn;
 /// </summary>
 public abstract class Module
 {
-    private readonly List<(string Name, Tensor Tensor)> _parameters = [];
-    private readonly List<(string Name, Tensor Tensor)> _buffers = [];
-    private readonly List<(string Name, Module Module)> _children = [];
+    // Not readonly: CloneTree gives a copy its own lists.
+    private List<(string Name, Tensor Tensor)> _parameters = [];
+    private List<(string Name, Tensor Tensor)> _buffers = [];
+    private List<(string Name, Module Module)> _children = [];
 
     public bool Training { get; private set; } = true;
 
@@ -76,6 +77,20 @@ public abstract class Module
         for (int i = 0; i < _parameters.Count; i++)
             if (_parameters[i].Name == name) { tensor.RequiresGrad = true; tensor.Name ??= name; _parameters[i] = (name, tensor); return; }
         throw new KeyNotFoundException($"{GetType().Name} has no parameter '{name}'.");
+    }
+
+    /// <summary>
+    /// A copy of this module tree: every module is a new instance (same type and settings) with its own
+    /// registration lists, so <see cref="SetChild"/> on the copy leaves this tree unchanged; parameter and
+    /// buffer tensors are shared, not copied. Used by SNN conversion, which replaces children of the copy.
+    /// </summary>
+    public Module CloneTree()
+    {
+        var copy = (Module)MemberwiseClone();
+        copy._parameters = [.. _parameters];
+        copy._buffers = [.. _buffers];
+        copy._children = _children.Select(c => (c.Name, c.Module.CloneTree())).ToList();
+        return copy;
     }
 
     // ---- enumeration ----

@@ -1,0 +1,127 @@
+using SpikeEngine.Cuda;
+using SpikeEngine.Tensors;
+
+namespace SpikeEngine.Backend.Cuda;
+
+// GEMM, linear and convolution layers. cuBLAS is column-major: a row-major C = op(A)·op(B) is the
+// column-major Cᵀ = op(B)ᵀ·op(A)ᵀ, so every call swaps the operands (and m with n) and keeps the
+// leading dimensions and transpose flags as they are.
+public sealed partial class CudaBackend
+{
+    /// <summary>Largest im2col buffer of one convolution chunk, in floats (samples are processed in chunks that fit).</summary>
+    internal static long MaxColumnFloats { get; set; } = 32L << 20;
+
+    private unsafe void RowMajorGemm(bool transA, bool transB, int m, int n, int k, float alpha,
+        DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc)
+    {
+        if (m == 0 || n == 0) return;
+        _context.MakeCurrent();
+        Cublas.Check(Cublas.cublasSgemm_v2(_cublas, transB ? Cublas.OpT : Cublas.OpN, transA ? Cublas.OpT : Cublas.OpN,
+            n, m, k, &alpha, b.Address, ldb, a.Address, lda, &beta, c.Address, ldc), "cublasSgemm_v2");
+    }
+
+    private unsafe void RowMajorGemmBatched(bool transA, bool transB, int m, int n, int k, float alpha,
+        DevicePointer a, int lda, long strideA, DevicePointer b, int ldb, long strideB,
+        float beta, DevicePointer c, int ldc, long strideC, int batch)
+    {
+        if (m == 0 || n == 0 || batch == 0) return;
+        _context.MakeCurrent();
+        Cublas.Check(Cublas.cublasSgemmStridedBatched(_cublas, transB ? Cublas.OpT : Cublas.OpN, transA ? Cublas.OpT : Cublas.OpN,
+            n, m, k, &alpha, b.Address, ldb, strideB, a.Address, lda, strideA, &beta, c.Address, ldc, strideC, batch),
+            "cublasSgemmStridedBatched");
+    }
+
+    public void Gemm(bool transA, bool transB, int m, int n, int k, float alpha, Tensor a, int aOffset, int lda,
+        Tensor b, int bOffset, int ldb, float beta, Tensor c, int cOffset, int ldc)
+        => RowMajorGemm(transA, transB, m, n, k, alpha, P(a, "a").Floats(aOffset), lda, P(b, "b").Floats(bOffset), ldb,
+            beta, P(c, "c").Floats(cOffset), ldc);
+
+    public void LinearForward(Tensor x, Tensor w, Tensor? bias, Tensor y)
+    {
+        int n = x.Shape[0], inF = w.Shape[1], outF = w.Shape[0];
+        RowMajorGemm(false, true, n, outF, inF, 1f, P(x, "x"), inF, P(w, "weight"), inF, 0f, P(y, "y"), outF);
+        if (bias is not null) Launch(CudaKernels.AddRowBias, y.Numel, A(y), A(bias), n, outF);
+    }
+
+    public void LinearBackward(Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, Tensor? dbias)
+    {
+        int n = x.Shape[0], inF = w.Shape[1], outF = w.Shape[0];
+        if (dx is not null) RowMajorGemm(false, false, n, inF, outF, 1f, P(dy, "dy"), outF, P(w, "weight"), inF, 0f, P(dx, "dx"), inF);
+        if (dw is not null) RowMajorGemm(true, false, outF, inF, n, 1f, P(dy, "dy"), outF, P(x, "x"), inF, 0f, P(dw, "dw"), inF);
+        if (dbias is not null) Launch(CudaKernels.ColumnSums, outF, A(dy), A(dbias), n, outF);
+    }
+
+    /// <summary>1×1 stride-1 unpadded convolutions need no im2col: the input plane is already the column matrix.</summary>
+    private static bool IsPointwise(Conv2dGeometry g) => g is { R: 1, S: 1, StrideH: 1, StrideW: 1, PadH: 0, PadW: 0 };
+
+    private static int ChunkSamples(Conv2dGeometry g)
+    {
+        long perSample = (long)g.C * g.R * g.S * g.OutH * g.OutW;
+        return (int)Math.Clamp(MaxColumnFloats / Math.Max(perSample, 1), 1, Math.Max(g.N, 1));
+    }
+
+    /// <summary>Launches im2col (image → columns) or col2im (columns → image) for <paramref name="count"/> samples.</summary>
+    private void ColumnKernel(KernelSpec spec, DevicePointer from, DevicePointer to, long threads, int count, Conv2dGeometry g)
+        => Launch(spec, threads, from, to, count, g.C, g.H, g.W, g.R, g.S, g.StrideH, g.StrideW, g.PadH, g.PadW, g.OutH, g.OutW);
+
+    public void Conv2dForward(Tensor x, Tensor w, Tensor? bias, Tensor y, Conv2dGeometry g)
+    {
+        if (UseCudnn && CudnnAvailable) { CudnnConvolutionForward(x, w, bias, y, g); return; }
+        int plane = g.OutH * g.OutW, rows = g.C * g.R * g.S, inSize = g.C * g.H * g.W;
+        var px = P(x, "x"); var pw = P(w, "weight"); var py = P(y, "y");
+        bool pointwise = IsPointwise(g);
+        int chunk = pointwise ? g.N : ChunkSamples(g);
+        using var col = Rent(pointwise ? 4 : (long)chunk * rows * plane * sizeof(float));
+        for (int n0 = 0; n0 < g.N; n0 += chunk)
+        {
+            int count = Math.Min(chunk, g.N - n0);
+            var columns = px.Floats((long)n0 * inSize);
+            if (!pointwise) { ColumnKernel(CudaKernels.Im2Col, columns, col.Pointer, (long)count * rows * plane, count, g); columns = col.Pointer; }
+            // y_i[K, P] = W[K, CRS] · col_i[CRS, P] for each sample i of the chunk.
+            RowMajorGemmBatched(false, false, g.K, plane, rows, 1f, pw, rows, 0, columns, plane, (long)rows * plane,
+                0f, py.Floats((long)n0 * g.K * plane), plane, (long)g.K * plane, count);
+        }
+        if (bias is not null) Launch(CudaKernels.AddChannelBias, y.Numel, A(y), A(bias), g.N, g.K, plane);
+    }
+
+    public void Conv2dBackwardData(Tensor dy, Tensor w, Tensor dx, Conv2dGeometry g)
+    {
+        if (UseCudnn && CudnnAvailable) { CudnnConvolutionBackwardData(dy, w, dx, g); return; }
+        int plane = g.OutH * g.OutW, rows = g.C * g.R * g.S, inSize = g.C * g.H * g.W;
+        var pdy = P(dy, "dy"); var pw = P(w, "weight"); var pdx = P(dx, "dx");
+        bool pointwise = IsPointwise(g);
+        int chunk = pointwise ? g.N : ChunkSamples(g);
+        using var col = Rent(pointwise ? 4 : (long)chunk * rows * plane * sizeof(float));
+        for (int n0 = 0; n0 < g.N; n0 += chunk)
+        {
+            int count = Math.Min(chunk, g.N - n0);
+            var target = pointwise ? pdx.Floats((long)n0 * inSize) : col.Pointer;
+            // dcol_i[CRS, P] = Wᵀ[CRS, K] · dy_i[K, P]
+            RowMajorGemmBatched(true, false, rows, plane, g.K, 1f, pw, rows, 0, pdy.Floats((long)n0 * g.K * plane), plane, (long)g.K * plane,
+                0f, target, plane, (long)rows * plane, count);
+            if (!pointwise) ColumnKernel(CudaKernels.Col2Im, col.Pointer, pdx.Floats((long)n0 * inSize), (long)count * inSize, count, g);
+        }
+    }
+
+    public void Conv2dBackwardWeight(Tensor x, Tensor dy, Tensor dw, Tensor? dbias, Conv2dGeometry g)
+    {
+        if (UseCudnn && CudnnAvailable) { CudnnConvolutionBackwardFilter(x, dy, dw, dbias, g); return; }
+        int plane = g.OutH * g.OutW, rows = g.C * g.R * g.S, inSize = g.C * g.H * g.W;
+        var px = P(x, "x"); var pdy = P(dy, "dy"); var pdw = P(dw, "dw");
+        bool pointwise = IsPointwise(g);
+        int chunk = pointwise ? g.N : ChunkSamples(g);
+        using var col = Rent(pointwise ? 4 : (long)chunk * rows * plane * sizeof(float));
+        if (g.N == 0) _context.Memset32(pdw, 0, dw.Numel);
+        for (int n0 = 0; n0 < g.N; n0 += chunk)
+        {
+            int count = Math.Min(chunk, g.N - n0);
+            var columns = px.Floats((long)n0 * inSize);
+            if (!pointwise) { ColumnKernel(CudaKernels.Im2Col, columns, col.Pointer, (long)count * rows * plane, count, g); columns = col.Pointer; }
+            // dW[K, CRS] += dy_i[K, P] · col_iᵀ[P, CRS], summed over the samples in order.
+            for (int i = 0; i < count; i++)
+                RowMajorGemm(false, true, g.K, rows, plane, 1f, pdy.Floats((long)(n0 + i) * g.K * plane), plane,
+                    columns.Floats((long)i * rows * plane), plane, n0 + i == 0 ? 0f : 1f, pdw, rows);
+        }
+        if (dbias is not null) LaunchBlocks(CudaKernels.ChannelSums, g.K, A(dy), A(dbias), g.N, g.K, plane);
+    }
+}

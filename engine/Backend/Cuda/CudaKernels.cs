@@ -1,0 +1,83 @@
+using System.Reflection;
+using SpikeEngine.Cuda;
+
+namespace SpikeEngine.Backend.Cuda;
+
+/// <summary>
+/// Every kernel the CUDA backend launches: PTX module (kernels/&lt;module&gt;.cu), name, parameter kinds
+/// (p pointer, i int, f float, u unsigned long long) in declaration order. A CPU test checks these
+/// against the .entry declarations in the built PTX, so C# and CUDA cannot drift apart silently.
+/// </summary>
+public static class CudaKernels
+{
+    // elementwise.cu
+    public static readonly KernelSpec Fill = new("elementwise", "ew_fill", "pfi");
+    public static readonly KernelSpec Add = new("elementwise", "ew_add", "pppi");
+    public static readonly KernelSpec Mul = new("elementwise", "ew_mul", "pppi");
+    public static readonly KernelSpec Axpy = new("elementwise", "ew_axpy", "fppi");
+    public static readonly KernelSpec Scale = new("elementwise", "ew_scale", "pfpi");
+    public static readonly KernelSpec SumPartials = new("elementwise", "reduce_sum_partials", "pip");
+    public static readonly KernelSpec AddRowBias = new("elementwise", "add_row_bias", "ppii");
+    public static readonly KernelSpec AddChannelBias = new("elementwise", "add_channel_bias", "ppiii");
+    public static readonly KernelSpec ColumnSums = new("elementwise", "column_sums", "ppii");
+    public static readonly KernelSpec ChannelSums = new("elementwise", "channel_sums", "ppiii");
+    // conv.cu
+    public static readonly KernelSpec Im2Col = new("conv", "im2col", "ppiiiiiiiiiiii");
+    public static readonly KernelSpec Col2Im = new("conv", "col2im", "ppiiiiiiiiiiii");
+    // norm.cu
+    public static readonly KernelSpec BatchNormTraining = new("norm", "bn_forward_training", "pppppffpppiii");
+    public static readonly KernelSpec BatchNormInference = new("norm", "bn_forward_inference", "pppppfpiii");
+    public static readonly KernelSpec BatchNormBackward = new("norm", "bn_backward", "ppppppppiii");
+    // pool.cu
+    public static readonly KernelSpec AvgPoolForward = new("pool", "avgpool_forward", "ppiiiiiiiiiii");
+    public static readonly KernelSpec AvgPoolBackward = new("pool", "avgpool_backward", "ppiiiiiiiiiii");
+    public static readonly KernelSpec GlobalAvgPoolForward = new("pool", "global_avgpool_forward", "ppii");
+    public static readonly KernelSpec GlobalAvgPoolBackward = new("pool", "global_avgpool_backward", "ppii");
+    // qcfs.cu
+    public static readonly KernelSpec QcfsForward = new("qcfs", "qcfs_forward", "ppipi");
+    public static readonly KernelSpec QcfsBackward = new("qcfs", "qcfs_backward", "pppippi");
+    public static readonly KernelSpec PartialsToFloat = new("qcfs", "reduce_partials_to_float", "pip");
+    // loss.cu
+    public static readonly KernelSpec SoftmaxCrossEntropy = new("loss", "softmax_cross_entropy", "ppppii");
+    public static readonly KernelSpec ArgMax = new("loss", "argmax_rows", "ppii");
+    public static readonly KernelSpec TopKCorrect = new("loss", "topk_correct", "pppiii");
+    // optim.cu
+    public static readonly KernelSpec Sgd = new("optim", "sgd_update", "pppfffii");
+    // dropout.cu
+    public static readonly KernelSpec Dropout = new("dropout", "dropout_forward", "pfuppi");
+    // neuron.cu
+    public static readonly KernelSpec IfNeuronForward = new("neuron", "if_neuron_forward", "piifiipp");
+    public static readonly KernelSpec IfNeuronStep = new("neuron", "if_neuron_step", "pfppi");
+
+    /// <summary>All kernels above.</summary>
+    public static IReadOnlyList<KernelSpec> All { get; } = typeof(CudaKernels)
+        .GetFields(BindingFlags.Public | BindingFlags.Static)
+        .Where(f => f.FieldType == typeof(KernelSpec))
+        .Select(f => (KernelSpec)f.GetValue(null)!)
+        .ToList();
+
+    /// <summary>The PTX modules the backend needs.</summary>
+    public static IReadOnlyList<string> Modules { get; } = All.Select(k => k.Module).Distinct().Order().ToList();
+
+    /// <summary>Folder whose &lt;module&gt;.ptx files replace the embedded ones (to try kernels rebuilt on a GPU machine without rebuilding the engine).</summary>
+    public const string PtxOverrideVariable = "SPIKEENGINE_PTX_DIR";
+
+    /// <summary>
+    /// The PTX of <paramref name="module"/>: from $SPIKEENGINE_PTX_DIR when set and the file is there, else the
+    /// embedded resource kernels/&lt;module&gt;.ptx; null when neither exists (build.cuda.sh had not run before the engine was built).
+    /// </summary>
+    public static byte[]? EmbeddedPtx(string module)
+    {
+        var folder = Environment.GetEnvironmentVariable(PtxOverrideVariable);
+        if (!string.IsNullOrWhiteSpace(folder))
+        {
+            var file = Path.Combine(folder, module + ".ptx");
+            if (File.Exists(file)) return File.ReadAllBytes(file);
+        }
+        using var stream = typeof(CudaKernels).Assembly.GetManifestResourceStream($"kernels/{module}.ptx");
+        if (stream is null) return null;
+        using var ms = new MemoryStream();
+        stream.CopyTo(ms);
+        return ms.ToArray();
+    }
+}

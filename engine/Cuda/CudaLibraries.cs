@@ -1,0 +1,159 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+
+namespace SpikeEngine.Cuda;
+
+/// <summary>
+/// Finds libcuda, libcublas and libcudnn for the engine's LibraryImport declarations (logical names
+/// "cuda", "cublas", "cudnn"). Search order: SPIKEENGINE_CUDA_LIB_DIR (one or more folders separated
+/// by the path separator), CUDA_PATH/lib64, LD_LIBRARY_PATH, the system library folders,
+/// /usr/local/cuda*/lib64, pip-installed site-packages/nvidia/*/lib (and torch/lib), and finally
+/// the loader's own search by soname.
+/// </summary>
+public static class CudaLibraries
+{
+    public const string Driver = "cuda";
+    public const string Cublas = "cublas";
+    public const string Cudnn = "cudnn";
+    public const string OverrideVariable = "SPIKEENGINE_CUDA_LIB_DIR";
+
+    private static readonly object Gate = new();
+    private static bool _resolverInstalled;
+    private static readonly Dictionary<string, (IntPtr Handle, string? Error)> Loaded = new();
+
+    /// <summary>File names tried for each logical library, most wanted first.</summary>
+    public static IReadOnlyList<string> FileNames(string library) => library switch
+    {
+        Driver => OperatingSystem.IsWindows() ? ["nvcuda.dll"] : ["libcuda.so.1", "libcuda.so"],
+        Cublas => OperatingSystem.IsWindows()
+            ? ["cublas64_13.dll", "cublas64_12.dll", "cublas64_11.dll"]
+            : ["libcublas.so.13", "libcublas.so.12", "libcublas.so.11", "libcublas.so"],
+        Cudnn => OperatingSystem.IsWindows()
+            ? ["cudnn64_9.dll", "cudnn64_8.dll"]
+            : ["libcudnn.so.9", "libcudnn.so.8", "libcudnn.so"],
+        _ => throw new ArgumentException($"Unknown CUDA library '{library}'.")
+    };
+
+    /// <summary>Libraries that must be loaded from the same folder first (pip wheels resolve them via $ORIGIN, system installs via the loader).</summary>
+    private static IReadOnlyList<string> Companions(string library, string fileName) => library switch
+    {
+        Cublas when !OperatingSystem.IsWindows() => [fileName.Replace("libcublas", "libcublasLt")],
+        _ => []
+    };
+
+    /// <summary>Folders searched, in order (existing ones only).</summary>
+    public static IReadOnlyList<string> SearchFolders()
+    {
+        var folders = new List<string>();
+        void AddList(string? value)
+        {
+            if (string.IsNullOrWhiteSpace(value)) return;
+            foreach (var f in value.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                folders.Add(f);
+        }
+        AddList(Environment.GetEnvironmentVariable(OverrideVariable));
+        var cudaPath = Environment.GetEnvironmentVariable("CUDA_PATH");
+        if (!string.IsNullOrWhiteSpace(cudaPath))
+        {
+            folders.Add(Path.Combine(cudaPath, "lib64"));
+            folders.Add(Path.Combine(cudaPath, "lib"));
+            folders.Add(Path.Combine(cudaPath, "bin"));
+        }
+        AddList(Environment.GetEnvironmentVariable("LD_LIBRARY_PATH"));
+        folders.AddRange(["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib/wsl/lib",
+            "/usr/local/cuda/lib64", "/usr/local/cuda/targets/x86_64-linux/lib"]);
+        foreach (var cuda in SafeDirectories("/usr/local", "cuda-*").OrderDescending())
+            folders.Add(Path.Combine(cuda, "lib64"));
+        foreach (var site in SitePackages())
+        {
+            foreach (var lib in SafeDirectories(Path.Combine(site, "nvidia"), "*").Order())
+                folders.Add(Path.Combine(lib, "lib"));
+            folders.Add(Path.Combine(site, "torch", "lib"));
+        }
+        return folders.Distinct().Where(Directory.Exists).ToList();
+    }
+
+    private static IEnumerable<string> SitePackages()
+    {
+        var roots = new List<string>();
+        foreach (var env in new[] { "VIRTUAL_ENV", "CONDA_PREFIX" })
+        {
+            var v = Environment.GetEnvironmentVariable(env);
+            if (!string.IsNullOrWhiteSpace(v)) roots.Add(Path.Combine(v, "lib"));
+        }
+        var home = Environment.GetEnvironmentVariable("HOME");
+        if (!string.IsNullOrWhiteSpace(home)) roots.Add(Path.Combine(home, ".local", "lib"));
+        roots.AddRange(["/usr/local/lib", "/usr/lib", "/opt/conda/lib", "/usr/local/lib64"]);
+        foreach (var root in roots)
+            foreach (var py in SafeDirectories(root, "python3*").OrderDescending())
+                foreach (var kind in new[] { "site-packages", "dist-packages" })
+                {
+                    var p = Path.Combine(py, kind);
+                    if (Directory.Exists(p)) yield return p;
+                }
+    }
+
+    private static IEnumerable<string> SafeDirectories(string folder, string pattern)
+    {
+        try { return Directory.Exists(folder) ? Directory.GetDirectories(folder, pattern) : []; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return []; }
+    }
+
+    /// <summary>Installs the DllImport resolver for the engine assembly (idempotent).</summary>
+    public static void InstallResolver()
+    {
+        lock (Gate)
+        {
+            if (_resolverInstalled) return;
+            try
+            {
+                NativeLibrary.SetDllImportResolver(typeof(CudaLibraries).Assembly, Resolve);
+            }
+            catch (InvalidOperationException)
+            {
+                // Another part of the engine installed a resolver first; it must forward our names here.
+            }
+            _resolverInstalled = true;
+        }
+    }
+
+    private static IntPtr Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath)
+        => libraryName is Driver or Cublas or Cudnn && TryLoad(libraryName, out var handle, out _) ? handle : IntPtr.Zero;
+
+    /// <summary>Loads a logical library once; on failure <paramref name="error"/> says which file names and folders were tried.</summary>
+    public static bool TryLoad(string library, out IntPtr handle, out string? error)
+    {
+        lock (Gate)
+        {
+            if (!Loaded.TryGetValue(library, out var entry))
+            {
+                entry = Load(library);
+                Loaded[library] = entry;
+            }
+            handle = entry.Handle;
+            error = entry.Error;
+            return handle != IntPtr.Zero;
+        }
+    }
+
+    private static (IntPtr, string?) Load(string library)
+    {
+        var names = FileNames(library);
+        var folders = SearchFolders();
+        foreach (var folder in folders)
+            foreach (var name in names)
+            {
+                var path = Path.Combine(folder, name);
+                if (!File.Exists(path)) continue;
+                foreach (var companion in Companions(library, name))
+                {
+                    var cp = Path.Combine(folder, companion);
+                    if (File.Exists(cp)) NativeLibrary.TryLoad(cp, out _);
+                }
+                if (NativeLibrary.TryLoad(path, out var h)) return (h, null);
+            }
+        foreach (var name in names) // the loader's own search (ldconfig cache, RUNPATH, ...)
+            if (NativeLibrary.TryLoad(name, out var h)) return (h, null);
+        return (IntPtr.Zero, $"{names[0]} not found (searched {folders.Count} folders; set {OverrideVariable} to the folder that holds it)");
+    }
+}

@@ -1,0 +1,90 @@
+using NUnit.Framework;
+using SpikeEngine.Autograd;
+using SpikeEngine.Nn;
+using SpikeEngine.Nn.Models;
+using SpikeEngine.Snn;
+using SpikeEngine.Tensors;
+
+namespace SpikeEngine.Tests.Snn;
+
+public class ConversionTests
+{
+    [Test]
+    public void FoldedAnnForwardEqualsUnfoldedWithinFloatRounding()
+    {
+        var ann = SnnTestModels.Cnn(seed: 3, levels: 16);
+        ann.Eval();
+        using var x = SnnTestModels.Images(4, 1, 28, 1);
+        var folded = SnnConverter.FoldedAnn(ann);
+        Assert.That(folded.NamedModules().Count(m => m.Module is BatchNorm2d), Is.Zero, "every BN follows a conv and must be folded");
+        using var noGrad = Grad.NoGrad();
+        var a = ann.Forward(x).ToArray();
+        var b = folded.Forward(x).ToArray();
+        // QCFS floors: a pre-activation within rounding of a step boundary may land on the other level.
+        // Count such flips through the logits: nearly all logits must agree to float rounding.
+        double scale = a.Max(Math.Abs);
+        int close = a.Zip(b).Count(p => Math.Abs(p.First - p.Second) <= 1e-4 * scale);
+        Assert.That(close, Is.GreaterThanOrEqualTo(a.Length - 2), $"logits: {string.Join(", ", a.Take(10))} vs {string.Join(", ", b.Take(10))}");
+    }
+
+    [Test]
+    public void FoldingOneConvAndBatchNormMatchesTheUnfoldedPair()
+    {
+        var ann = SnnTestModels.Cnn(seed: 5);
+        ann.Eval();
+        var block = ann.Child<Sequential>("layer2");
+        var conv = (Conv2d)block[0];
+        var bn = (BatchNorm2d)block[1];
+        var folded = BatchNormFolding.Fold(conv, bn, "layer2.0");
+        using var x = SnnTestModels.Images(2, 32, 14, 2);
+        using var noGrad = Grad.NoGrad();
+        var expected = bn.Forward(conv.Forward(x)).ToArray();
+        var actual = folded.Forward(x).ToArray();
+        double scale = expected.Max(Math.Abs);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.That(actual[i], Is.EqualTo(expected[i]).Within(2e-6 * scale + 1e-6), $"element {i}");
+    }
+
+    [Test]
+    public void ConversionReplacesQcfsDropoutAndBatchNormButLeavesTheAnnUntouched()
+    {
+        var ann = new Sequential(
+            new Conv2d(3, 4, 3, 1, 1), new BatchNorm2d(4), new Qcfs(4), new Dropout(0.2f),
+            new BasicBlock(4, 8, 2, 4), new GlobalAvgPool2d(), new Linear(8, 5), new BatchNorm2d(5), new Qcfs(4), new Linear(5, 3));
+        var before = ann.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
+        var snn = SpikingNetwork.Convert(ann);
+        var names = ann.NamedModules().Where(m => m.Module is Qcfs).Select(m => m.Name).ToList();
+        Assert.That(snn.IfLayers.Select(l => l.LayerName), Is.EqualTo(names));
+        Assert.That(snn.Network.NamedModules().Count(m => m.Module is Qcfs or Dropout or BatchNorm2d), Is.Zero);
+        Assert.That(ann.NamedModules().Count(m => m.Module is Qcfs), Is.EqualTo(names.Count), "the ANN keeps its QCFS units");
+        Assert.That(ann.NamedModules().Count(m => m.Module is BatchNorm2d), Is.EqualTo(5));
+        foreach (var (key, t) in ann.StateDict())
+            Assert.That(t.ToArray(), Is.EqualTo(before[key]), key);
+        Assert.That(snn.IfLayers[0].Threshold, Is.EqualTo(Qcfs.InitialThreshold));
+    }
+
+    [Test]
+    public void ModelWithoutQcfsIsRejected()
+    {
+        var plain = new Sequential(new Conv2d(1, 2, 3), new Flatten());
+        Assert.That(() => SpikingNetwork.Convert(plain), Throws.ArgumentException.With.Message.Contains("no QCFS unit"));
+    }
+
+    [Test]
+    public void NonPositiveLambdaIsRejectedNamingTheLayer()
+    {
+        var ann = Models.Create("cnn", 10, 4);
+        var q = (Qcfs)ann.Child<Sequential>("layer2")[2];
+        q.Up.Backend.Fill(q.Up, -0.5f);
+        Assert.That(() => SpikingNetwork.Convert(ann), Throws.ArgumentException.With.Message.Contains("layer2.2").And.Message.Contains("-0.5"));
+    }
+
+    [Test]
+    public void SimulationSettingsAreRangeChecked()
+    {
+        Assert.That(() => new SimulationSettings(0), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("T must be ≥ 1"));
+        Assert.That(() => new SimulationSettings(4, -1), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("ρ must be ≥ 0"));
+        Assert.That(() => new SimulationSettings(4, 4, 0), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("k must be ≥ 1"));
+        Assert.That(new SimulationSettings(2, 4).TotalSteps, Is.EqualTo(4));
+    }
+}

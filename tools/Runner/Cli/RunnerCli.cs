@@ -1,0 +1,108 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using SpikeEngine.Runner.Engine;
+
+namespace SpikeEngine.Runner.Cli;
+
+/// <summary>
+/// The Runner's entry point: builds the command tree, parses, runs one command, and turns every
+/// failure into one line on stderr and a non-zero exit code (SPIKEENGINE_TRACE=1 adds the stack trace).
+/// </summary>
+public static class RunnerCli
+{
+    public const int UsageError = 2;
+
+    public static int Run(string[] args, TextWriter output, TextWriter error, CancellationToken cancel = default) =>
+        Run(args, output, error, new SpikeEngineBackend(), cancel);
+
+    public static int Run(string[] args, TextWriter output, TextWriter error, IRunnerEngine engine, CancellationToken cancel = default)
+    {
+        int exitCode = 0;
+        var root = Build(engine, output, error, cancel, code => exitCode = code);
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0 && parse.Action is not HelpAction)
+        {
+            error.WriteLine($"error: {parse.Errors[0].Message} (see --help)");
+            return UsageError;
+        }
+        int invoked = parse.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+        return parse.Action is HelpAction ? invoked : exitCode;
+    }
+
+    private static RootCommand Build(IRunnerEngine engine, TextWriter output, TextWriter error, CancellationToken cancel, Action<int> setExit)
+    {
+        var root = new RootCommand(
+            "SpikeEngine Runner: train QCFS networks and run them as spiking networks with offset-spike calibration (COS).\n" +
+            "Without a command and without --load_model_name/--direct_training: the bundled Fashion-MNIST demo.\n" +
+            "With the reference's options (no command): its main.py — train with --direct_training or load --load_model_name, then evaluate the SNN.");
+        var rootOptions = RunnerOptions.AddTo(root, o => o.All());
+        root.SetAction(p => Execute(p, rootOptions, engine, output, error, cancel, setExit, s =>
+            s.Get(s.Options.DirectTraining) || s.Has(s.Options.LoadModelName) ? Commands.Reference(s) : EmbeddedDefault.Run(s)));
+
+        var train = new Command("train", "Train a QCFS ANN (the reference's --direct_training); saves best and last checkpoints to --savedir.");
+        var trainOptions = RunnerOptions.AddTo(train, o => o.Common().Concat(o.Training()).Append(o.LoadModelName));
+        train.SetAction(p => Execute(p, trainOptions, engine, output, error, cancel, setExit, Commands.Train));
+        root.Add(train);
+
+        var eval = new Command("eval", "ANN accuracy of a checkpoint on the test set.");
+        var evalOptions = RunnerOptions.AddTo(eval, o => o.Common().Append(o.LoadModelName).Append(o.SaveDir));
+        eval.SetAction(p => Execute(p, evalOptions, engine, output, error, cancel, setExit, Commands.Eval));
+        root.Add(eval);
+
+        var snn = new Command("snn", "Convert to an SNN, calibrate (ρ = --presim_len, 0 = plain), simulate --sim_len steps; accuracy at t = 1, 2, 4, ..., T.");
+        var snnOptions = RunnerOptions.AddTo(snn, o => o.Common().Concat(o.Snn()).Concat([o.LoadModelName, o.SaveDir, o.Plot, o.PlotSize]));
+        snn.SetAction(p => Execute(p, snnOptions, engine, output, error, cancel, setExit, Commands.Snn));
+        root.Add(snn);
+
+        var diagnose = new Command("diagnose", "Per IF layer: firing rates, offset-spike histograms plain vs COS, shifted neurons, SynOps and energy.");
+        var diagOptions = RunnerOptions.AddTo(diagnose, o => o.Common().Concat(o.Snn()).Concat([o.LoadModelName, o.SaveDir]));
+        diagnose.SetAction(p => Execute(p, diagOptions, engine, output, error, cancel, setExit, Commands.Diagnose));
+        root.Add(diagnose);
+
+        var info = new Command("info", "Summary of a checkpoint (.pth or .safetensors): architecture, parameters, λ per QCFS layer.");
+        var checkpoint = new Argument<string?>("checkpoint") { Description = "Checkpoint file (or use --load_model_name).", Arity = ArgumentArity.ZeroOrOne };
+        info.Add(checkpoint);
+        var infoOptions = RunnerOptions.AddTo(info, o => [o.LoadModelName, o.SaveDir, o.Json]);
+        info.SetAction(p => Execute(p, infoOptions, engine, output, error, cancel, setExit, s => Commands.Info(s, p.GetValue(checkpoint))));
+        root.Add(info);
+        return root;
+    }
+
+    private static void Execute(ParseResult parse, RunnerOptions options, IRunnerEngine engine, TextWriter output, TextWriter error,
+        CancellationToken cancel, Action<int> setExit, Func<Session, int> command)
+    {
+        try
+        {
+            setExit(command(new Session(parse, options, engine, output, error, cancel)));
+        }
+        catch (Exception e)
+        {
+            setExit(Report(e, error, cancel));
+        }
+    }
+
+    /// <summary>One line per failure: the message of a user error, or the exception's type and message otherwise.</summary>
+    internal static int Report(Exception e, TextWriter error, CancellationToken cancel)
+    {
+        if (e is AggregateException { InnerExceptions.Count: 1 } agg) e = agg.InnerExceptions[0];
+        if (e is OperationCanceledException && cancel.IsCancellationRequested)
+        {
+            error.WriteLine("error: interrupted.");
+            return Commands.Interrupted;
+        }
+        string message = e switch
+        {
+            CliError => e.Message,
+            FileNotFoundException or DirectoryNotFoundException or InvalidDataException or ArgumentException
+                or InvalidOperationException or NotSupportedException or IOException or UnauthorizedAccessException => e.Message,
+            NotImplementedException => $"not available in this build yet: {e.Message}",
+            _ => $"{e.GetType().Name}: {e.Message}",
+        };
+        error.WriteLine("error: " + OneLine(message));
+        if (Environment.GetEnvironmentVariable("SPIKEENGINE_TRACE") == "1") error.WriteLine(e);
+        return e is CliError c ? c.ExitCode : 1;
+    }
+
+    private static string OneLine(string text) =>
+        string.Join(" ", text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+}

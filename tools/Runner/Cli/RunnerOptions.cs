@@ -1,0 +1,85 @@
+using System.CommandLine;
+
+namespace SpikeEngine.Runner.Cli;
+
+/// <summary>
+/// The options, spelled as the reference's main.py spells them (so its usage lines work unchanged),
+/// plus the Runner's own (--download, --limit, --json, --plot, --threads, --resume, --iterations).
+/// One instance per command: System.CommandLine ties an option object to one parent.
+/// </summary>
+public sealed class RunnerOptions
+{
+    public readonly Option<string?> Dataset = new("--dataset")
+    { Description = "Data set: CIFAR10, CIFAR100, ImageNet, FashionMNIST, MNIST (default: the checkpoint's, else CIFAR100 as the reference)." };
+    public readonly Option<string?> DataDir = new("--datadir")
+    { Description = "Folder holding the data set files (default: ./data; FashionMNIST also looks in /usr/share/datasets/fashion-mnist)." };
+    public readonly Option<string?> TrainDir = new("--train_dir")
+    { Description = "ImageNet training folder (<folder>/<class>/<image>)." };
+    public readonly Option<string?> TestDir = new("--test_dir")
+    { Description = "ImageNet validation folder (<folder>/<class>/<image>)." };
+    public readonly Option<string> SaveDir = new("--savedir")
+    { Description = "Folder for trained checkpoints (best and last, safetensors).", DefaultValueFactory = _ => "saved_models" };
+    public readonly Option<string> LoadModelName = new("--load_model_name")
+    { Description = "Checkpoint to load: .pth or .safetensors; without an extension NAME.pth then NAME.safetensors are tried (also inside --savedir); 'none' = no checkpoint.", DefaultValueFactory = _ => "none" };
+    public readonly Option<int> TrainEpochs = new("--trainann_epochs")
+    { Description = "Training epochs of the QCFS ANN.", DefaultValueFactory = _ => 300 };
+    public readonly Option<string?> NetArch = new("--net_arch")
+    { Description = "Architecture: vgg11, vgg13, vgg16, vgg19, resnet18, resnet20, resnet34, cnn (default: the checkpoint's, else vgg16)." };
+    public readonly Option<string> Device = new("--device")
+    { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
+    public readonly Option<int> BatchSize = new("--batchsize")
+    { Description = "Batch size for training and evaluation.", DefaultValueFactory = _ => 100 };
+    public readonly Option<int?> L = new("--L")
+    { Description = "QCFS quantisation level L (default: the checkpoint's, else 4)." };
+    public readonly Option<int> SimLen = new("--sim_len")
+    { Description = "SNN simulation length T (time steps).", DefaultValueFactory = _ => 32 };
+    public readonly Option<int> PresimLen = new("--presim_len")
+    { Description = "COS pre-simulation length ρ; 0 = plain conversion without calibration.", DefaultValueFactory = _ => 4 };
+    public readonly Option<double> Lr = new("--lr")
+    { Description = "Learning rate (SGD, momentum 0.9, cosine schedule).", DefaultValueFactory = _ => 0.02 };
+    public readonly Option<double> Wd = new("--wd")
+    { Description = "Weight decay (applies to every parameter, λ included).", DefaultValueFactory = _ => 5e-4 };
+    public readonly Option<bool> DirectTraining = new("--direct_training")
+    { Description = "Train the QCFS ANN first (reference mode), then evaluate it as an SNN." };
+    public readonly Option<bool> SaveModel = new("--save_model")
+    { Description = "Accepted for the reference's sake: trained models are always saved to --savedir." };
+    public readonly Option<int> Seed = new("--seed")
+    { Description = "Random seed (initialisation, shuffling, augmentation).", DefaultValueFactory = _ => 42 };
+    public readonly Option<string?> CudaVisibleDevices = new("--CUDA_VISIBLE_DEVICES", "--CUDA_VISIBLE_DEVICE")
+    { Description = "Sets CUDA_VISIBLE_DEVICES for this run (GPU selection, as in the reference)." };
+    public readonly Option<bool> Download = new("--download")
+    { Description = "Download CIFAR-10/100, MNIST or Fashion-MNIST into --datadir if missing (MD5-checked)." };
+    public readonly Option<int?> Limit = new("--limit")
+    { Description = "Use only the first N test images." };
+    public readonly Option<string?> Json = new("--json")
+    { Description = "Write the results as one JSON object to FILE." };
+    public readonly Option<string?> Plot = new("--plot")
+    { Description = "Write accuracy vs time step (ANN line, plain and COS curves) as a PNG to FILE." };
+    public readonly Option<string> PlotSize = new("--plot_size")
+    { Description = "PNG size WIDTHxHEIGHT in pixels.", DefaultValueFactory = _ => "800x500" };
+    public readonly Option<int?> Threads = new("--threads")
+    { Description = "CPU threads for the engine's kernels (default: all cores)." };
+    public readonly Option<bool> Resume = new("--resume")
+    { Description = "Continue training from the last checkpoint in --savedir." };
+    public readonly Option<int> Iterations = new("--iterations")
+    { Description = "COS iterations k (repeat pre-simulation and shift; 1 = the reference).", DefaultValueFactory = _ => 1 };
+
+    /// <summary>Adds the given options to a command.</summary>
+    public static RunnerOptions AddTo(Command command, Func<RunnerOptions, IEnumerable<Option>> pick)
+    {
+        var o = new RunnerOptions();
+        foreach (var option in pick(o)) command.Add(option);
+        return o;
+    }
+
+    public IEnumerable<Option> Common() =>
+        [Dataset, DataDir, TestDir, NetArch, Device, BatchSize, L, Seed, CudaVisibleDevices, Download, Limit, Threads, Json];
+
+    public IEnumerable<Option> Snn() => [SimLen, PresimLen, Iterations];
+
+    public IEnumerable<Option> Training() =>
+        [TrainDir, SaveDir, TrainEpochs, Lr, Wd, DirectTraining, SaveModel, Resume];
+
+    public IEnumerable<Option> All() =>
+        Common().Concat(Snn()).Concat(Training()).Concat([LoadModelName, Plot, PlotSize]);
+}

@@ -1,0 +1,35 @@
+using SpikeEngine.IO;
+
+namespace SpikeEngine.Runner.Output;
+
+/// <summary>Accuracy (%) against time step: the ANN as a horizontal line, plain conversion and COS as curves.</summary>
+public static class AccuracyPlot
+{
+    public static void Write(string path, int width, int height, string title, double? annAccuracy,
+        double[]? plainPerStep, double[]? cosPerStep, int presimLen)
+    {
+        var plot = new ScottPlot.Plot();
+        plot.Title(title);
+        plot.XLabel("time step t");
+        plot.YLabel("top-1 accuracy (%)");
+        if (plainPerStep is { Length: > 0 }) AddCurve(plot, plainPerStep, "plain conversion (ρ = 0)");
+        if (cosPerStep is { Length: > 0 }) AddCurve(plot, cosPerStep, $"COS (ρ = {presimLen})");
+        if (annAccuracy is double ann)
+        {
+            var line = plot.Add.HorizontalLine(ann * 100);
+            line.LegendText = $"ANN ({ann * 100:F2} %)";
+            line.LinePattern = ScottPlot.LinePattern.Dashed;
+        }
+        plot.ShowLegend(ScottPlot.Alignment.LowerRight);
+        var png = plot.GetImageBytes(width, height, ScottPlot.ImageFormat.Png);
+        AtomicFile.Write(path, s => s.Write(png));
+    }
+
+    private static void AddCurve(ScottPlot.Plot plot, double[] perStep, string label)
+    {
+        var xs = Enumerable.Range(1, perStep.Length).Select(t => (double)t).ToArray();
+        var ys = perStep.Select(a => a * 100).ToArray();
+        var curve = plot.Add.Scatter(xs, ys);
+        curve.LegendText = label;
+    }
+}
