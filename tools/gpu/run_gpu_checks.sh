@@ -54,7 +54,7 @@ else echo "no test build in .gpu/app"; status=1; fi
 if [[ "${SKIP_BENCH:-0}" != 1 ]]; then
   step "benchmarks: SpikeEngine (CUDA)"
   if [[ -x .gpu/app/SpikeEngine.Bench ]]; then
-    (cd .gpu/app && ./SpikeEngine.Bench --filter "${BENCH_FILTER:-*Gpu*}" --inProcess --artifacts "$out/bdn") > "$out/bench_ours.log" 2>&1 || status=1
+    (cd .gpu/app && ./SpikeEngine.Bench --filter "${BENCH_FILTER:-*Gpu*}" --artifacts "$out/bdn") > "$out/bench_ours.log" 2>&1 || status=1
     grep -E "^\|" "$out/bench_ours.log" | tail -60
   else echo "no bench build in .gpu/app"; fi
   step "benchmarks: PyTorch peer"

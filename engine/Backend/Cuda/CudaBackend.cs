@@ -86,6 +86,7 @@ public sealed partial class CudaBackend : IBackend, IDisposable
     public void Dispose()
     {
         _context.Synchronize();
+        DisposeCudnn();
         Cublas.cublasDestroy_v2(_cublas);
         _pool.Dispose();
         _context.Dispose();
