@@ -189,6 +189,7 @@ public static class PyTorchCheckpoint
 
     private static byte[] StorageBytes(TorchDtype dtype, float[] values, string key)
     {
+        if (dtype == TorchDtype.Float32 && BitConverter.IsLittleEndian) return System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
         var bytes = new byte[values.Length * TorchUnpickler.ElementSize(dtype)];
         for (int i = 0; i < values.Length; i++)
         {

@@ -6,7 +6,8 @@ namespace SpikeEngine.IO;
 /// <summary>
 /// A minimal zip writer for uncompressed (stored) records, laid out like PyTorch's: each record's data starts
 /// at a multiple of 64 bytes (padding in an extra field 'FB', as torch.save does, so readers may map storages
-/// in place). Only archives below 4 GiB (no zip64).
+/// in place; PyTorch 1.13's torch.load was seen to read unaligned stored archives too, so this is courtesy, not
+/// a requirement). Only archives below 4 GiB (no zip64).
 /// </summary>
 internal sealed class StoredZipWriter(Stream stream)
 {

@@ -60,6 +60,15 @@ public class PyTorchCheckpointTests
     }
 
     [Test]
+    public void StateDictUnderNetIsFoundAndOtherEntriesIgnored()
+    {
+        var c = PyTorchCheckpoint.Load(File("wrapped_net.pth"));
+        Assert.That(c.Container, Is.EqualTo("net"));
+        Assert.That(c.Tensors.Keys, Is.EqualTo(new[] { "fc.weight", "fc.bias" }));
+        Assert.That(c.Tensors["fc.weight"].ToArray(), Is.EqualTo(new[] { 0f, 0.125f, 0.25f, 0.75f, 0.875f, 1f }));
+    }
+
+    [Test]
     public void PathWithoutExtensionIsResolved()
     {
         var c = Checkpoints.Load(Path.Combine(Folder, "vgg16_narrow"));

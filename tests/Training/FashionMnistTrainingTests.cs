@@ -1,0 +1,28 @@
+using System.Diagnostics;
+using NUnit.Framework;
+using SpikeEngine.Data;
+using SpikeEngine.Nn.Models;
+using SpikeEngine.Training;
+
+namespace SpikeEngine.Tests.Training;
+
+public class FashionMnistTrainingTests
+{
+    [Test]
+    [Category("Slow")]
+    public void SmallQcfsCnnReaches88PercentOnFashionMnist()
+    {
+        var folder = FashionMnist.DebianFolder;
+        if (!Directory.Exists(folder))
+            Assert.Ignore($"Fashion-MNIST not found in {folder} (install Debian's dataset-fashion-mnist).");
+        var train = new DataLoader(FashionMnist.Load(folder, train: true), 64, Normalization.FashionMnist, shuffle: true, seed: 1);
+        var test = new DataLoader(FashionMnist.Load(folder, train: false), 500, Normalization.FashionMnist);
+        var model = Models.Create("cnn", 10, 4, new ModelOptions { Seed = 1 });
+        var info = new ModelInfo("cnn", 10, 4, "FashionMNIST", Normalization.FashionMnist);
+        var clock = Stopwatch.StartNew();
+        var result = new Trainer(new TrainerOptions { Epochs = 2, LearningRate = 0.05f, Momentum = 0.9f, WeightDecay = 5e-4f }, info)
+            .Fit(model, train, test);
+        TestContext.Out.WriteLine($"Fashion-MNIST cnn L=4: {string.Join(", ", result.Epochs.Select(e => $"epoch {e.Epoch}: test top-1 {e.Test.Top1:P2}"))}; {clock.Elapsed.TotalSeconds:F1} s");
+        Assert.That(result.BestAccuracy, Is.GreaterThanOrEqualTo(0.88));
+    }
+}

@@ -1,0 +1,156 @@
+using NUnit.Framework;
+using SpikeEngine.Data;
+using SpikeEngine.IO;
+using SpikeEngine.Nn;
+using SpikeEngine.Nn.Models;
+using SpikeEngine.Tensors;
+using SpikeEngine.Training;
+
+namespace SpikeEngine.Tests.Training;
+
+public class TrainerTests
+{
+    private string _dir = "";
+
+    [SetUp]
+    public void MakeFolder() => _dir = Path.Combine(Path.GetTempPath(), "se-trainer-" + Guid.NewGuid().ToString("N"));
+
+    [TearDown]
+    public void RemoveFolder()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+
+    /// <summary>An easy two-class problem: class 1 images have a bright left half, class 0 a bright right half (plus noise).</summary>
+    private static InMemoryImageDataset Halves(int count, int seed)
+    {
+        var rng = new Random(seed);
+        var pixels = new byte[count * 28 * 28];
+        var labels = new int[count];
+        for (int n = 0; n < count; n++)
+        {
+            labels[n] = n % 2;
+            for (int y = 0; y < 28; y++)
+                for (int x = 0; x < 28; x++)
+                {
+                    bool bright = (x < 14) == (labels[n] == 1);
+                    pixels[n * 784 + y * 28 + x] = (byte)Math.Clamp((bright ? 180 : 60) + rng.Next(-50, 50), 0, 255);
+                }
+        }
+        return new InMemoryImageDataset("halves", 1, 28, 28, pixels, labels, ["right", "left"]);
+    }
+
+    private static readonly ModelInfo Info = new("cnn", 2, 4, "halves", Normalization.FashionMnist);
+
+    private static (DataLoader Train, DataLoader Test) Loaders() =>
+        // 25 batches per epoch: enough steps for BatchNorm's running statistics (momentum 0.1, running_var from 1) to settle for evaluation.
+        (new DataLoader(Halves(200, 1), 8, Normalization.FashionMnist, shuffle: true, seed: 5),
+         new DataLoader(Halves(32, 2), 16, Normalization.FashionMnist));
+
+    [Test]
+    public void TrainsSavesBestAndLastAndResumes()
+    {
+        var (train, test) = Loaders();
+        var reports = new List<TrainingProgress>();
+        var trainer = new Trainer(new TrainerOptions { Epochs = 2, LearningRate = 0.05f, SaveDir = _dir, ReportEvery = 10 }, Info);
+        var result = trainer.Fit(Models.Create("cnn", 2, 4), train, test, new SyncProgress(reports));
+        Assert.That(result.Epochs, Has.Count.EqualTo(2));
+        Assert.That(result.BestAccuracy, Is.GreaterThanOrEqualTo(0.9), "the two classes are easy to separate");
+        Assert.That(reports.Where(r => r.Completed is null).Select(r => r.Batch), Is.SupersetOf(new[] { 10, 20, 25 }));
+        Assert.That(reports.Count(r => r.Completed is not null), Is.EqualTo(2));
+        Assert.That(reports.First().ImagesPerSecond, Is.GreaterThan(0));
+        Assert.That(result.Epochs[1].LearningRate, Is.EqualTo(0.025f).Within(1e-6f), "cosine over 2 epochs");
+
+        var best = SafeTensors.Load(trainer.BestPath!);
+        Assert.That(best.Metadata["arch"], Is.EqualTo("cnn"));
+        Assert.That(best.Metadata["L"], Is.EqualTo("4"));
+        Assert.That(best.Metadata["dataset"], Is.EqualTo("halves"));
+        Assert.That(best.Metadata["normalization_mean"], Is.EqualTo("0.5"));
+        Assert.That(int.Parse(best.Metadata["epoch"]), Is.EqualTo(result.BestEpoch));
+        Assert.That(double.Parse(best.Metadata["accuracy"], System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo(result.BestAccuracy));
+        var reloaded = Models.Create("cnn", 2, 4, new ModelOptions { Initialize = false });
+        reloaded.LoadStateDict(best.Tensors, strict: true, sourceName: trainer.BestPath!);
+        Assert.That(Metrics.Evaluate(reloaded, test, SpikeEngine.Tensors.Device.Cpu).Top1, Is.EqualTo(result.BestAccuracy));
+
+        var last = SafeTensors.Load(trainer.LastPath!);
+        Assert.That(last.Metadata["epoch"], Is.EqualTo("2"));
+        Assert.That(last.Tensors.Keys, Does.Contain(TrainingCheckpoint.MomentumPrefix + "layer1.0.weight"));
+        Assert.That(last.Tensors.Keys, Does.Contain("layer1.1.num_batches_tracked"));
+        Assert.That(last.Tensors["layer1.1.num_batches_tracked"].Item(), Is.EqualTo(50f), "2 epochs of 25 batches");
+
+        // Resume with a longer schedule: only the third epoch runs, from the saved weights and momentum.
+        var resumed = new Trainer(new TrainerOptions { Epochs = 3, LearningRate = 0.05f, SaveDir = _dir, Resume = true }, Info)
+            .Fit(Models.Create("cnn", 2, 4, new ModelOptions { Seed = 99 }), train, test);
+        Assert.That(resumed.Epochs.Select(e => e.Epoch), Is.EqualTo(new[] { 3 }));
+        Assert.That(resumed.Epochs[0].TrainAccuracy, Is.GreaterThan(0.8), "continues from the trained weights, not from the fresh initialisation");
+        Assert.That(SafeTensors.Load(trainer.LastPath!).Tensors["layer1.1.num_batches_tracked"].Item(), Is.EqualTo(75f));
+    }
+
+    [Test]
+    public void ResumeRefusesACheckpointOfAnotherModel()
+    {
+        var (train, test) = Loaders();
+        new Trainer(new TrainerOptions { Epochs = 1, LearningRate = 0.05f, SaveDir = _dir }, Info).Fit(Models.Create("cnn", 2, 4), train, test);
+        var other = Info with { Levels = 8 };
+        Assert.That(() => new Trainer(new TrainerOptions { Epochs = 2, SaveDir = _dir, Resume = true }, other).Fit(Models.Create("cnn", 2, 8), train, test),
+            Throws.TypeOf<InvalidDataException>().With.Message.Contains("L").And.Message.Contains("'4'"));
+    }
+
+    [Test]
+    public void NonFiniteLossStopsWithEpochAndBatch()
+    {
+        var (train, test) = Loaders();
+        var model = Models.Create("cnn", 2, 4);
+        var fc = model.StateDict()["classifier.1.weight"];
+        fc.Span[0] = float.NaN;
+        var trainer = new Trainer(new TrainerOptions { Epochs = 1, SaveDir = _dir }, Info);
+        Assert.That(() => trainer.Fit(model, train, test),
+            Throws.TypeOf<NonFiniteLossException>().With.Message.Contains("epoch 1, batch 1/25").And.Message.Contains("NaN"));
+        Assert.That(File.Exists(trainer.LastPath!), Is.False);
+    }
+
+    [Test]
+    public void CancellingKeepsTheLastGoodCheckpoint()
+    {
+        var (train, test) = Loaders();
+        var trainer = new Trainer(new TrainerOptions { Epochs = 1, LearningRate = 0.05f, SaveDir = _dir }, Info);
+        trainer.Fit(Models.Create("cnn", 2, 4), train, test);
+        var before = File.ReadAllBytes(trainer.LastPath!);
+        using var cancel = new CancellationTokenSource();
+        var longer = new Trainer(new TrainerOptions { Epochs = 3, LearningRate = 0.05f, SaveDir = _dir, Resume = true, ReportEvery = 1 }, Info);
+        var progress = new SyncProgress([], _ => cancel.Cancel());
+        Assert.That(() => longer.Fit(Models.Create("cnn", 2, 4), train, test, progress, cancel.Token), Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(File.ReadAllBytes(trainer.LastPath!), Is.EqualTo(before));
+    }
+
+    [Test]
+    public void TrainingStepReleasesTheIntermediatesOfItsGraph()
+    {
+        var spy = new Spy();
+        var model = new Sequential(new Conv2d(1, 4, 3, 1, 1), new BatchNorm2d(4), new Qcfs(4), spy, new Flatten(), new Linear(4 * 28 * 28, 2));
+        Initialization.Reference(model, 1);
+        var sgd = new Sgd(model.NamedParameters(), 0.1f);
+        using var batch = Loaders().Train.MakeBatch([0, 1, 2, 3], 0);
+        var result = TrainingStep.Run(model, sgd, batch.Images, batch.Labels);
+        Assert.That(float.IsFinite(result.Loss), Is.True);
+        Assert.That(spy.Seen!.IsDisposed, Is.True, "activations go back to the pool after the step");
+        Assert.That(batch.Images.IsDisposed, Is.False, "the input belongs to the caller");
+        Assert.That(model.Parameters().All(p => p.Grad is not null && !p.IsDisposed), Is.True);
+    }
+
+    private sealed class Spy : Module
+    {
+        public Tensor? Seen { get; private set; }
+        public override Tensor Forward(Tensor x) => Seen = x;
+    }
+
+    /// <summary>Reports synchronously (Progress&lt;T&gt; would post to the thread pool).</summary>
+    private sealed class SyncProgress(List<TrainingProgress> sink, Action<TrainingProgress>? also = null) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value)
+        {
+            sink.Add(value);
+            also?.Invoke(value);
+        }
+    }
+}
