@@ -142,7 +142,7 @@ public sealed class TrainBenchModel : IDisposable
     {
         private readonly Param _gamma = m.NewParam(new Shape(c), 1, 1f), _beta = m.NewParam(new Shape(c), 1, 0f);
         private readonly Tensor _rm = m._b.Zeros(new Shape(c)), _rv = m._b.Zeros(new Shape(c));
-        private readonly Tensor _mean = m.Temp(new Shape(c)), _invStd = m.Temp(new Shape(c));
+        private readonly Tensor _mean = m._b.Empty(new Shape(c)), _invStd = m._b.Empty(new Shape(c));
         private Tensor? _x;
         public Tensor Forward(Tensor x)
         {

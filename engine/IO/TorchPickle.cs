@@ -279,6 +279,8 @@ internal sealed partial class TorchUnpickler : Unpickler
         var entryName = $"{_prefix}data/{key}";
         var entry = _zip.GetEntry(entryName) ?? throw new PickleException($"the archive has no record '{entryName}' for storage {key}.");
         long expected = numel * ElementSize(type.Dtype);
+        if (numel < 0 || expected > Array.MaxLength)
+            throw new PickleException($"storage {key} of {numel} elements ({expected} bytes) is larger than this reader supports ({Array.MaxLength} bytes per storage).");
         if (entry.Length != expected)
             throw new PickleException($"record '{entryName}' holds {entry.Length} bytes but storage {key} needs {numel} × {ElementSize(type.Dtype)} = {expected}.");
         var bytes = new byte[expected];

@@ -6,7 +6,7 @@ namespace SpikeEngine.Backend.Cpu;
 // 2-D convolution by im2col + GEMM. Samples are processed in chunks: the column matrix of a chunk is
 // col[C·R·S, samples·OutH·OutW], so small feature maps (deep layers) still give the GEMM wide matrices.
 // Forward: out[K, cols] = W[K, C·R·S] · col. Backward data: dcol = Wᵀ · dy, folded back by col2im.
-// Backward weight: dW = Σ dy[K, cols] · colᵀ.
+// Backward weight: dWᵀ = Σ col · dy[K, cols]ᵀ.
 public sealed partial class CpuBackend
 {
     /// <summary>GEMM columns a chunk aims for, and the largest column workspace (floats) a chunk may use.</summary>
@@ -115,11 +115,15 @@ public sealed partial class CpuBackend
         int crs = g.C * g.R * g.S, ohw = g.OutH * g.OutW, inSize = g.C * g.H * g.W, outSize = g.K * ohw;
         int wSize = g.K * crs;
         var (per, chunks, _) = ConvPlan(g);
-        // Chunks are split into contiguous parts; each part accumulates its own dW, then the parts are summed in order.
+        // When the column matrix is the larger operand (more columns than output channels), the GEMM computes
+        // dWᵀ[CRS, K] = col · dyᵀ, so col is packed row-wise and only the small dy is read transposed;
+        // otherwise dW[K, CRS] = dy · colᵀ directly. Chunks are split into contiguous parts; each part
+        // accumulates its own result, the parts are summed in order and written (transposed if needed) to dw.
+        bool transposed = per * ohw > g.K;
         int parts = Math.Max(1, Math.Min(Threads, chunks));
         int gemmThreads = parts == 1 ? Threads : 1;
         var partial = new float[parts][];
-        for (int p = 0; p < parts; p++) partial[p] = p == 0 ? gw : ArrayPool<float>.Shared.Rent(wSize);
+        for (int p = 0; p < parts; p++) partial[p] = ArrayPool<float>.Shared.Rent(wSize);
         try
         {
             ForEach(parts, p =>
@@ -144,9 +148,11 @@ public sealed partial class CpuBackend
                             GatherChunk(gy, n0, count, g.K, ohw, dyChunk);
                             dySrc = dyChunk; dyOffset = 0;
                         }
-                        // dW[K, CRS] (+)= dy[K, cols] · colᵀ[cols, CRS]
-                        GemmArrays(false, true, g.K, crs, cols, 1f, dySrc, dyOffset, cols, colSrc, colOffset, cols,
-                            chunk == c0 ? 0f : 1f, partial[p], 0, crs, gemmThreads);
+                        float beta = chunk == c0 ? 0f : 1f;
+                        if (transposed)
+                            GemmArrays(false, true, crs, g.K, cols, 1f, colSrc, colOffset, cols, dySrc, dyOffset, cols, beta, partial[p], 0, g.K, gemmThreads);
+                        else
+                            GemmArrays(false, true, g.K, crs, cols, 1f, dySrc, dyOffset, cols, colSrc, colOffset, cols, beta, partial[p], 0, crs, gemmThreads);
                     }
                     if (c0 == c1) partial[p].AsSpan(0, wSize).Clear();
                 }
@@ -156,11 +162,16 @@ public sealed partial class CpuBackend
                     if (dyChunk is not null) ArrayPool<float>.Shared.Return(dyChunk);
                 }
             });
-            for (int p = 1; p < parts; p++) AxpySpan(1f, partial[p].AsSpan(0, wSize), gw.AsSpan(0, wSize));
+            float[] sum = partial[0];
+            for (int p = 1; p < parts; p++) AxpySpan(1f, partial[p].AsSpan(0, wSize), sum.AsSpan(0, wSize));
+            if (!transposed) sum.AsSpan(0, wSize).CopyTo(gw);
+            else
+                for (int j = 0; j < crs; j++)
+                    for (int k = 0; k < g.K; k++) gw[k * crs + j] = sum[j * g.K + k];
         }
         finally
         {
-            for (int p = 1; p < parts; p++) ArrayPool<float>.Shared.Return(partial[p]);
+            for (int p = 0; p < parts; p++) ArrayPool<float>.Shared.Return(partial[p]);
         }
         if (dbias is not null)
         {

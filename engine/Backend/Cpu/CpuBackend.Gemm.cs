@@ -209,14 +209,19 @@ public sealed partial class CpuBackend
                 }
                 else
                 {
-                    // Walk p outermost: the NR source rows stay in L1 while each packed row is written contiguously.
+                    // Transpose in strips of 16 along p: each source row contributes one cache line per strip,
+                    // so power-of-two strides (which alias to one L1 set) cannot thrash.
                     float* src0 = pb + bOffset + (long)(j0 + jr) * ldb + p0;
-                    for (int p = 0; p < kc; p++)
+                    for (int ps = 0; ps < kc; ps += 16)
                     {
-                        float* d = panel + p * nr;
-                        float* src = src0 + p;
-                        for (int j = 0; j < cols; j++) d[j] = src[(long)j * ldb];
-                        for (int j = cols; j < nr; j++) d[j] = 0f;
+                        int pe = Math.Min(kc, ps + 16);
+                        for (int j = 0; j < cols; j++)
+                        {
+                            float* src = src0 + (long)j * ldb;
+                            for (int p = ps; p < pe; p++) panel[p * nr + j] = src[p];
+                        }
+                        for (int p = ps; p < pe; p++)
+                            for (int j = cols; j < nr; j++) panel[p * nr + j] = 0f;
                     }
                 }
             }
