@@ -28,18 +28,18 @@ extern "C" __global__ void bn_forward_training(const float* x, const float* gamm
     sq = block_sum(sq);
     const double var = sq / count; // biased: used to normalise
     const float meanF = (float)mean;
-    const float invStd = (float)(1.0 / sqrt(var + (double)eps));
-    const float g = gamma[c], b = beta[c];
+    const float invStd = (float)(1.0 / sqrt(var + eps));
+    // y = x·scale + shift, as the CPU reference computes it
+    const float scale = gamma[c] * invStd, shift = beta[c] - meanF * scale;
     for (int j = threadIdx.x; j < count; j += blockDim.x)
     {
         const long long k = bn_index(j, c, channels, plane);
-        y[k] = (x[k] - meanF) * invStd * g + b;
+        y[k] = x[k] * scale + shift;
     }
     if (threadIdx.x == 0)
     {
-        const double unbiased = count > 1 ? sq / (count - 1) : var;
         runningMean[c] = (float)((1.0 - momentum) * runningMean[c] + momentum * mean);
-        runningVar[c] = (float)((1.0 - momentum) * runningVar[c] + momentum * unbiased);
+        runningVar[c] = (float)((1.0 - momentum) * runningVar[c] + momentum * var * count / (count > 1 ? count - 1 : 1));
         saveMean[c] = meanF;
         saveInvStd[c] = invStd;
     }
@@ -51,8 +51,8 @@ extern "C" __global__ void bn_forward_inference(const float* x, const float* gam
     GRID_STRIDE_LOOP(i, n * channels * plane)
     {
         const int c = (i / plane) % channels;
-        const float invStd = 1.0f / sqrtf(runningVar[c] + eps);
-        y[i] = (x[i] - runningMean[c]) * invStd * gamma[c] + beta[c];
+        const float scale = gamma[c] / sqrtf(runningVar[c] + eps), shift = beta[c] - runningMean[c] * scale;
+        y[i] = x[i] * scale + shift;
     }
 }
 

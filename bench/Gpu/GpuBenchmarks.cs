@@ -1,4 +1,7 @@
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using SpikeEngine.Backend;
 using SpikeEngine.Backend.Cuda;
 using SpikeEngine.Tensors;
@@ -6,19 +9,29 @@ using SpikeEngine.Tensors;
 namespace SpikeEngine.Bench.Gpu;
 
 /// <summary>
+/// Short in-process runs: the GPU machine has no .NET SDK (so no out-of-process builds) and little
+/// device time (3 warm-up and 3 measured iterations of about 0.5 s each per benchmark).
+/// </summary>
+public sealed class GpuBenchConfig : ManualConfig
+{
+    public GpuBenchConfig() => AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance).WithId("gpu-short"));
+}
+
+/// <summary>
 /// SNN latency per time step on the GPU: one COS run (ρ = T = 4) of VGG-16 / ResNet-20 (CIFAR shapes),
 /// reported per step (OperationsPerInvoke = T). Peer: tools/peers/gpu_torch.py (same models and shapes).
-/// Runs in-process (the GPU machine has no .NET SDK): dotnet run -c Release --project bench -- --filter '*Gpu*' --inProcess
+/// Run: dotnet run -c Release --project bench -- --filter '*Gpu*' (or the published SpikeEngine.Bench on the GPU machine)
 /// </summary>
-[InProcess]
+[Config(typeof(GpuBenchConfig))]
 public class GpuSnnBenchmarks
 {
     public const int Steps = 4, Presim = 4;
 
     [Params("VGG-16", "ResNet-20")] public string Model { get; set; } = "VGG-16";
     [Params(1, 128)] public int Batch { get; set; }
+    [Params(false, true)] public bool Cudnn { get; set; }
 
-    private IBackend _b = null!;
+    private CudaBackend _b = null!;
     private SnnBenchModel _model = null!;
     private Tensor _images = null!;
 
@@ -27,7 +40,9 @@ public class GpuSnnBenchmarks
     {
         var reason = CudaBackend.UnavailableReason();
         if (reason is not null) throw new InvalidOperationException("CUDA unavailable: " + reason);
-        _b = Backends.For(Device.Cuda(0));
+        _b = (CudaBackend)Backends.For(Device.Cuda(0));
+        if (Cudnn && !_b.CudnnAvailable) throw new InvalidOperationException(_b.CudnnUnavailableReason);
+        _b.UseCudnn = Cudnn;
         _model = new SnnBenchModel(_b, Model, Steps, Presim);
         int n = Math.Max(Steps, Presim) * Batch;
         var rng = new Random(3);
@@ -44,13 +59,14 @@ public class GpuSnnBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
+        if (_b is not null) _b.UseCudnn = false;
         _images?.Dispose();
         _model?.Dispose();
     }
 }
 
 /// <summary>The kernels that dominate an SNN run, at VGG-16 CIFAR shapes (T·B = 512 samples).</summary>
-[InProcess]
+[Config(typeof(GpuBenchConfig))]
 public class GpuKernelBenchmarks
 {
     private IBackend _b = null!;
@@ -74,6 +90,15 @@ public class GpuKernelBenchmarks
     [Benchmark(Description = "conv 128->128 3x3 at 16x16, 512 samples")]
     public void Conv() { _b.Conv2dForward(_x, _w, _bias, _y, _g); _b.Synchronize(); }
 
+    [Benchmark(Description = "cuDNN conv 128->128 3x3 at 16x16, 512 samples (yardstick)")]
+    public void CudnnConv()
+    {
+        var cuda = (CudaBackend)_b;
+        if (!cuda.CudnnAvailable) throw new InvalidOperationException(cuda.CudnnUnavailableReason);
+        cuda.CudnnConvolutionForward(_x, _w, _bias, _y, _g);
+        _b.Synchronize();
+    }
+
     [Benchmark(Description = "IF+COS rho=T=4 over 512x128x16x16")]
     public void IfCos() { _b.IfNeuronForward(_y, 4, 1f, 4, 1, _spikes, null); _b.Synchronize(); }
 
@@ -81,5 +106,57 @@ public class GpuKernelBenchmarks
     public void Cleanup()
     {
         foreach (var t in new[] { _x, _w, _bias, _y, _spikes }) t?.Dispose();
+    }
+}
+
+/// <summary>
+/// ANN training throughput on the GPU: one SGD step of QCFS VGG-16 / ResNet-20 at batch 128 (CIFAR shapes),
+/// reported per image (OperationsPerInvoke = batch; images/s = 1 / that). Peer: tools/peers/gpu_torch.py.
+/// </summary>
+[Config(typeof(GpuBenchConfig))]
+public class GpuTrainingBenchmarks
+{
+    public const int Batch = 128;
+
+    [Params("VGG-16", "ResNet-20")] public string Model { get; set; } = "VGG-16";
+    [Params(false, true)] public bool Cudnn { get; set; }
+
+    private CudaBackend _b = null!;
+    private TrainBenchModel _model = null!;
+    private Tensor _images = null!;
+    private int[] _labels = null!;
+    private bool _first = true;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var reason = CudaBackend.UnavailableReason();
+        if (reason is not null) throw new InvalidOperationException("CUDA unavailable: " + reason);
+        _b = (CudaBackend)Backends.For(Device.Cuda(0));
+        if (Cudnn && !_b.CudnnAvailable) throw new InvalidOperationException(_b.CudnnUnavailableReason);
+        _b.UseCudnn = Cudnn;
+        _model = new TrainBenchModel(_b, Model);
+        var rng = new Random(4);
+        var host = new float[Batch * 3 * 32 * 32];
+        for (int i = 0; i < host.Length; i++) host[i] = (float)(rng.NextDouble() * 4 - 2);
+        _images = Tensor.FromArray(host, new Shape(Batch, 3, 32, 32), Device.Cuda(0));
+        _labels = Enumerable.Range(0, Batch).Select(_ => rng.Next(10)).ToArray();
+    }
+
+    [Benchmark(OperationsPerInvoke = Batch, Description = "training step, per image")]
+    public float TrainPerImage()
+    {
+        float loss = _model.TrainStep(_images, _labels, _first);
+        _first = false;
+        _b.Synchronize();
+        return loss;
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        if (_b is not null) _b.UseCudnn = false;
+        _images?.Dispose();
+        _model?.Dispose();
     }
 }

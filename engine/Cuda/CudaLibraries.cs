@@ -34,12 +34,27 @@ public static class CudaLibraries
         _ => throw new ArgumentException($"Unknown CUDA library '{library}'.")
     };
 
-    /// <summary>Libraries that must be loaded from the same folder first (pip wheels resolve them via $ORIGIN, system installs via the loader).</summary>
-    private static IReadOnlyList<string> Companions(string library, string fileName) => library switch
+    /// <summary>
+    /// Libraries to load from the same folder first, so the main library's own dlopen of them (by soname)
+    /// finds them already loaded: libcublasLt for cuBLAS, the sub-libraries of cuDNN 8/9.
+    /// </summary>
+    private static IEnumerable<string> Companions(string library, string folder, string fileName)
     {
-        Cublas when !OperatingSystem.IsWindows() => [fileName.Replace("libcublas", "libcublasLt")],
-        _ => []
-    };
+        if (OperatingSystem.IsWindows()) return [];
+        var major = fileName.Split(".so.") is [_, var v] ? v : "";
+        return library switch
+        {
+            Cublas => [Path.Combine(folder, fileName.Replace("libcublas", "libcublasLt"))],
+            Cudnn when major.Length > 0 => SafeFiles(folder, $"libcudnn_*.so.{major}"),
+            _ => []
+        };
+    }
+
+    private static string[] SafeFiles(string folder, string pattern)
+    {
+        try { return Directory.GetFiles(folder, pattern).Order().ToArray(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return []; }
+    }
 
     /// <summary>Folders searched, in order (existing ones only).</summary>
     public static IReadOnlyList<string> SearchFolders()
@@ -61,6 +76,7 @@ public static class CudaLibraries
         }
         AddList(Environment.GetEnvironmentVariable("LD_LIBRARY_PATH"));
         folders.AddRange(["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib/wsl/lib",
+            "/usr/local/nvidia/lib64", "/usr/local/nvidia/lib",
             "/usr/local/cuda/lib64", "/usr/local/cuda/targets/x86_64-linux/lib"]);
         foreach (var cuda in SafeDirectories("/usr/local", "cuda-*").OrderDescending())
             folders.Add(Path.Combine(cuda, "lib64"));
@@ -145,11 +161,9 @@ public static class CudaLibraries
             {
                 var path = Path.Combine(folder, name);
                 if (!File.Exists(path)) continue;
-                foreach (var companion in Companions(library, name))
-                {
-                    var cp = Path.Combine(folder, companion);
-                    if (File.Exists(cp)) NativeLibrary.TryLoad(cp, out _);
-                }
+                var companions = Companions(library, folder, name).Where(File.Exists).ToList();
+                for (int pass = 0; pass < 2; pass++) // a second pass loads those whose dependencies came later in the first
+                    foreach (var companion in companions) NativeLibrary.TryLoad(companion, out _);
                 if (NativeLibrary.TryLoad(path, out var h)) return (h, null);
             }
         foreach (var name in names) // the loader's own search (ldconfig cache, RUNPATH, ...)

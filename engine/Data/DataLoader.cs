@@ -76,8 +76,7 @@ public sealed class DataLoader
     {
         var images = new Image[indices.Length];
         var rngs = new Random[indices.Length];
-        var options = new ParallelOptions { MaxDegreeOfParallelism = Workers };
-        Parallel.For(0, indices.Length, options, i =>
+        ForEachSample(indices.Length, i =>
         {
             var rng = new Random(DeriveSeed(Seed, epoch, indices[i]));
             var img = Dataset.GetImage(indices[i]);
@@ -93,7 +92,7 @@ public sealed class DataLoader
         var tensor = Tensor.Empty(new Shape(indices.Length, first.Channels, first.Height, first.Width));
         try
         {
-            Parallel.For(0, indices.Length, options, i =>
+            ForEachSample(indices.Length, i =>
             {
                 var sample = tensor.Span.Slice(i * per, per);
                 Normalization.Apply(images[i], sample);
@@ -107,6 +106,19 @@ public sealed class DataLoader
         }
         var labels = indices.Select(Dataset.GetLabel).ToArray();
         return new Batch(tensor, labels, indices);
+    }
+
+    /// <summary>Runs <paramref name="body"/> for 0..count−1 on up to <see cref="Workers"/> threads; a failure surfaces as itself, not wrapped.</summary>
+    private void ForEachSample(int count, Action<int> body)
+    {
+        try
+        {
+            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = Workers }, body);
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.Flatten().InnerExceptions[0]).Throw();
+        }
     }
 
     /// <summary>The batches of one epoch, prepared in the background.</summary>

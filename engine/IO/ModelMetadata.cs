@@ -5,12 +5,13 @@ namespace SpikeEngine.IO;
 
 /// <summary>
 /// What a checkpoint says about its model, stored as the safetensors "__metadata__" string map under the keys
-/// "arch" (e.g. "resnet20"), "classes", "L" (QCFS quantisation levels), "dataset" and "mean"/"std" (per-channel
-/// input normalisation, comma-separated). Other keys (epoch, accuracy, …) pass through in <see cref="Extra"/>.
+/// "arch" (e.g. "resnet20"), "classes", "L" (QCFS quantisation levels), "dataset" and "normalization_mean" /
+/// "normalization_std" (per-channel input normalisation, comma-separated) — the keys the trainer writes
+/// (Training.ModelInfo). Other keys (format, epoch, accuracy, …) pass through in <see cref="Extra"/>.
 /// </summary>
 public sealed record ModelMetadata
 {
-    public const string ArchKey = "arch", ClassesKey = "classes", LevelsKey = "L", DatasetKey = "dataset", MeanKey = "mean", StdKey = "std";
+    public const string ArchKey = "arch", ClassesKey = "classes", LevelsKey = "L", DatasetKey = "dataset", MeanKey = "normalization_mean", StdKey = "normalization_std";
 
     public string? Arch { get; init; }
     public int? Classes { get; init; }
@@ -52,9 +53,9 @@ public sealed record ModelMetadata
             Extra = map.Where(kv => !known.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value),
         };
         if ((m.Mean is null) != (m.Std is null) || (m.Mean is not null && m.Mean.Length != m.Std!.Length))
-            throw new InvalidDataException($"{source}: metadata 'mean' and 'std' must both be present with the same number of channels (mean: {map.GetValueOrDefault(MeanKey) ?? "absent"}, std: {map.GetValueOrDefault(StdKey) ?? "absent"}).");
+            throw new InvalidDataException($"{source}: metadata '{MeanKey}' and '{StdKey}' must both be present with the same number of channels (mean: {map.GetValueOrDefault(MeanKey) ?? "absent"}, std: {map.GetValueOrDefault(StdKey) ?? "absent"}).");
         if (m.Std is not null && m.Std.Any(s => !(s > 0)))
-            throw new InvalidDataException($"{source}: metadata 'std' must be positive, found {map[StdKey]}.");
+            throw new InvalidDataException($"{source}: metadata '{StdKey}' must be positive, found {map[StdKey]}.");
         return m;
     }
 

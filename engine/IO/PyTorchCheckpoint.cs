@@ -182,7 +182,12 @@ public static class PyTorchCheckpoint
         zip.Add($"{archiveName}/data.pkl", TorchPickleWriter.StateDict(records.Select((r, i) => (r.Key, r.Dtype, i.ToString(System.Globalization.CultureInfo.InvariantCulture), r.Shape))));
         zip.Add($"{archiveName}/byteorder", "little"u8.ToArray());
         for (int i = 0; i < records.Count; i++)
-            zip.Add($"{archiveName}/data/{i}", StorageBytes(records[i].Dtype, records[i].Values, records[i].Key));
+        {
+            var (key, dtype, _, values) = records[i];
+            var name = $"{archiveName}/data/{i}";
+            if (dtype == TorchDtype.Float32 && BitConverter.IsLittleEndian) zip.Add(name, System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+            else zip.Add(name, StorageBytes(dtype, values, key));
+        }
         zip.Add($"{archiveName}/version", "3\n"u8.ToArray());
         zip.Finish();
     }

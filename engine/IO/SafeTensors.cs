@@ -54,6 +54,7 @@ public static class SafeTensors
                 for (int i = 0; i < data.Length; i++) BinaryPrimitives.WriteInt64LittleEndian(buf.AsSpan(i * 8), (long)data[i]);
                 stream.Write(buf);
             }
+            else if (BitConverter.IsLittleEndian) stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.AsSpan()));
             else
             {
                 var buf = new byte[data.Length * 4];
@@ -83,6 +84,22 @@ public static class SafeTensors
         }
     }
 
+    private static void Decode(ReadOnlySpan<byte> src, string dtype, Span<float> data)
+    {
+        switch (dtype)
+        {
+            case "F32" when BitConverter.IsLittleEndian:
+                System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(src).CopyTo(data);
+                break;
+            case "F32": for (int i = 0; i < data.Length; i++) data[i] = BinaryPrimitives.ReadSingleLittleEndian(src[(i * 4)..]); break;
+            case "I32": for (int i = 0; i < data.Length; i++) data[i] = BinaryPrimitives.ReadInt32LittleEndian(src[(i * 4)..]); break;
+            case "F64": for (int i = 0; i < data.Length; i++) data[i] = (float)BinaryPrimitives.ReadDoubleLittleEndian(src[(i * 8)..]); break;
+            case "I64": for (int i = 0; i < data.Length; i++) data[i] = BinaryPrimitives.ReadInt64LittleEndian(src[(i * 8)..]); break;
+            case "F16": for (int i = 0; i < data.Length; i++) data[i] = (float)BinaryPrimitives.ReadHalfLittleEndian(src[(i * 2)..]); break;
+            default: for (int i = 0; i < data.Length; i++) data[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(src[(i * 2)..]) << 16); break;
+        }
+    }
+
     private static Contents Parse(byte[] bytes, string path)
     {
         if (bytes.Length < 8) throw new InvalidDataException($"{path}: too short to be a safetensors file ({bytes.Length} bytes).");
@@ -109,18 +126,7 @@ public static class SafeTensors
                 throw new InvalidDataException($"{path}: tensor '{prop.Name}' ({dtype} {s}) has data offsets [{string.Join(", ", offs)}] that do not fit its shape or the file ({bytes.Length} bytes).");
             var src = bytes.AsSpan(dataStart + (int)offs[0], (int)(offs[1] - offs[0]));
             var data = new float[s.Numel];
-            for (int i = 0; i < data.Length; i++)
-            {
-                data[i] = dtype switch
-                {
-                    "F32" => BinaryPrimitives.ReadSingleLittleEndian(src[(i * 4)..]),
-                    "I32" => BinaryPrimitives.ReadInt32LittleEndian(src[(i * 4)..]),
-                    "F64" => (float)BinaryPrimitives.ReadDoubleLittleEndian(src[(i * 8)..]),
-                    "I64" => BinaryPrimitives.ReadInt64LittleEndian(src[(i * 8)..]),
-                    "F16" => (float)BinaryPrimitives.ReadHalfLittleEndian(src[(i * 2)..]),
-                    _ => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(src[(i * 2)..]) << 16),
-                };
-            }
+            Decode(src, dtype!, data);
             dtypes[prop.Name] = dtype!;
             tensors[prop.Name] = Tensor.Wrap(data, s);
             tensors[prop.Name].Name = prop.Name;

@@ -6,7 +6,8 @@ namespace SpikeEngine.IO;
 /// <summary>
 /// A minimal zip writer for uncompressed (stored) records, laid out like PyTorch's: each record's data starts
 /// at a multiple of 64 bytes (padding in an extra field 'FB', as torch.save does, so readers may map storages
-/// in place). Only archives below 4 GiB (no zip64).
+/// in place; PyTorch 1.13's torch.load was seen to read unaligned stored archives too, so this is courtesy, not
+/// a requirement). Only archives below 4 GiB (no zip64).
 /// </summary>
 internal sealed class StoredZipWriter(Stream stream)
 {
@@ -15,7 +16,7 @@ internal sealed class StoredZipWriter(Stream stream)
     private readonly List<(byte[] Name, uint Crc, uint Size, uint Offset)> _entries = [];
     private long _position;
 
-    public void Add(string name, byte[] data)
+    public void Add(string name, ReadOnlySpan<byte> data)
     {
         var nameBytes = Encoding.UTF8.GetBytes(name);
         long offset = _position;
@@ -89,27 +90,49 @@ internal sealed class StoredZipWriter(Stream stream)
         if (bytes >= uint.MaxValue) throw new NotSupportedException($"A .pth export of {bytes} bytes needs zip64 (over 4 GiB), which is not supported.");
     }
 
-    private void Emit(byte[] bytes)
+    private void Emit(ReadOnlySpan<byte> bytes)
     {
         stream.Write(bytes);
         _position += bytes.Length;
     }
 }
 
-/// <summary>CRC-32 (IEEE 802.3, as zip uses).</summary>
+/// <summary>CRC-32 (IEEE 802.3, as zip uses), slicing-by-8.</summary>
 internal static class Crc32
 {
-    private static readonly uint[] Table = Enumerable.Range(0, 256).Select(n =>
+    private static readonly uint[][] Tables = MakeTables();
+
+    private static uint[][] MakeTables()
     {
-        uint c = (uint)n;
-        for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        return c;
-    }).ToArray();
+        var t = new uint[8][];
+        t[0] = new uint[256];
+        for (uint n = 0; n < 256; n++)
+        {
+            uint c = n;
+            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            t[0][n] = c;
+        }
+        for (int s = 1; s < 8; s++)
+        {
+            t[s] = new uint[256];
+            for (int n = 0; n < 256; n++) t[s][n] = (t[s - 1][n] >> 8) ^ t[0][t[s - 1][n] & 0xFF];
+        }
+        return t;
+    }
 
     public static uint Compute(ReadOnlySpan<byte> data)
     {
         uint crc = 0xFFFFFFFFu;
-        foreach (var b in data) crc = Table[(crc ^ b) & 0xFF] ^ (crc >> 8);
+        var t = Tables;
+        int i = 0;
+        for (; i + 8 <= data.Length; i += 8)
+        {
+            uint lo = BinaryPrimitives.ReadUInt32LittleEndian(data[i..]) ^ crc;
+            uint hi = BinaryPrimitives.ReadUInt32LittleEndian(data[(i + 4)..]);
+            crc = t[7][lo & 0xFF] ^ t[6][(lo >> 8) & 0xFF] ^ t[5][(lo >> 16) & 0xFF] ^ t[4][lo >> 24]
+                ^ t[3][hi & 0xFF] ^ t[2][(hi >> 8) & 0xFF] ^ t[1][(hi >> 16) & 0xFF] ^ t[0][hi >> 24];
+        }
+        for (; i < data.Length; i++) crc = t[0][(crc ^ data[i]) & 0xFF] ^ (crc >> 8);
         return ~crc;
     }
 }

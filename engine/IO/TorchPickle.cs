@@ -213,6 +213,11 @@ internal sealed partial class TorchUnpickler : Unpickler
         }
         var values = new float[numel];
         var bytes = storage.Bytes.AsSpan();
+        if (storage.Dtype == TorchDtype.Float32 && BitConverter.IsLittleEndian && IsContiguous(size, stride))
+        {
+            System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes.Slice((int)(offset * 4), (int)(numel * 4))).CopyTo(values);
+            return new TorchTensor(storage.Dtype, size.Select(s => (int)s).ToArray(), values, storage.Key);
+        }
         var index = new long[size.Length];
         long at = offset;
         for (long i = 0; i < numel; i++)
@@ -228,6 +233,17 @@ internal sealed partial class TorchUnpickler : Unpickler
             }
         }
         return new TorchTensor(storage.Dtype, size.Select(s => (int)s).ToArray(), values, storage.Key);
+    }
+
+    private static bool IsContiguous(long[] size, long[] stride)
+    {
+        long expected = 1;
+        for (int d = size.Length - 1; d >= 0; d--)
+        {
+            if (size[d] != 1 && stride[d] != expected) return false;
+            expected *= size[d];
+        }
+        return true;
     }
 
     private static float ReadElement(ReadOnlySpan<byte> b, TorchDtype dtype, long at)
@@ -263,6 +279,8 @@ internal sealed partial class TorchUnpickler : Unpickler
         var entryName = $"{_prefix}data/{key}";
         var entry = _zip.GetEntry(entryName) ?? throw new PickleException($"the archive has no record '{entryName}' for storage {key}.");
         long expected = numel * ElementSize(type.Dtype);
+        if (numel < 0 || expected > Array.MaxLength)
+            throw new PickleException($"storage {key} of {numel} elements ({expected} bytes) is larger than this reader supports ({Array.MaxLength} bytes per storage).");
         if (entry.Length != expected)
             throw new PickleException($"record '{entryName}' holds {entry.Length} bytes but storage {key} needs {numel} × {ElementSize(type.Dtype)} = {expected}.");
         var bytes = new byte[expected];

@@ -130,6 +130,10 @@ public class CifarTests
         for (int i = 0; i < fine.Count; i++) sum += fine.GetImage(i).Pixels.Sum(b => (long)b);
         Assert.That(sum, Is.EqualTo(e.GetProperty("pixel_sum").GetInt64()));
         Assert.That(Datasets.Load("CIFAR100", Fixtures).Layout, Is.EqualTo("python"));
+        // The test file stores its coarse labels as an int64 numpy array.
+        var coarseTest = Cifar.LoadCifar100Python(dir, train: false, coarse: true);
+        Assert.That(coarseTest.Labels.ToArray(),
+            Is.EqualTo(doc.RootElement.GetProperty("cifar100/test").GetProperty("coarse").EnumerateArray().Select(x => x.GetInt32())));
     }
 
     [Test]
@@ -188,10 +192,32 @@ public class CifarTests
         var bundle = Datasets.Load("FashionMNIST", FashionMnist.DebianFolder);
         Assert.That((bundle.Train.Count, bundle.Test.Count, bundle.Classes), Is.EqualTo((60_000, 10_000, 10)));
         Assert.That(bundle.Normalization, Is.SameAs(Normalization.FashionMnist));
+    }
+
+    private static void WriteIdxGz(string path, int magic, int[] dims, byte[] data)
+    {
+        using var gz = new System.IO.Compression.GZipStream(File.Create(path), System.IO.Compression.CompressionLevel.Fastest);
+        var header = new byte[4 + 4 * dims.Length];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(header, magic);
+        for (int i = 0; i < dims.Length; i++) System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4 + 4 * i), dims[i]);
+        gz.Write(header);
+        gz.Write(data);
+    }
+
+    [Test]
+    public void MnistIsFoundInTorchvisionRawFolder()
+    {
         using var tmp = new TempDir();
         var raw = Directory.CreateDirectory(tmp["MNIST/raw"]).FullName;
-        foreach (var f in Directory.GetFiles(FashionMnist.DebianFolder)) File.Copy(f, Path.Combine(raw, Path.GetFileName(f)));
+        foreach (var (prefix, n) in new[] { ("train", 3), ("t10k", 2) })
+        {
+            WriteIdxGz(Path.Combine(raw, $"{prefix}-images-idx3-ubyte.gz"), 0x803, [n, 2, 2], Enumerable.Range(0, n * 4).Select(i => (byte)i).ToArray());
+            WriteIdxGz(Path.Combine(raw, $"{prefix}-labels-idx1-ubyte.gz"), 0x801, [n], Enumerable.Range(0, n).Select(i => (byte)(9 - i)).ToArray());
+        }
         var mnist = Datasets.Load("MNIST", tmp.Path);
+        Assert.That((mnist.Layout, mnist.Train.Count, mnist.Test.Count), Is.EqualTo(("idx", 3, 2)));
+        Assert.That(mnist.Test.GetLabel(1), Is.EqualTo(8));
+        Assert.That(mnist.Train.GetImage(2).Pixels, Is.EqualTo(new byte[] { 8, 9, 10, 11 }));
         Assert.That(mnist.Train.ClassNames, Is.EqualTo(FashionMnist.DigitNames));
         Assert.That(mnist.Normalization, Is.SameAs(Normalization.Mnist));
     }

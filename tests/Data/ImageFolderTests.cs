@@ -81,7 +81,8 @@ public class ImageFolderTests
         Assert.That(ex!.Message, Does.Contain(bad));
         var loader = new DataLoader(ds, 2, Normalization.ImageNet, transform: new Compose(new Resize(8), new CenterCrop(8)));
         var loadEx = Assert.Throws<InvalidDataException>(() => { foreach (var b in loader.Epoch()) b.Dispose(); });
-        Assert.That(loadEx!.Message, Does.Contain("broken.jpg"));
+        Assert.That(loadEx!.Message, Does.Contain(bad).And.StartsWith("Loading"));
+        Assert.That(loadEx.InnerException, Is.InstanceOf<InvalidDataException>().With.Message.StartsWith(bad));
     }
 
     [Test]

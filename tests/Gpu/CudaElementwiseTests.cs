@@ -87,6 +87,20 @@ public class CudaElementwiseTests : GpuTestBase
     }
 
     [Test]
+    public void PoolHandsFreedBlocksOutAgain()
+    {
+        var a = Cuda.Empty(new Shape(1000, 3));
+        var address = ((SpikeEngine.Backend.Cuda.CudaStorage)a.Storage).Pointer;
+        long inUse = Cuda.Pool.InUseBytes;
+        a.Dispose();
+        Assert.That(Cuda.Pool.InUseBytes, Is.EqualTo(inUse - SpikeEngine.Backend.Cuda.CudaMemoryPool.RoundSize(3000 * 4)));
+        using var b = Cuda.Empty(new Shape(2999)); // same rounded size
+        Assert.That(((SpikeEngine.Backend.Cuda.CudaStorage)b.Storage).Pointer, Is.EqualTo(address), "the freed block is reused");
+        Assert.That(Cuda.Pool.InUseBytes, Is.EqualTo(inUse));
+        Assert.That(() => a.ToArray(), Throws.TypeOf<ObjectDisposedException>());
+    }
+
+    [Test]
     public void TensorOnTheWrongDeviceGetsAClearError()
     {
         using var host = Tensor.Zeros(new Shape(4));

@@ -21,7 +21,7 @@ public class CudaEndToEndTests : GpuTestBase
         ("fc.weight", [Classes, C2]), ("fc.bias", [Classes]),
     ];
 
-    private sealed class Net : IDisposable
+    internal sealed class Net : IDisposable
     {
         public readonly IBackend B;
         public readonly Dictionary<string, Tensor> P = new(), Grad = new(), Momentum = new();
@@ -99,7 +99,7 @@ public class CudaEndToEndTests : GpuTestBase
         }
     }
 
-    private static Dictionary<string, float[]> InitialParameters(Random rng, bool dyadic)
+    internal static Dictionary<string, float[]> InitialParameters(Random rng, bool dyadic)
     {
         var init = new Dictionary<string, float[]>();
         foreach (var (name, dims) in ParameterLayout)
@@ -146,7 +146,7 @@ public class CudaEndToEndTests : GpuTestBase
     /// identical spike trains and identical predictions at every step. Returns per-step predictions
     /// [T][Batch] and the spike trains of both IF layers.
     /// </summary>
-    private static (int[][] Predictions, float[] Spikes1, float[] Spikes2) RunSnn(IBackend b, Dictionary<string, float[]> p,
+    internal static (int[][] Predictions, float[] Spikes1, float[] Spikes2) RunSnn(IBackend b, Dictionary<string, float[]> p,
         float[] images, int steps, int presim)
     {
         int n = steps * Batch;

@@ -32,6 +32,29 @@ public class BadCheckpointTests
     }
 
     [Test]
+    public void StorageRecordOfTheWrongSizeIsNamed()
+    {
+        // a well-formed zip whose first storage record lost its last 4 bytes
+        var path = Path.Combine(_dir, "short_record.pth");
+        using (var source = System.IO.Compression.ZipFile.OpenRead(File("dtypes.pth")))
+        using (var target = System.IO.Compression.ZipFile.Open(path, System.IO.Compression.ZipArchiveMode.Create))
+        {
+            foreach (var entry in source.Entries)
+            {
+                using var input = entry.Open();
+                var bytes = new MemoryStream();
+                input.CopyTo(bytes);
+                var data = bytes.ToArray();
+                if (entry.FullName == "dtypes/data/0") data = data[..^4];
+                using var output = target.CreateEntry(entry.FullName, System.IO.Compression.CompressionLevel.NoCompression).Open();
+                output.Write(data);
+            }
+        }
+        Assert.That(() => Checkpoints.Load(path), Throws.TypeOf<InvalidDataException>()
+            .With.Message.Contains("dtypes/data/0").And.Message.Contains(path));
+    }
+
+    [Test]
     public void UnknownPickleGlobalIsNamed()
         => Assert.That(() => Checkpoints.Load(File("unknown_global.pth")), Throws.TypeOf<InvalidDataException>()
             .With.Message.Contains("argparse.Namespace").And.Message.Contains("unknown_global.pth"));

@@ -60,6 +60,15 @@ public class PyTorchCheckpointTests
     }
 
     [Test]
+    public void StateDictUnderNetIsFoundAndOtherEntriesIgnored()
+    {
+        var c = PyTorchCheckpoint.Load(File("wrapped_net.pth"));
+        Assert.That(c.Container, Is.EqualTo("net"));
+        Assert.That(c.Tensors.Keys, Is.EqualTo(new[] { "fc.weight", "fc.bias" }));
+        Assert.That(c.Tensors["fc.weight"].ToArray(), Is.EqualTo(new[] { 0f, 0.125f, 0.25f, 0.75f, 0.875f, 1f }));
+    }
+
+    [Test]
     public void PathWithoutExtensionIsResolved()
     {
         var c = Checkpoints.Load(Path.Combine(Folder, "vgg16_narrow"));
@@ -111,5 +120,29 @@ public class PyTorchCheckpointTests
             at = data + size;
         }
         Assert.That(records, Is.EqualTo(source.Count + 3)); // data.pkl, byteorder, version
+    }
+}
+
+public class Crc32Tests
+{
+    [Test]
+    public void MatchesTheStandardCheckValueAndTheBytewiseDefinition()
+    {
+        Assert.That(Crc32.Compute("123456789"u8), Is.EqualTo(0xCBF43926u)); // the CRC-32/ISO-HDLC check value
+        var data = new byte[1000];
+        new Random(3).NextBytes(data);
+        for (int length = 0; length < 40; length++)
+            Assert.That(Crc32.Compute(data.AsSpan(0, length * 25)), Is.EqualTo(Bytewise(data.AsSpan(0, length * 25))), $"length {length * 25}");
+    }
+
+    private static uint Bytewise(ReadOnlySpan<byte> data)
+    {
+        uint crc = 0xFFFFFFFFu;
+        foreach (var b in data)
+        {
+            crc ^= b;
+            for (int k = 0; k < 8; k++) crc = (crc & 1) != 0 ? 0xEDB88320u ^ (crc >> 1) : crc >> 1;
+        }
+        return ~crc;
     }
 }

@@ -2,7 +2,9 @@ using System.Text.Json;
 using NUnit.Framework;
 using SpikeEngine.Data;
 using SpikeEngine.IO;
+using SpikeEngine.Nn.Models;
 using SpikeEngine.Tensors;
+using SpikeEngine.Training;
 using static SpikeEngine.Tests.IO.CheckpointFixtures;
 
 namespace SpikeEngine.Tests.IO;
@@ -60,8 +62,8 @@ public class SafeTensorsAndMetadataTests
         var bad = new Dictionary<string, string>(d) { ["L"] = "four" };
         Assert.That(() => ModelMetadata.FromDictionary(bad, "m.safetensors"), Throws.TypeOf<InvalidDataException>().With.Message.Contains("'L'").And.Message.Contains("m.safetensors"));
         var oneSided = new Dictionary<string, string>(d);
-        oneSided.Remove("std");
-        Assert.That(() => ModelMetadata.FromDictionary(oneSided, "m.safetensors"), Throws.TypeOf<InvalidDataException>().With.Message.Contains("std"));
+        oneSided.Remove("normalization_std");
+        Assert.That(() => ModelMetadata.FromDictionary(oneSided, "m.safetensors"), Throws.TypeOf<InvalidDataException>().With.Message.Contains("normalization_std"));
     }
 
     [Test]
@@ -114,6 +116,30 @@ public class SafeTensorsAndMetadataTests
         Assert.That(narrow!.Arch, Is.EqualTo("vgg16"));
         Assert.That(narrow.Detail, Does.Contain("4/8/8/16/16"));
         Assert.That(ArchitectureInference.Infer(new Dictionary<string, Shape> { ["fc.weight"] = new(2, 3) }), Is.Null);
+    }
+
+    [Test]
+    public void TrainerCheckpointsLoadWithTheirMetadataAndWithoutOptimiserState()
+    {
+        var model = Models.Create("resnet20", 10, 4, new ModelOptions { Initialize = false });
+        Checkpoints.LoadInto(model, File("resnet20_mixed_fp16.pth"));
+        var best = Path.Combine(_dir, "best.safetensors");
+        TrainingCheckpoint.SaveBest(best, model, new ModelInfo("resnet20", 10, 4, "cifar10", Normalization.Cifar10), 3, new Accuracy(0.5, 0.9, 1.2, 100));
+        var c = Checkpoints.Load(best);
+        Assert.That((c.Metadata.Arch, c.Metadata.Classes, c.Metadata.Levels, c.Metadata.Dataset), Is.EqualTo(("resnet20", (int?)10, (int?)4, "cifar10")));
+        Assert.That(c.Metadata.Normalization!.Std, Is.EqualTo(Normalization.Cifar10.Std));
+        Assert.That(c.Metadata.Extra["epoch"], Is.EqualTo("3"));
+        Assert.That(CheckpointSummary.From(c).Levels, Is.EqualTo(4));
+
+        var last = Path.Combine(_dir, "last.safetensors");
+        var tensors = new Dictionary<string, Tensor>(model.StateDict()) { [TrainingCheckpoint.MomentumPrefix + "fc.weight"] = Tensor.Zeros(new Shape(10, 64)) };
+        SafeTensors.Save(last, tensors, c.Metadata.ToDictionary());
+        var fresh = Models.Create("resnet20", 10, 4, new ModelOptions { Initialize = false });
+        var loaded = Checkpoints.LoadInto(fresh, last);
+        Assert.That(loaded.Notes, Has.Some.Contains("optimiser"));
+        Assert.That(fresh.StateDict()["fc.weight"].ToArray(), Is.EqualTo(model.StateDict()["fc.weight"].ToArray()));
+        Assert.That(() => Checkpoints.LoadInto(fresh, last, expectedArch: "vgg16"), Throws.TypeOf<InvalidDataException>()
+            .With.Message.Contains("metadata says resnet20").And.Message.Contains("vgg16"));
     }
 
     [Test]

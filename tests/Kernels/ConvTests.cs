@@ -22,6 +22,9 @@ public class ConvTests
         [1, 5, 10, 3, 6, 3, 1, 2, 1, 1, 0],
         [4, 6, 1, 1, 7, 1, 1, 1, 1, 0, 0],
         [2, 3, 9, 9, 4, 1, 1, 1, 1, 1, 1],
+        // Feature maps of >= 256 positions: one sample per GEMM (pointwise reads the input directly).
+        [2, 3, 16, 17, 4, 1, 1, 1, 1, 0, 0],
+        [3, 2, 16, 16, 3, 3, 3, 1, 1, 1, 1],
     ];
 
     private static IEnumerable<TestCaseData> Geometries()

@@ -125,6 +125,26 @@ public class QcfsTests
         AssertClose([dl], [dLambda], 1e-4, 1e-4, "qcfs dλ");
     }
 
+    [TestCase(8f, 4)]
+    [TestCase(1f, 8)]
+    [TestCase(3f, 3)]
+    public void VectorAndScalarPathsAgreeBitwise(float lambda, int levels)
+    {
+        // Boundaries, clamp edges and random values in one long tensor (vector path) versus one element at a time (scalar tail).
+        float step = lambda / levels;
+        var xs = new List<float> { 0f, lambda, -0.5f * step, MathF.BitDecrement(-0.5f * step), lambda + 0.5f * step, MathF.BitDecrement(lambda + 0.5f * step) };
+        for (int k = -2; k <= levels + 2; k++) xs.AddRange([(k + 0.5f) * step, MathF.BitDecrement((k + 0.5f) * step), MathF.BitIncrement((k + 0.5f) * step), k * step]);
+        xs.AddRange(Uniform(new Random(5), 64, -lambda, 2 * lambda));
+        var x = xs.ToArray();
+        var (y, dx, _) = Run(x, lambda, levels);
+        for (int i = 0; i < x.Length; i++)
+        {
+            var (y1, dx1, _) = Run([x[i]], lambda, levels);
+            Assert.That(y[i], Is.EqualTo(y1[0]), $"y at x = {x[i]:R}");
+            Assert.That(dx[i], Is.EqualTo(dx1[0]), $"dx at x = {x[i]:R}");
+        }
+    }
+
     [Test]
     public void LambdaGradientIsTheSameWithOneOrTwoThreads()
     {

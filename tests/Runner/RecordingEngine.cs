@@ -81,7 +81,7 @@ internal sealed class RecordingEngine : IRunnerEngine
     }
 
     public CheckpointInfo Summarize(string checkpointPath) =>
-        new(checkpointPath, "test", CheckpointArch, 10, 4, "CIFAR10", 272493, 147, [new LambdaEntry("conv1.2", 3.5f)], new Dictionary<string, string>());
+        new(checkpointPath, "test", CheckpointArch, 10, 4, "CIFAR10", 272493, 147, [new LambdaEntry("conv1.2", 3.5f)], new Dictionary<string, string>(), []);
 
     private sealed record Split(int Count, string Description) : IDataSplit;
     private sealed record Model(ModelSpec Spec, string Source) : IModel { public long Parameters => 272493; }

@@ -19,7 +19,7 @@ public class ReferenceNetworkTests
     {
         var meta = fixture.Metadata;
         var ann = Models.Create(meta["arch"], 10, int.Parse(meta["levels"]), new ModelOptions { Initialize = false });
-        ann.LoadStateDict(SafeTensors.Load(modelPath).Tensors, strict: true, sourceName: modelPath);
+        Checkpoints.LoadInto(ann, modelPath, strict: true);
         ann.Eval();
         var x = fixture.Tensors["input"];
         int batch = x.Shape[0], steps = int.Parse(meta["steps"]);
@@ -71,6 +71,11 @@ public class ReferenceNetworkTests
     [Test]
     public void CnnMatchesTheCommittedReference()
         => Compare(ReferenceFixtures.Committed("cnn.model.safetensors"), SafeTensors.Load(ReferenceFixtures.Committed("cnn.cos.safetensors")));
+
+    [Test]
+    public void ResNet20CheckpointFixtureMatchesTheCommittedReference()
+        => Compare(Path.Combine(AppContext.BaseDirectory, "fixtures", "checkpoints", "resnet20_mixed_fp16.pth"),
+            SafeTensors.Load(ReferenceFixtures.Committed("resnet20.cos.safetensors")));
 
     [TestCase("cnn", "4")]
     [TestCase("resnet20", "2")]

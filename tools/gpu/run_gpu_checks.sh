@@ -21,13 +21,16 @@ step() { echo; echo "== $(date -u +%H:%M:%S) $*"; }
 step "machine"
 nvidia-smi || echo "nvidia-smi failed"
 command -v nvcc && nvcc --version | tail -2
-python_bin="$(command -v python3 || true)"
-echo "python: $python_bin"
+python_bin=""
+for py in python3 /usr/bin/python3 /usr/local/bin/python3 /opt/conda/bin/python3; do
+  if command -v "$py" >/dev/null 2>&1 && "$py" -c "import torch" >/dev/null 2>&1; then python_bin="$(command -v "$py")"; break; fi
+done
+echo "python with torch: ${python_bin:-none}"
 
 # cuBLAS/cuDNN: pip wheels (PyTorch's) or a toolkit; tell the engine's resolver where they are.
 libdirs=""
 for lib in libcublas.so libcudnn.so; do
-  f="$(find / -xdev \( -name "$lib.*" -o -name "$lib" \) -not -path '*/proc/*' 2>/dev/null | head -n1)"
+  f="$(timeout 90 find / \( -path /proc -o -path /sys -o -path '*/stubs' \) -prune -o \( -name "$lib.*" -o -name "$lib" \) -print 2>/dev/null | head -n1)"
   if [[ -n "$f" ]]; then echo "found $f"; libdirs="${libdirs:+$libdirs:}$(dirname "$f")"; fi
 done
 export SPIKEENGINE_CUDA_LIB_DIR="${SPIKEENGINE_CUDA_LIB_DIR:-$libdirs}"
@@ -45,20 +48,22 @@ else echo "no .gpu/checks.tar.xz (run tools/gpu/pack_gpu_checks.sh on the CPU ma
 step "GPU tests"
 if [[ -x .gpu/app/SpikeEngine.Tests ]]; then
   (cd .gpu/app && ./SpikeEngine.Tests --filter "${TEST_FILTER:-TestCategory=Gpu}" --output detailed \
-      --report-trx --report-trx-filename gpu-tests.trx --results-directory "$out") > "$out/gpu_tests.log" 2>&1
+      --results-directory "$out") > "$out/gpu_tests.log" 2>&1
   rc=$?
-  grep -E "^(passed|failed|skipped) |^\s*(total|failed|succeeded|skipped):|CUDA unavailable" "$out/gpu_tests.log" | tail -150
-  echo "tests exit code $rc"; (( rc == 0 )) || status=1
+  grep -E "^failed " -A4 "$out/gpu_tests.log" | head -200
+  grep -E "^\s*(total|failed|succeeded|skipped):" "$out/gpu_tests.log"
+  if grep -m1 "CUDA unavailable" "$out/gpu_tests.log"; then echo "GPU tests were SKIPPED: the line above says why"; status=1; fi
+  echo "tests exit code $rc (full log: gpu_tests.log)"; (( rc == 0 )) || status=1
 else echo "no test build in .gpu/app"; status=1; fi
 
 if [[ "${SKIP_BENCH:-0}" != 1 ]]; then
   step "benchmarks: SpikeEngine (CUDA)"
   if [[ -x .gpu/app/SpikeEngine.Bench ]]; then
-    (cd .gpu/app && ./SpikeEngine.Bench --filter "${BENCH_FILTER:-*Gpu*}" --inProcess --artifacts "$out/bdn") > "$out/bench_ours.log" 2>&1 || status=1
+    (cd .gpu/app && ./SpikeEngine.Bench --filter "${BENCH_FILTER:-*Gpu*}" --artifacts "$out/bdn") > "$out/bench_ours.log" 2>&1 || status=1
     grep -E "^\|" "$out/bench_ours.log" | tail -60
   else echo "no bench build in .gpu/app"; fi
   step "benchmarks: PyTorch peer"
-  if [[ -n "$python_bin" ]]; then
+  if [[ -z "$python_bin" ]]; then echo "no python with torch found"; else
     "$python_bin" tools/peers/gpu_torch.py --out "$out/torch_peer.json" 2>&1 | tee "$out/bench_torch.log" || status=1
   fi
 fi

@@ -195,6 +195,8 @@ def main():
     ap.add_argument('--presim', type=int, default=4)
     ap.add_argument('--tf32', action='store_true', help='allow TF32 (default: strict FP32 like the engine)')
     a = ap.parse_args()
+    if not torch.cuda.is_available():
+        raise SystemExit('gpu_torch.py: no CUDA device visible to PyTorch (torch %s)' % torch.__version__)
     torch.backends.cuda.matmul.allow_tf32 = a.tf32
     torch.backends.cudnn.allow_tf32 = a.tf32
     torch.backends.cudnn.benchmark = True

@@ -284,7 +284,7 @@ def main():
     ap.add_argument("--iterations", type=int, default=1)
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--input", help="safetensors file whose 'input' tensor is used as the batch")
+    ap.add_argument("--input-npy", help=".npy file [B, C, H, W] used as the input batch (e.g. the checkpoint fixtures' input.npy)")
     ap.add_argument("--probe-neurons", type=int, default=4096, help="neurons of the probe layer (per step) kept in kernel.*")
     ap.add_argument("--no-probe", action="store_true", help="leave out the kernel.* tensors (large for wide layers)")
     ap.add_argument("--out", required=True)
@@ -294,8 +294,12 @@ def main():
 
     model, chw = build(args.arch, args.classes, args.levels, args.width_divisor)
     x = torch.randn(args.batch, *chw, generator=torch.Generator().manual_seed(args.seed + 1))
+    if args.input_npy:
+        import numpy as np
+        x = torch.from_numpy(np.load(args.input_npy).astype("float32"))
     if args.checkpoint:
-        model.load_state_dict(torch.load(args.checkpoint, map_location="cpu"))
+        state = torch.load(args.checkpoint, map_location="cpu")
+        model.load_state_dict({k: (v.float() if v.is_floating_point() else v) for k, v in state.items()})
     else:
         randomise(model, x, args.seed)
     model.eval()

@@ -3,68 +3,110 @@ using SpikeEngine.Tensors;
 
 namespace SpikeEngine.Backend.Cpu;
 
-// 2-D convolution by im2col + GEMM. Per sample: col[C·R·S, OutH·OutW]; y[n] = W[K, C·R·S] · col.
+// 2-D convolution by im2col + GEMM. Samples are processed in chunks: the column matrix of a chunk is
+// col[C·R·S, samples·OutH·OutW], so small feature maps (deep layers) still give the GEMM wide matrices.
+// Forward: out[K, cols] = W[K, C·R·S] · col. Backward data: dcol = Wᵀ · dy, folded back by col2im.
+// Backward weight: dWᵀ = Σ col · dy[K, cols]ᵀ.
 public sealed partial class CpuBackend
 {
+    /// <summary>GEMM columns a chunk aims for, and the largest column workspace (floats) a chunk may use.</summary>
+    private const int ConvTargetColumns = 256, ConvMaxWorkspace = 1 << 22;
+
+    /// <summary>How the batch is cut for one convolution: samples per chunk, chunk count, and threads per GEMM.</summary>
+    private (int PerChunk, int Chunks, int GemmThreads) ConvPlan(Conv2dGeometry g)
+    {
+        int ohw = g.OutH * g.OutW, crs = g.C * g.R * g.S;
+        int per = Math.Clamp((ConvTargetColumns + ohw - 1) / ohw, 1, Math.Max(1, g.N));
+        while (per > 1 && (long)crs * per * ohw > ConvMaxWorkspace) per--;
+        int chunks = (g.N + per - 1) / per;
+        // Enough chunks: one chunk per thread, single-threaded GEMMs; otherwise threads inside each GEMM.
+        return (per, chunks, chunks >= Threads ? 1 : Threads);
+    }
+
+    /// <summary>Runs body(chunk) over all chunks: in parallel when each GEMM is single-threaded.</summary>
+    private void ForConvChunks(int chunks, int gemmThreads, Action<int> body)
+    {
+        if (gemmThreads == 1) ForEach(chunks, body);
+        else for (int i = 0; i < chunks; i++) body(i);
+    }
+
     /// <summary>True when the convolution reads the input exactly as its column matrix (1×1, stride 1, no padding).</summary>
     private static bool IsPointwise(Conv2dGeometry g) => g.R == 1 && g.S == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0;
 
     public void Conv2dForward(Tensor x, Tensor w, Tensor? bias, Tensor y, Conv2dGeometry g)
     {
-        float[] dx = Data(x), dw = Data(w), dy = Data(y);
-        float[]? db = bias is null ? null : Data(bias);
+        float[] xd = Data(x), wd = Data(w), yd = Data(y);
+        float[]? bd = bias is null ? null : Data(bias);
         int crs = g.C * g.R * g.S, ohw = g.OutH * g.OutW, inSize = g.C * g.H * g.W, outSize = g.K * ohw;
-        bool pointwise = IsPointwise(g);
-        // Many samples: one sample per thread with a single-threaded GEMM; few samples: threads inside the GEMM.
-        int gemmThreads = g.N >= Threads ? 1 : Threads;
-        void Sample(int n)
+        var (per, chunks, gemmThreads) = ConvPlan(g);
+        ForConvChunks(chunks, gemmThreads, chunk =>
         {
-            float[]? col = null;
+            int n0 = chunk * per, count = Math.Min(per, g.N - n0), cols = count * ohw;
+            if (count == 1)
+            {
+                // One sample: the GEMM writes straight into y[n0] ([K, OHW]).
+                float[]? col = null;
+                try
+                {
+                    float[] src; int srcOffset;
+                    if (IsPointwise(g)) { src = xd; srcOffset = n0 * inSize; }
+                    else { col = ArrayPool<float>.Shared.Rent(crs * ohw); Im2Col(xd, n0 * inSize, g, col, 0, ohw); src = col; srcOffset = 0; }
+                    GemmArrays(false, false, g.K, ohw, crs, 1f, wd, 0, crs, src, srcOffset, ohw, 0f, yd, n0 * outSize, ohw, gemmThreads);
+                }
+                finally { if (col is not null) ArrayPool<float>.Shared.Return(col); }
+                if (bd is not null) AddChannelBias(yd, n0 * outSize, g.K, ohw, bd);
+                return;
+            }
+            float[] colChunk = ArrayPool<float>.Shared.Rent(crs * cols), outChunk = ArrayPool<float>.Shared.Rent(g.K * cols);
             try
             {
-                float[] b; int bOffset;
-                if (pointwise) { b = dx; bOffset = n * inSize; }
-                else { col = ArrayPool<float>.Shared.Rent(crs * ohw); Im2Col(dx, n * inSize, g, col); b = col; bOffset = 0; }
-                GemmArrays(false, false, g.K, ohw, crs, 1f, dw, 0, crs, b, bOffset, ohw, 0f, dy, n * outSize, ohw, gemmThreads);
-                if (db is not null)
+                for (int s = 0; s < count; s++) Im2Col(xd, (n0 + s) * inSize, g, colChunk, s * ohw, cols);
+                GemmArrays(false, false, g.K, cols, crs, 1f, wd, 0, crs, colChunk, 0, cols, 0f, outChunk, 0, cols, gemmThreads);
+                // [K, samples·OHW] → [samples, K, OHW]
+                for (int s = 0; s < count; s++)
+                {
                     for (int k = 0; k < g.K; k++)
-                    {
-                        var plane = dy.AsSpan(n * outSize + k * ohw, ohw);
-                        float bk = db[k];
-                        for (int j = 0; j < plane.Length; j++) plane[j] += bk;
-                    }
+                        outChunk.AsSpan(k * cols + s * ohw, ohw).CopyTo(yd.AsSpan((n0 + s) * outSize + k * ohw, ohw));
+                    if (bd is not null) AddChannelBias(yd, (n0 + s) * outSize, g.K, ohw, bd);
+                }
             }
-            finally { if (col is not null) ArrayPool<float>.Shared.Return(col); }
-        }
-        if (gemmThreads == 1) ForEach(g.N, Sample);
-        else for (int n = 0; n < g.N; n++) Sample(n);
+            finally { ArrayPool<float>.Shared.Return(colChunk); ArrayPool<float>.Shared.Return(outChunk); }
+        });
     }
 
     public void Conv2dBackwardData(Tensor dy, Tensor w, Tensor dx, Conv2dGeometry g)
     {
-        float[] gy = Data(dy), dw = Data(w), gx = Data(dx);
+        float[] gy = Data(dy), wd = Data(w), gx = Data(dx);
         int crs = g.C * g.R * g.S, ohw = g.OutH * g.OutW, inSize = g.C * g.H * g.W, outSize = g.K * ohw;
-        bool pointwise = IsPointwise(g);
-        int gemmThreads = g.N >= Threads ? 1 : Threads;
-        void Sample(int n)
+        var (per, chunks, gemmThreads) = ConvPlan(g);
+        ForConvChunks(chunks, gemmThreads, chunk =>
         {
-            if (pointwise)
+            int n0 = chunk * per, count = Math.Min(per, g.N - n0), cols = count * ohw;
+            if (count == 1 && IsPointwise(g))
             {
                 // dx[n][C, HW] = Wᵀ[C, K] · dy[n][K, HW]
-                GemmArrays(true, false, crs, ohw, g.K, 1f, dw, 0, crs, gy, n * outSize, ohw, 0f, gx, n * inSize, ohw, gemmThreads);
+                GemmArrays(true, false, crs, ohw, g.K, 1f, wd, 0, crs, gy, n0 * outSize, ohw, 0f, gx, n0 * inSize, ohw, gemmThreads);
                 return;
             }
-            float[] col = ArrayPool<float>.Shared.Rent(crs * ohw);
+            float[] dcol = ArrayPool<float>.Shared.Rent(crs * cols);
+            float[]? dyChunk = count == 1 ? null : ArrayPool<float>.Shared.Rent(g.K * cols);
             try
             {
-                GemmArrays(true, false, crs, ohw, g.K, 1f, dw, 0, crs, gy, n * outSize, ohw, 0f, col, 0, ohw, gemmThreads);
-                gx.AsSpan(n * inSize, inSize).Clear();
-                Col2ImAdd(col, g, gx, n * inSize);
+                float[] src = gy; int srcOffset = n0 * outSize;
+                if (dyChunk is not null) { GatherChunk(gy, n0, count, g.K, ohw, dyChunk); src = dyChunk; srcOffset = 0; }
+                GemmArrays(true, false, crs, cols, g.K, 1f, wd, 0, crs, src, srcOffset, cols, 0f, dcol, 0, cols, gemmThreads);
+                for (int s = 0; s < count; s++)
+                {
+                    gx.AsSpan((n0 + s) * inSize, inSize).Clear();
+                    Col2ImAdd(dcol, s * ohw, cols, g, gx, (n0 + s) * inSize);
+                }
             }
-            finally { ArrayPool<float>.Shared.Return(col); }
-        }
-        if (gemmThreads == 1) ForEach(g.N, Sample);
-        else for (int n = 0; n < g.N; n++) Sample(n);
+            finally
+            {
+                ArrayPool<float>.Shared.Return(dcol);
+                if (dyChunk is not null) ArrayPool<float>.Shared.Return(dyChunk);
+            }
+        });
     }
 
     public void Conv2dBackwardWeight(Tensor x, Tensor dy, Tensor dw, Tensor? dbias, Conv2dGeometry g)
@@ -72,38 +114,64 @@ public sealed partial class CpuBackend
         float[] xd = Data(x), gy = Data(dy), gw = Data(dw);
         int crs = g.C * g.R * g.S, ohw = g.OutH * g.OutW, inSize = g.C * g.H * g.W, outSize = g.K * ohw;
         int wSize = g.K * crs;
-        bool pointwise = IsPointwise(g);
-        // Samples are split into contiguous parts; each part accumulates its own dw, then the parts are summed in order.
-        int parts = Math.Max(1, Math.Min(Threads, g.N));
+        var (per, chunks, _) = ConvPlan(g);
+        // When the column matrix is the larger operand (more columns than output channels), the GEMM computes
+        // dWᵀ[CRS, K] = col · dyᵀ, so col is packed row-wise and only the small dy is read transposed;
+        // otherwise dW[K, CRS] = dy · colᵀ directly. Chunks are split into contiguous parts; each part
+        // accumulates its own result, the parts are summed in order and written (transposed if needed) to dw.
+        bool transposed = per * ohw > g.K;
+        int parts = Math.Max(1, Math.Min(Threads, chunks));
         int gemmThreads = parts == 1 ? Threads : 1;
         var partial = new float[parts][];
-        for (int p = 0; p < parts; p++) partial[p] = p == 0 ? gw : ArrayPool<float>.Shared.Rent(wSize);
+        for (int p = 0; p < parts; p++) partial[p] = ArrayPool<float>.Shared.Rent(wSize);
         try
         {
             ForEach(parts, p =>
             {
-                int n0 = (int)((long)g.N * p / parts), n1 = (int)((long)g.N * (p + 1) / parts);
-                float[]? col = pointwise ? null : ArrayPool<float>.Shared.Rent(crs * ohw);
+                int c0 = (int)((long)chunks * p / parts), c1 = (int)((long)chunks * (p + 1) / parts);
+                float[]? col = null, dyChunk = null;
                 try
                 {
-                    for (int n = n0; n < n1; n++)
+                    for (int chunk = c0; chunk < c1; chunk++)
                     {
-                        float[] b; int bOffset;
-                        if (col is null) { b = xd; bOffset = n * inSize; }
-                        else { Im2Col(xd, n * inSize, g, col); b = col; bOffset = 0; }
-                        // dw[K, CRS] (+)= dy[n][K, OHW] · colᵀ[OHW, CRS]
-                        GemmArrays(false, true, g.K, crs, ohw, 1f, gy, n * outSize, ohw, b, bOffset, ohw,
-                            n == n0 ? 0f : 1f, partial[p], 0, crs, gemmThreads);
+                        int n0 = chunk * per, count = Math.Min(per, g.N - n0), cols = count * ohw;
+                        float[] colSrc = xd, dySrc = gy; int colOffset = n0 * inSize, dyOffset = n0 * outSize;
+                        if (!(count == 1 && IsPointwise(g)))
+                        {
+                            col ??= ArrayPool<float>.Shared.Rent(crs * per * ohw);
+                            for (int s = 0; s < count; s++) Im2Col(xd, (n0 + s) * inSize, g, col, s * ohw, cols);
+                            colSrc = col; colOffset = 0;
+                        }
+                        if (count > 1)
+                        {
+                            dyChunk ??= ArrayPool<float>.Shared.Rent(g.K * per * ohw);
+                            GatherChunk(gy, n0, count, g.K, ohw, dyChunk);
+                            dySrc = dyChunk; dyOffset = 0;
+                        }
+                        float beta = chunk == c0 ? 0f : 1f;
+                        if (transposed)
+                            GemmArrays(false, true, crs, g.K, cols, 1f, colSrc, colOffset, cols, dySrc, dyOffset, cols, beta, partial[p], 0, g.K, gemmThreads);
+                        else
+                            GemmArrays(false, true, g.K, crs, cols, 1f, dySrc, dyOffset, cols, colSrc, colOffset, cols, beta, partial[p], 0, crs, gemmThreads);
                     }
-                    if (n0 == n1) partial[p].AsSpan(0, wSize).Clear();
+                    if (c0 == c1) partial[p].AsSpan(0, wSize).Clear();
                 }
-                finally { if (col is not null) ArrayPool<float>.Shared.Return(col); }
+                finally
+                {
+                    if (col is not null) ArrayPool<float>.Shared.Return(col);
+                    if (dyChunk is not null) ArrayPool<float>.Shared.Return(dyChunk);
+                }
             });
-            for (int p = 1; p < parts; p++) AxpySpan(1f, partial[p].AsSpan(0, wSize), gw.AsSpan(0, wSize));
+            float[] sum = partial[0];
+            for (int p = 1; p < parts; p++) AxpySpan(1f, partial[p].AsSpan(0, wSize), sum.AsSpan(0, wSize));
+            if (!transposed) sum.AsSpan(0, wSize).CopyTo(gw);
+            else
+                for (int j = 0; j < crs; j++)
+                    for (int k = 0; k < g.K; k++) gw[k * crs + j] = sum[j * g.K + k];
         }
         finally
         {
-            for (int p = 1; p < parts; p++) ArrayPool<float>.Shared.Return(partial[p]);
+            for (int p = 0; p < parts; p++) ArrayPool<float>.Shared.Return(partial[p]);
         }
         if (dbias is not null)
         {
@@ -117,49 +185,81 @@ public sealed partial class CpuBackend
         }
     }
 
-    /// <summary>Writes the column matrix of one sample: col[(c·R + r)·S + s, oh·OutW + ow] = x[c, oh·sh − ph + r, ow·sw − pw + s] (0 outside).</summary>
-    internal static void Im2Col(float[] x, int xOffset, Conv2dGeometry g, float[] col)
+    private static void AddChannelBias(float[] y, int offset, int channels, int plane, float[] bias)
     {
-        int oh = g.OutH, ow = g.OutW, ohw = oh * ow;
+        for (int k = 0; k < channels; k++)
+        {
+            var p = y.AsSpan(offset + k * plane, plane);
+            float b = bias[k];
+            for (int j = 0; j < p.Length; j++) p[j] += b;
+        }
+    }
+
+    /// <summary>[samples, K, OHW] starting at sample n0 → [K, samples·OHW].</summary>
+    private static void GatherChunk(float[] src, int n0, int count, int channels, int plane, float[] dst)
+    {
+        int cols = count * plane;
+        for (int s = 0; s < count; s++)
+            for (int k = 0; k < channels; k++)
+                src.AsSpan(((n0 + s) * channels + k) * plane, plane).CopyTo(dst.AsSpan(k * cols + s * plane, plane));
+    }
+
+    /// <summary>The output columns j whose input column j·stride − pad + offset lies inside [0, size).</summary>
+    private static (int Start, int End) ValidRange(int outSize, int stride, int pad, int offset, int size)
+    {
+        int lo = pad - offset, start = lo <= 0 ? 0 : (lo + stride - 1) / stride;
+        int hi = size - 1 + pad - offset, end = hi < 0 ? 0 : Math.Min(outSize, hi / stride + 1);
+        return (Math.Min(start, end), end);
+    }
+
+    /// <summary>
+    /// Writes one sample's columns into col (row stride ld, starting at column colOffset):
+    /// col[(c·R + r)·S + s, oh·OutW + ow] = x[c, oh·sh − ph + r, ow·sw − pw + s] (0 outside).
+    /// </summary>
+    internal static void Im2Col(float[] x, int xOffset, Conv2dGeometry g, float[] col, int colOffset, int ld)
+    {
+        int oh = g.OutH, ow = g.OutW;
         for (int c = 0; c < g.C; c++)
         for (int r = 0; r < g.R; r++)
-        for (int s = 0; s < g.S; s++)
         {
-            int row = ((c * g.R + r) * g.S + s) * ohw;
-            for (int i = 0; i < oh; i++)
+            var (i0, i1) = ValidRange(oh, g.StrideH, g.PadH, r, g.H);
+            for (int s = 0; s < g.S; s++)
             {
-                int ih = i * g.StrideH - g.PadH + r;
-                var dst = col.AsSpan(row + i * ow, ow);
-                if ((uint)ih >= (uint)g.H) { dst.Clear(); continue; }
-                int src = xOffset + (c * g.H + ih) * g.W;
-                for (int j = 0; j < ow; j++)
+                var (j0, j1) = ValidRange(ow, g.StrideW, g.PadW, s, g.W);
+                var row = col.AsSpan(((c * g.R + r) * g.S + s) * ld + colOffset, oh * ow);
+                row[..(i0 * ow)].Clear();
+                row[(i1 * ow)..].Clear();
+                for (int i = i0; i < i1; i++)
                 {
-                    int iw = j * g.StrideW - g.PadW + s;
-                    dst[j] = (uint)iw < (uint)g.W ? x[src + iw] : 0f;
+                    var dst = row.Slice(i * ow, ow);
+                    dst[..j0].Clear();
+                    dst[j1..].Clear();
+                    int src = xOffset + (c * g.H + i * g.StrideH - g.PadH + r) * g.W - g.PadW + s;
+                    if (g.StrideW == 1) x.AsSpan(src + j0, j1 - j0).CopyTo(dst[j0..j1]);
+                    else for (int j = j0; j < j1; j++) dst[j] = x[src + j * g.StrideW];
                 }
             }
         }
     }
 
     /// <summary>The adjoint of <see cref="Im2Col"/>: adds each column entry back onto the input position it was read from.</summary>
-    internal static void Col2ImAdd(float[] col, Conv2dGeometry g, float[] x, int xOffset)
+    internal static void Col2ImAdd(float[] col, int colOffset, int ld, Conv2dGeometry g, float[] x, int xOffset)
     {
-        int oh = g.OutH, ow = g.OutW, ohw = oh * ow;
+        int oh = g.OutH, ow = g.OutW;
         for (int c = 0; c < g.C; c++)
         for (int r = 0; r < g.R; r++)
-        for (int s = 0; s < g.S; s++)
         {
-            int row = ((c * g.R + r) * g.S + s) * ohw;
-            for (int i = 0; i < oh; i++)
+            var (i0, i1) = ValidRange(oh, g.StrideH, g.PadH, r, g.H);
+            for (int s = 0; s < g.S; s++)
             {
-                int ih = i * g.StrideH - g.PadH + r;
-                if ((uint)ih >= (uint)g.H) continue;
-                int dst = xOffset + (c * g.H + ih) * g.W;
-                int src = row + i * ow;
-                for (int j = 0; j < ow; j++)
+                var (j0, j1) = ValidRange(ow, g.StrideW, g.PadW, s, g.W);
+                int row = ((c * g.R + r) * g.S + s) * ld + colOffset;
+                for (int i = i0; i < i1; i++)
                 {
-                    int iw = j * g.StrideW - g.PadW + s;
-                    if ((uint)iw < (uint)g.W) x[dst + iw] += col[src + j];
+                    int dst = xOffset + (c * g.H + i * g.StrideH - g.PadH + r) * g.W - g.PadW + s;
+                    int src = row + i * ow;
+                    if (g.StrideW == 1) AxpySpan(1f, col.AsSpan(src + j0, j1 - j0), x.AsSpan(dst + j0, j1 - j0));
+                    else for (int j = j0; j < j1; j++) x[dst + j * g.StrideW] += col[src + j];
                 }
             }
         }

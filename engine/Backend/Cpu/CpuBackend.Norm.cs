@@ -1,3 +1,5 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
 using SpikeEngine.Tensors;
 
 namespace SpikeEngine.Backend.Cpu;
@@ -24,11 +26,7 @@ public sealed partial class CpuBackend
             for (int i = 0; i < n; i++) sum += SumSpan(xd.AsSpan(i * chw + ch * hw, hw));
             double mean = sum / count;
             double sq = 0;
-            for (int i = 0; i < n; i++)
-            {
-                var plane = xd.AsSpan(i * chw + ch * hw, hw);
-                for (int j = 0; j < plane.Length; j++) { double d = plane[j] - mean; sq += d * d; }
-            }
+            for (int i = 0; i < n; i++) sq += SumSquaredDeviation(xd.AsSpan(i * chw + ch * hw, hw), (float)mean);
             double var = sq / count;
             float invStd = (float)(1.0 / Math.Sqrt(var + eps));
             sm[ch] = (float)mean;
@@ -68,12 +66,9 @@ public sealed partial class CpuBackend
             for (int i = 0; i < n; i++)
             {
                 int o = i * chw + ch * hw;
-                for (int j = 0; j < hw; j++)
-                {
-                    float g = gy[o + j];
-                    sumDy += g;
-                    sumDyXhat += g * ((xd[o + j] - mean) * invStd);
-                }
+                var (sd, sdx) = SumDyAndDyXhat(gy.AsSpan(o, hw), xd.AsSpan(o, hw), mean, invStd);
+                sumDy += sd;
+                sumDyXhat += sdx;
             }
             gb[ch] = (float)sumDy;
             gg[ch] = (float)sumDyXhat;
@@ -82,11 +77,7 @@ public sealed partial class CpuBackend
             for (int i = 0; i < n; i++)
             {
                 int o = i * chw + ch * hw;
-                for (int j = 0; j < hw; j++)
-                {
-                    float xhat = (xd[o + j] - mean) * invStd;
-                    gx[o + j] = k * (gy[o + j] - meanDy - xhat * meanDyXhat);
-                }
+                BatchNormInputGradient(gy.AsSpan(o, hw), xd.AsSpan(o, hw), mean, invStd, k, meanDy, meanDyXhat, gx.AsSpan(o, hw));
             }
         });
     }
@@ -94,6 +85,78 @@ public sealed partial class CpuBackend
     /// <summary>y = x·scale + shift.</summary>
     private static void ScaleShift(ReadOnlySpan<float> x, float scale, float shift, Span<float> y)
     {
-        for (int j = 0; j < x.Length; j++) y[j] = x[j] * scale + shift;
+        int j = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var vx = MemoryMarshal.Cast<float, Vector<float>>(x);
+            var vy = MemoryMarshal.Cast<float, Vector<float>>(y);
+            Vector<float> a = new(scale), b = new(shift);
+            for (int v = 0; v < vx.Length; v++) vy[v] = vx[v] * a + b;
+            j = vx.Length * Vector<float>.Count;
+        }
+        for (; j < x.Length; j++) y[j] = x[j] * scale + shift;
+    }
+
+    /// <summary>Σ (x − mean)², float partial sums over short runs folded into a double.</summary>
+    private static double SumSquaredDeviation(ReadOnlySpan<float> x, float mean)
+    {
+        double total = 0;
+        int j = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var vx = MemoryMarshal.Cast<float, Vector<float>>(x);
+            var m = new Vector<float>(mean);
+            for (int v0 = 0; v0 < vx.Length; v0 += 64)
+            {
+                var acc = Vector<float>.Zero;
+                int v1 = Math.Min(vx.Length, v0 + 64);
+                for (int v = v0; v < v1; v++) { var d = vx[v] - m; acc += d * d; }
+                total += Vector.Sum(acc);
+            }
+            j = vx.Length * Vector<float>.Count;
+        }
+        for (; j < x.Length; j++) { double d = x[j] - mean; total += d * d; }
+        return total;
+    }
+
+    /// <summary>(Σ dy, Σ dy·x̂) with x̂ = (x − mean)·invStd.</summary>
+    private static (double SumDy, double SumDyXhat) SumDyAndDyXhat(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, float mean, float invStd)
+    {
+        double sumDy = 0, sumDyXhat = 0;
+        int j = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var vdy = MemoryMarshal.Cast<float, Vector<float>>(dy);
+            var vx = MemoryMarshal.Cast<float, Vector<float>>(x);
+            Vector<float> m = new(mean), inv = new(invStd);
+            for (int v0 = 0; v0 < vx.Length; v0 += 64)
+            {
+                Vector<float> a = Vector<float>.Zero, b = Vector<float>.Zero;
+                int v1 = Math.Min(vx.Length, v0 + 64);
+                for (int v = v0; v < v1; v++) { var g = vdy[v]; a += g; b += g * ((vx[v] - m) * inv); }
+                sumDy += Vector.Sum(a);
+                sumDyXhat += Vector.Sum(b);
+            }
+            j = vx.Length * Vector<float>.Count;
+        }
+        for (; j < x.Length; j++) { float g = dy[j]; sumDy += g; sumDyXhat += g * ((x[j] - mean) * invStd); }
+        return (sumDy, sumDyXhat);
+    }
+
+    /// <summary>dx = k·(dy − mean(dy) − x̂·mean(dy·x̂)).</summary>
+    private static void BatchNormInputGradient(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, float mean, float invStd,
+        float k, float meanDy, float meanDyXhat, Span<float> dx)
+    {
+        int j = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var vdy = MemoryMarshal.Cast<float, Vector<float>>(dy);
+            var vx = MemoryMarshal.Cast<float, Vector<float>>(x);
+            var vdx = MemoryMarshal.Cast<float, Vector<float>>(dx);
+            Vector<float> m = new(mean), inv = new(invStd), vk = new(k), md = new(meanDy), mdx = new(meanDyXhat);
+            for (int v = 0; v < vx.Length; v++) vdx[v] = vk * (vdy[v] - md - (vx[v] - m) * inv * mdx);
+            j = vx.Length * Vector<float>.Count;
+        }
+        for (; j < x.Length; j++) dx[j] = k * (dy[j] - meanDy - (x[j] - mean) * invStd * meanDyXhat);
     }
 }

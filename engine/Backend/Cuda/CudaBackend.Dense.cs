@@ -66,6 +66,7 @@ public sealed partial class CudaBackend
 
     public void Conv2dForward(Tensor x, Tensor w, Tensor? bias, Tensor y, Conv2dGeometry g)
     {
+        if (UseCudnn && CudnnAvailable) { CudnnConvolutionForward(x, w, bias, y, g); return; }
         int plane = g.OutH * g.OutW, rows = g.C * g.R * g.S, inSize = g.C * g.H * g.W;
         var px = P(x, "x"); var pw = P(w, "weight"); var py = P(y, "y");
         bool pointwise = IsPointwise(g);
@@ -85,6 +86,7 @@ public sealed partial class CudaBackend
 
     public void Conv2dBackwardData(Tensor dy, Tensor w, Tensor dx, Conv2dGeometry g)
     {
+        if (UseCudnn && CudnnAvailable) { CudnnConvolutionBackwardData(dy, w, dx, g); return; }
         int plane = g.OutH * g.OutW, rows = g.C * g.R * g.S, inSize = g.C * g.H * g.W;
         var pdy = P(dy, "dy"); var pw = P(w, "weight"); var pdx = P(dx, "dx");
         bool pointwise = IsPointwise(g);
@@ -103,6 +105,7 @@ public sealed partial class CudaBackend
 
     public void Conv2dBackwardWeight(Tensor x, Tensor dy, Tensor dw, Tensor? dbias, Conv2dGeometry g)
     {
+        if (UseCudnn && CudnnAvailable) { CudnnConvolutionBackwardFilter(x, dy, dw, dbias, g); return; }
         int plane = g.OutH * g.OutW, rows = g.C * g.R * g.S, inSize = g.C * g.H * g.W;
         var px = P(x, "x"); var pdy = P(dy, "dy"); var pdw = P(dw, "dw");
         bool pointwise = IsPointwise(g);

@@ -28,7 +28,7 @@ public sealed partial class CudaBackend
 
     public void DropoutForward(Tensor x, float p, ulong seed, Tensor y, Tensor mask)
     {
-        if (!(p >= 0f && p < 1f)) throw new ArgumentException($"Dropout probability must be in [0, 1), got {p}.");
+        if (!(p >= 0f && p <= 1f)) throw new ArgumentException($"Dropout probability must be in [0, 1], got {p}.");
         Launch(CudaKernels.Dropout, x.Numel, A(x), p, seed, A(y), A(mask), x.Numel);
     }
 }

@@ -38,17 +38,18 @@ public sealed partial class CudaBackend
     public void ArgMax(Tensor x, Span<int> indices)
     {
         var (rows, classes) = Rows(x, "ArgMax");
-        if (indices.Length != rows) throw new ArgumentException($"ArgMax: {indices.Length} outputs for {rows} rows.");
+        if (indices.Length < rows) throw new ArgumentException($"ArgMax: {indices.Length} slots for {rows} rows.");
         if (rows == 0) return;
         using var result = Rent(rows * sizeof(int));
         Launch(CudaKernels.ArgMax, rows, A(x), result.Pointer, rows, classes);
-        _context.CopyDeviceToHost(result.Pointer, indices);
+        _context.CopyDeviceToHost(result.Pointer, indices[..rows]);
     }
 
     public void TopKCorrect(Tensor x, ReadOnlySpan<int> labels, int k, Span<bool> correct)
     {
         var (rows, classes) = Rows(x, "TopKCorrect");
-        if (correct.Length != rows) throw new ArgumentException($"TopKCorrect: {correct.Length} outputs for {rows} rows.");
+        if (k < 1) throw new ArgumentException($"TopKCorrect: k must be at least 1, got {k}.");
+        if (correct.Length < rows) throw new ArgumentException($"TopKCorrect: {correct.Length} slots for {rows} rows.");
         if (rows == 0) return;
         using var deviceLabels = UploadLabels(labels, rows, classes, "TopKCorrect");
         using var result = Rent(rows * sizeof(int));

@@ -72,13 +72,16 @@ public sealed partial class CudaBackend : IBackend, IDisposable
     private static string? _probeResult;
     private static bool _probed;
 
-    /// <summary>Null when cuda:0 can be used, otherwise the one-line reason (cached; creating the backend is the probe).</summary>
+    /// <summary>
+    /// Null when cuda:0 can be used, otherwise the one-line reason it cannot (no driver, no device, kernels
+    /// not built, no cuBLAS). Cached. Any other failure while starting (a CUDA error, a PTX that does not
+    /// JIT) is a bug, not an absence, and is thrown, so GPU tests fail loudly instead of being skipped.
+    /// </summary>
     public static string? UnavailableReason()
     {
         if (_probed) return _probeResult;
         try { Backends.For(Device.Cuda(0)); _probeResult = null; }
         catch (CudaUnavailableException e) { _probeResult = e.Message; }
-        catch (CudaException e) { _probeResult = "CUDA failed to start: " + e.Message; }
         _probed = true;
         return _probeResult;
     }
@@ -86,6 +89,7 @@ public sealed partial class CudaBackend : IBackend, IDisposable
     public void Dispose()
     {
         _context.Synchronize();
+        DisposeCudnn();
         Cublas.cublasDestroy_v2(_cublas);
         _pool.Dispose();
         _context.Dispose();

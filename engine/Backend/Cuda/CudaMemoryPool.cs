@@ -33,23 +33,33 @@ public sealed class CudaMemoryPool : IDisposable
     {
         blockBytes = RoundSize(bytes);
         lock (_gate)
+            if (TryRentLocked(blockBytes, out var p)) return p;
+        // Out of memory: tensors nobody disposed give their blocks back through their finalizers (outside
+        // the lock, which Return takes), then the whole cache is freed and the allocation retried once.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        lock (_gate)
         {
-            if (_free.TryGetValue(blockBytes, out var stack) && stack.Count > 0)
-            {
-                CachedBytes -= blockBytes;
-                InUseBytes += blockBytes;
-                return stack.Pop();
-            }
-            if (!_context.TryAllocate(blockBytes, out var p))
-            {
-                ReleaseCachedLocked();
-                if (!_context.TryAllocate(blockBytes, out p))
-                    throw new CudaException($"cuMemAlloc_v2({blockBytes} bytes)", CuDriver.ErrorOutOfMemory, "CUDA_ERROR_OUT_OF_MEMORY",
-                        $"out of GPU memory ({InUseBytes >> 20} MiB in use by tensors)");
-            }
-            InUseBytes += blockBytes;
-            return p;
+            if (TryRentLocked(blockBytes, out var p)) return p;
+            ReleaseCachedLocked();
+            if (TryRentLocked(blockBytes, out p)) return p;
+            throw new CudaException($"cuMemAlloc_v2({blockBytes} bytes)", CuDriver.ErrorOutOfMemory, "CUDA_ERROR_OUT_OF_MEMORY",
+                $"out of GPU memory ({InUseBytes >> 20} MiB in use by tensors)");
         }
+    }
+
+    private bool TryRentLocked(long blockBytes, out DevicePointer pointer)
+    {
+        if (_free.TryGetValue(blockBytes, out var stack) && stack.Count > 0)
+        {
+            CachedBytes -= blockBytes;
+            InUseBytes += blockBytes;
+            pointer = stack.Pop();
+            return true;
+        }
+        if (!_context.TryAllocate(blockBytes, out pointer)) return false;
+        InUseBytes += blockBytes;
+        return true;
     }
 
     public void Return(DevicePointer pointer, long blockBytes)
@@ -105,6 +115,14 @@ public sealed class CudaStorage : TensorStorage
         : throw new ObjectDisposedException(nameof(CudaStorage), "The tensor was disposed and its device memory returned to the pool.");
 
     public override void Dispose()
+    {
+        var a = Interlocked.Exchange(ref _address, 0);
+        if (a != 0) _pool.Return(new DevicePointer(a), _blockBytes);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>A tensor dropped without Dispose still returns its block (to the pool's free list; no CUDA call here).</summary>
+    ~CudaStorage()
     {
         var a = Interlocked.Exchange(ref _address, 0);
         if (a != 0) _pool.Return(new DevicePointer(a), _blockBytes);

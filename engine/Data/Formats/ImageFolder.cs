@@ -6,7 +6,7 @@ namespace SpikeEngine.Data;
 /// torchvision's ImageFolder layout: root/&lt;class&gt;/**/&lt;image&gt;. Classes are the sub-folders sorted by
 /// ordinal name; files are found recursively in sorted order and kept when their extension (any case)
 /// is one of torchvision's IMG_EXTENSIONS. The folder is scanned eagerly (so an empty class fails at
-/// once); images are decoded lazily (StbImageSharp, JPEG/PNG/BMP/PPM/PGM) in the loader's threads and
+/// once); images are decoded lazily (StbImageSharp: JPEG, PNG, BMP, GIF; files with the other listed extensions are counted like torchvision but fail to decode with an error naming them) in the loader's threads and
 /// always returned as 3-channel RGB.
 /// </summary>
 public sealed class ImageFolder : IImageDataset
@@ -71,10 +71,10 @@ public sealed class ImageFolder : IImageDataset
         try { decoded = ImageResult.FromMemory(bytes, ColorComponents.RedGreenBlue); }
         catch (Exception e)
         {
-            throw new InvalidDataException($"{path}: cannot decode the image ({e.Message}); JPEG, PNG, BMP, PPM and PGM are supported.", e);
+            throw new InvalidDataException($"{path}: cannot decode the image ({e.Message}); StbImageSharp decodes JPEG, PNG, BMP, GIF, TGA and PSD (not PPM, PGM, TIFF or WebP).", e);
         }
         if (decoded is null || decoded.Data is null || decoded.Width < 1 || decoded.Height < 1 || decoded.Data.Length < decoded.Width * decoded.Height * 3)
-            throw new InvalidDataException($"{path}: cannot decode the image; JPEG, PNG, BMP, PPM and PGM are supported.");
+            throw new InvalidDataException($"{path}: cannot decode the image; StbImageSharp decodes JPEG, PNG, BMP, GIF, TGA and PSD (not PPM, PGM, TIFF or WebP).");
         int plane = decoded.Width * decoded.Height;
         var image = new Image(3, decoded.Height, decoded.Width);
         var src = decoded.Data;

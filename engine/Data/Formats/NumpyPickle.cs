@@ -136,6 +136,8 @@ internal static class NumpyPickle
                     int n = a.Shape[0];
                     var code = a.Dtype!.Code;
                     int size = code switch { "u1" or "i1" => 1, "i2" or "u2" => 2, "i4" or "u4" => 4, "i8" or "u8" => 8, _ => 0 };
+                    if (size > 1 && (a.Dtype.ByteOrder == ">" || !BitConverter.IsLittleEndian))
+                        throw new InvalidDataException($"{path}: '{key}' is a big-endian numpy array; only little-endian label arrays are read.");
                     if (size == 0 || a.Data.Length != n * size)
                         throw new InvalidDataException($"{path}: '{key}' is a numpy array of dtype {code} with {a.Data.Length} bytes for {n} elements; integer labels expected.");
                     var r = new int[n];

@@ -139,28 +139,29 @@ public static class ImageGeometry
 
     /// <summary>
     /// PIL's BILINEAR resize (Image.resize): separable triangle filter whose support grows with the
-    /// shrink factor (antialiasing), weights normalised per output pixel, 8-bit result rounded.
+    /// shrink factor (antialiasing), horizontal pass first; weights normalised per output pixel and
+    /// applied in 22-bit fixed point with rounding, as Pillow does, so results match it bit for bit.
     /// </summary>
     public static Image ResizeBilinear(Image image, int height, int width)
     {
         if (height < 1 || width < 1) throw new ArgumentException($"Resize target {height}x{width} is empty.");
-        var horizontal = Coefficients(image.Width, width);
-        var vertical = Coefficients(image.Height, height);
         int c = image.Channels, ih = image.Height, iw = image.Width;
-        // Horizontal pass to float rows, then vertical pass; PIL rounds between passes, so do the same.
-        var mid = new byte[c * ih * width];
-        for (int ch = 0; ch < c; ch++)
-            for (int y = 0; y < ih; y++)
-            {
-                int src = (ch * ih + y) * iw, dst = (ch * ih + y) * width;
+        var mid = image.Pixels;
+        if (width != iw)
+        {
+            var horizontal = Coefficients(iw, width);
+            mid = new byte[c * ih * width];
+            for (int row = 0; row < c * ih; row++)
                 for (int x = 0; x < width; x++)
                 {
                     var (start, weights) = horizontal[x];
-                    double s = 0;
-                    for (int k = 0; k < weights.Length; k++) s += weights[k] * image.Pixels[src + start + k];
-                    mid[dst + x] = Clamp8(s);
+                    int s = Half;
+                    for (int k = 0; k < weights.Length; k++) s += weights[k] * image.Pixels[row * iw + start + k];
+                    mid[row * width + x] = Clip8(s);
                 }
-            }
+        }
+        if (height == ih) return new Image(c, height, width, mid == image.Pixels ? (byte[])mid.Clone() : mid);
+        var vertical = Coefficients(ih, height);
         var result = new Image(c, height, width);
         for (int ch = 0; ch < c; ch++)
             for (int y = 0; y < height; y++)
@@ -169,23 +170,30 @@ public static class ImageGeometry
                 int dst = (ch * height + y) * width;
                 for (int x = 0; x < width; x++)
                 {
-                    double s = 0;
+                    int s = Half;
                     for (int k = 0; k < weights.Length; k++) s += weights[k] * mid[(ch * ih + start + k) * width + x];
-                    result.Pixels[dst + x] = Clamp8(s);
+                    result.Pixels[dst + x] = Clip8(s);
                 }
             }
         return result;
     }
 
-    private static byte Clamp8(double v) => v <= 0 ? (byte)0 : v >= 255 ? (byte)255 : (byte)(v + 0.5);
+    private const int PrecisionBits = 32 - 8 - 2;
+    private const int Half = 1 << (PrecisionBits - 1);
+
+    private static byte Clip8(int s)
+    {
+        s >>= PrecisionBits;
+        return s < 0 ? (byte)0 : s > 255 ? (byte)255 : (byte)s;
+    }
 
     // PIL precompute_coeffs with the triangle filter (support 1).
-    private static (int start, double[] weights)[] Coefficients(int inSize, int outSize)
+    private static (int start, int[] weights)[] Coefficients(int inSize, int outSize)
     {
         double scale = (double)inSize / outSize;
         double filterScale = Math.Max(scale, 1.0);
-        double support = filterScale;
-        var result = new (int, double[])[outSize];
+        double support = filterScale, invScale = 1.0 / filterScale;
+        var result = new (int, int[])[outSize];
         for (int i = 0; i < outSize; i++)
         {
             double center = (i + 0.5) * scale;
@@ -195,12 +203,17 @@ public static class ImageGeometry
             double total = 0;
             for (int x = 0; x < w.Length; x++)
             {
-                double t = Math.Abs((x + xmin - center + 0.5) / filterScale);
+                double t = Math.Abs((x + xmin - center + 0.5) * invScale);
                 w[x] = t < 1 ? 1 - t : 0;
                 total += w[x];
             }
-            if (total > 0) for (int x = 0; x < w.Length; x++) w[x] /= total;
-            result[i] = (xmin, w);
+            var fixedPoint = new int[w.Length];
+            for (int x = 0; x < w.Length; x++)
+            {
+                double k = total != 0 ? w[x] / total : w[x];
+                fixedPoint[x] = (int)(k < 0 ? -0.5 + k * (1 << PrecisionBits) : 0.5 + k * (1 << PrecisionBits));
+            }
+            result[i] = (xmin, fixedPoint);
         }
         return result;
     }

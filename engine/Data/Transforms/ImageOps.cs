@@ -8,19 +8,32 @@ namespace SpikeEngine.Data;
 /// </summary>
 public static class ImageOps
 {
-    public static Image Invert(Image image) => ApplyLut(image, _ => Enumerable.Range(0, 256).Select(i => (byte)(255 - i)).ToArray());
+    private static readonly byte[] InvertLut = Lut(i => 255 - i);
+
+    private static byte[] Lut(Func<int, int> f)
+    {
+        var lut = new byte[256];
+        for (int i = 0; i < 256; i++) lut[i] = (byte)f(i);
+        return lut;
+    }
+
+    public static Image Invert(Image image) => ApplyLut(image, _ => InvertLut);
 
     /// <summary>Keeps the top <paramref name="bits"/> bits of every value (1..8).</summary>
     public static Image Posterize(Image image, int bits)
     {
         if (bits < 0 || bits > 8) throw new ArgumentException($"Posterize bits must be 0..8 (got {bits}).");
         int mask = ~((1 << (8 - bits)) - 1);
-        return ApplyLut(image, _ => Enumerable.Range(0, 256).Select(i => (byte)(i & mask)).ToArray());
+        var lut = Lut(i => i & mask);
+        return ApplyLut(image, _ => lut);
     }
 
     /// <summary>Values ≥ threshold become 255 − value.</summary>
-    public static Image Solarize(Image image, double threshold) =>
-        ApplyLut(image, _ => Enumerable.Range(0, 256).Select(i => (byte)(i < threshold ? i : 255 - i)).ToArray());
+    public static Image Solarize(Image image, double threshold)
+    {
+        var lut = Lut(i => i < threshold ? i : 255 - i);
+        return ApplyLut(image, _ => lut);
+    }
 
     /// <summary>Per channel, stretches [min, max] to [0, 255] (cutoff 0): lut(i) = int(i·255/(hi−lo) − lo·255/(hi−lo)).</summary>
     public static Image AutoContrast(Image image) => ApplyLut(image, hist =>
@@ -191,7 +204,7 @@ public static class ImageOps
         return Affine(image, a, b, c, d, e, f, Resample.Nearest, fill);
     }
 
-    private static byte[] Identity() => Enumerable.Range(0, 256).Select(i => (byte)i).ToArray();
+    private static byte[] Identity() => Lut(i => i);
 
     /// <summary>Applies a per-channel lookup table built from that channel's histogram.</summary>
     private static Image ApplyLut(Image image, Func<int[], byte[]> lutForHistogram)

@@ -32,7 +32,7 @@ public static class Commands
         if (dataset.Name == "ImageNet")
         {
             trainFolder = s.Parse.GetValue(o.TrainDir) ?? throw new CliError("ImageNet training needs --train_dir (<folder>/<class>/<image>).");
-            if (!Directory.Exists(trainFolder)) throw new CliError($"--train_dir {Path.GetFullPath(trainFolder)} does not exist. {dataset.HowToGet}.");
+            if (!Directory.Exists(trainFolder)) throw new CliError($"--train_dir {Path.GetFullPath(trainFolder)} does not exist. {dataset.HowToGet}");
         }
         string? initFrom = Locations.FindCheckpoint(s.Get(o.LoadModelName), s.Get(o.SaveDir));
         var spec = new ModelSpec(arch, dataset.Classes, l, dataset.Name);
@@ -47,8 +47,10 @@ public static class Commands
         var progress = new TrainProgressPrinter(s.Out);
         var outcome = s.Engine.Train(request, progress.Report, s.Cancel);
         progress.Finish();
-        if (outcome.Cancelled)
+        if (outcome.Cancelled && File.Exists(outcome.LastPath))
             s.Err.WriteLine($"Training interrupted after {outcome.EpochsDone} epoch(s); last good checkpoint kept: {outcome.LastPath}. Continue with --resume.");
+        else if (outcome.Cancelled)
+            s.Err.WriteLine("Training interrupted before the first epoch finished; no checkpoint was written.");
         else
             s.WriteLine($"Done: {outcome.EpochsDone} epochs in {clock.Elapsed.TotalSeconds:F1} s; best test accuracy {Percent(outcome.BestAccuracy)} → {outcome.BestPath} (last: {outcome.LastPath})");
 
@@ -170,7 +172,7 @@ public static class Commands
         var table = new Table().AddColumns("layer", "neurons", "rate plain", "rate COS",
             "ψ plain (≤-2/-1/0/+1/≥2)", "ψ COS (≤-2/-1/0/+1/≥2)", "up", "down", "spikes/img/step");
         foreach (var l in d.Layers)
-            table.AddRow(l.Layer, l.Neurons.ToString("N0"), l.FiringRatePlain.ToString("F4"), l.FiringRateCos.ToString("F4"),
+            table.AddRow(Markup.Escape(l.Layer), l.Neurons.ToString("N0"), l.FiringRatePlain.ToString("F4"), l.FiringRateCos.ToString("F4"),
                 Histogram(l.OffsetHistogramPlain), Histogram(l.OffsetHistogramCos),
                 Percent(l.ShareShiftedUp), Percent(l.ShareShiftedDown), l.SpikesPerImagePerStep.ToString("E3"));
         s.Console.Write(table);
@@ -211,21 +213,22 @@ public static class Commands
         var info = s.Engine.Summarize(path);
         var table = new Table().AddColumn("").AddColumn("");
         table.HideHeaders();
-        table.AddRow("file", info.Path);
+        table.AddRow("file", Markup.Escape(info.Path));
         table.AddRow("format", info.Format);
-        table.AddRow("architecture", info.Arch ?? "(not recorded)");
+        table.AddRow("architecture", Markup.Escape(info.Arch ?? "(not recorded)"));
         table.AddRow("classes", info.Classes?.ToString() ?? "(not recorded)");
         table.AddRow("L", info.L?.ToString() ?? "(not recorded)");
-        table.AddRow("dataset", info.Dataset ?? "(not recorded)");
+        table.AddRow("dataset", Markup.Escape(info.Dataset ?? "(not recorded)"));
         table.AddRow("parameters", info.Parameters.ToString("N0"));
         table.AddRow("entries", info.Entries.ToString());
         foreach (var (k, v) in info.Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-            table.AddRow($"meta: {k}", Markup.Escape(v));
+            table.AddRow(Markup.Escape($"meta: {k}"), Markup.Escape(v));
+        foreach (var note in info.Notes) table.AddRow("note", Markup.Escape(note));
         s.Console.Write(table);
         if (info.Lambdas.Count > 0)
         {
             var lambdas = new Table().AddColumn("QCFS layer").AddColumn("λ");
-            foreach (var l in info.Lambdas) lambdas.AddRow(l.Layer, l.Lambda.ToString("G6"));
+            foreach (var l in info.Lambdas) lambdas.AddRow(Markup.Escape(l.Layer), l.Lambda.ToString("G6"));
             s.Console.Write(lambdas);
         }
         var meta = new JsonObject();
@@ -237,6 +240,7 @@ public static class Commands
             ["entries"] = info.Entries,
             ["lambdas"] = new JsonArray(info.Lambdas.Select(l => (JsonNode?)new JsonObject { ["layer"] = l.Layer, ["lambda"] = l.Lambda }).ToArray()),
             ["metadata"] = meta,
+            ["notes"] = new JsonArray(info.Notes.Select(n => (JsonNode?)n).ToArray()),
         });
         return 0;
     }
@@ -288,10 +292,11 @@ public static class Commands
     }
 }
 
-/// <summary>Prints training progress: one line per epoch, and a live batch line on a terminal.</summary>
+/// <summary>Prints training progress: one line per epoch; a live batch line on a terminal, else a batch line every 15 s.</summary>
 internal sealed class TrainProgressPrinter(TextWriter output)
 {
     private readonly bool _live = ConsoleFactory.IsTerminal(output);
+    private readonly Stopwatch _sinceLine = Stopwatch.StartNew();
     private bool _lineOpen;
 
     public void Report(TrainProgress p)
@@ -301,10 +306,19 @@ internal sealed class TrainProgressPrinter(TextWriter output)
             if (_lineOpen) { output.Write('\r'); _lineOpen = false; }
             output.WriteLine($"epoch {p.Epoch}/{p.Epochs}  loss {p.Loss:F4}  test {acc * 100:F2} %  {p.ImagesPerSecond:F0} img/s  {Format(p.Remaining)} left".PadRight(79));
         }
-        else if (_live)
+        else
         {
-            output.Write($"\repoch {p.Epoch}/{p.Epochs}  batch {p.Batch}/{p.Batches}  loss {p.Loss:F4}  {p.ImagesPerSecond:F0} img/s  {Format(p.Remaining)} left   ");
-            _lineOpen = true;
+            string line = $"epoch {p.Epoch}/{p.Epochs}  batch {p.Batch}/{p.Batches}  loss {p.Loss:F4}  {p.ImagesPerSecond:F0} img/s  {Format(p.Remaining)} left";
+            if (_live)
+            {
+                output.Write("\r" + line + "   ");
+                _lineOpen = true;
+            }
+            else if (_sinceLine.Elapsed.TotalSeconds >= 15)
+            {
+                output.WriteLine(line);
+                _sinceLine.Restart();
+            }
         }
     }
 

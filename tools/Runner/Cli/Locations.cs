@@ -19,9 +19,9 @@ public static class Locations
         {
             var folder = testDir ?? (dataDir is null ? null : Path.Combine(dataDir, "val"));
             if (folder is null)
-                throw new CliError($"ImageNet needs --test_dir (or --datadir holding val/): {dataset.HowToGet}.");
+                throw new CliError($"ImageNet needs --test_dir (a folder <val>/<class>/<image>) or --datadir holding val/. {dataset.HowToGet}");
             if (!Directory.Exists(folder) || !Directory.EnumerateDirectories(folder).Any())
-                throw new CliError($"ImageNet data not found: {Path.GetFullPath(folder)} does not exist or has no class folders. {dataset.HowToGet}.");
+                throw new CliError($"ImageNet data not found: {Path.GetFullPath(folder)} does not exist or has no class folders. {dataset.HowToGet}");
             return folder;
         }
 
@@ -37,7 +37,7 @@ public static class Locations
                 if (marker.Any(m => File.Exists(Path.Combine(folder, m)))) return folder;
             }
         if (download) return roots[0];
-        throw new CliError($"{dataset.Name} data not found (looked for {marker[0]} in {string.Join(", ", tried.Distinct())}): {dataset.HowToGet}.");
+        throw new CliError($"{dataset.Name} data not found (looked for {marker[0]} in {string.Join(", ", tried.Distinct())}). {dataset.HowToGet}");
     }
 
     /// <summary>Sub-folders to look in (relative to --datadir) and file names any one of which marks the test split.</summary>

@@ -57,7 +57,7 @@ public sealed record LambdaEntry(string Layer, float Lambda);
 
 public sealed record CheckpointInfo(
     string Path, string Format, string? Arch, int? Classes, int? L, string? Dataset, long Parameters, int Entries,
-    IReadOnlyList<LambdaEntry> Lambdas, IReadOnlyDictionary<string, string> Metadata);
+    IReadOnlyList<LambdaEntry> Lambdas, IReadOnlyDictionary<string, string> Metadata, IReadOnlyList<string> Notes);
 
 /// <summary>
 /// Everything the Runner asks of the engine. The CLI (parsing, validation, output, files) is written

@@ -1,0 +1,168 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+using System.Text.Json;
+using NUnit.Framework;
+using SpikeEngine.Data;
+using SpikeEngine.Runner.Cli;
+
+namespace SpikeEngine.Tests.Runner;
+
+/// <summary>
+/// Each command end to end through the real engine on small data: the bundled model and test set
+/// (cut with --limit), and a tiny Fashion-MNIST made from the bundled test images for training.
+/// </summary>
+[NonParallelizable]
+public class EndToEndTests
+{
+    private static string Assets => EmbeddedDefault.AssetsFolder();
+    private static string BundledModel => Path.Combine(Assets, EmbeddedDefault.ModelFile);
+    private static string BundledData => Path.Combine(Assets, EmbeddedDefault.DataFolder);
+
+    [SetUp]
+    public void RequireBundledAssets()
+    {
+        Assert.That(File.Exists(Path.Combine(BundledData, "t10k-images-idx3-ubyte.gz")), Is.True, $"bundled test set missing in {BundledData}");
+        Assert.That(File.Exists(BundledModel), Is.True, $"bundled model missing: {BundledModel}");
+    }
+
+    [Test]
+    public void EmbeddedDefaultPrintsTheTableAndReading()
+    {
+        using var tmp = new TempFolder();
+        var run = CliRun.Of(null, "--limit", "200", "--json", tmp["d.json"]);
+        run.AssertSuccess();
+        Assert.That(run.Out, Does.Contain("ANN").And.Contain("plain conversion").And.Contain("COS (ρ = 4)")
+            .And.Contain("T = 8").And.Contain("Latency per time step").And.Contain("Reading:"));
+        using var doc = JsonDocument.Parse(File.ReadAllText(tmp["d.json"]));
+        var root = doc.RootElement;
+        Assert.That(root.GetProperty("samples").GetInt32(), Is.EqualTo(200));
+        Assert.That(root.GetProperty("ann_accuracy").GetDouble(), Is.GreaterThan(0.7), "the bundled model is trained");
+        Assert.That(root.GetProperty("accuracy_per_step").GetArrayLength(), Is.EqualTo(8));
+        Assert.That(root.GetProperty("plain_accuracy_per_step").GetArrayLength(), Is.EqualTo(8));
+        // Accuracies are whole images over 200: multiples of 1/200.
+        foreach (var a in root.GetProperty("accuracy_per_step").EnumerateArray())
+            Assert.That(a.GetDouble() * 200, Is.EqualTo(Math.Round(a.GetDouble() * 200)).Within(1e-6));
+    }
+
+    [Test]
+    public void EvalSnnDiagnoseInfoOnTheBundledModel()
+    {
+        using var tmp = new TempFolder();
+        var common = new[] { "--load_model_name", BundledModel, "--datadir", BundledData, "--limit", "100", "--batchsize", "50" };
+
+        var eval = CliRun.Of(null, ["eval", .. common, "--json", tmp["e.json"]]);
+        eval.AssertSuccess();
+        double ann;
+        using (var e = JsonDocument.Parse(File.ReadAllText(tmp["e.json"])))
+        {
+            ann = e.RootElement.GetProperty("ann_accuracy").GetDouble();
+            Assert.That(e.RootElement.GetProperty("dataset").GetString(), Is.EqualTo("FashionMNIST"), "from the checkpoint's metadata");
+            Assert.That(e.RootElement.GetProperty("net_arch").GetString(), Is.EqualTo("cnn"));
+        }
+
+        var snn = CliRun.Of(null, ["snn", .. common, "--presim_len", "4", "--sim_len", "8", "--json", tmp["s.json"],
+            "--plot", tmp["s.png"], "--plot_size", "400x300"]);
+        snn.AssertSuccess();
+        using (var s = JsonDocument.Parse(File.ReadAllText(tmp["s.json"])))
+        {
+            var r = s.RootElement;
+            Assert.That(r.GetProperty("ann_accuracy").GetDouble(), Is.EqualTo(ann), "eval and snn agree on the ANN");
+            Assert.That(r.GetProperty("samples").GetInt32(), Is.EqualTo(100));
+            Assert.That(r.GetProperty("accuracy_per_step").GetArrayLength(), Is.EqualTo(8));
+            Assert.That(r.GetProperty("plain_accuracy_per_step").GetArrayLength(), Is.EqualTo(8));
+            Assert.That(r.GetProperty("images_per_second").GetDouble(), Is.GreaterThan(0));
+        }
+        var png = File.ReadAllBytes(tmp["s.png"]);
+        Assert.That(BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16)), Is.EqualTo(400));
+        Assert.That(BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(20)), Is.EqualTo(300));
+
+        var diag = CliRun.Of(null, ["diagnose", .. common, "--presim_len", "4", "--sim_len", "4", "--json", tmp["d.json"]]);
+        diag.AssertSuccess();
+        using (var d = JsonDocument.Parse(File.ReadAllText(tmp["d.json"])))
+        {
+            var layers = d.RootElement.GetProperty("layers");
+            Assert.That(layers.GetArrayLength(), Is.EqualTo(2), "the cnn has two QCFS layers");
+            foreach (var layer in layers.EnumerateArray())
+            {
+                long neurons = layer.GetProperty("neurons").GetInt64();
+                long plainTotal = layer.GetProperty("offset_histogram_plain").EnumerateArray().Sum(v => v.GetInt64());
+                Assert.That(plainTotal, Is.EqualTo(neurons * 100), "every neuron of every image is in the histogram");
+            }
+        }
+
+        var info = CliRun.Of(null, "info", BundledModel, "--json", tmp["i.json"]);
+        info.AssertSuccess();
+        using var i = JsonDocument.Parse(File.ReadAllText(tmp["i.json"]));
+        Assert.That(i.RootElement.GetProperty("net_arch").GetString(), Is.EqualTo("cnn"));
+        Assert.That(i.RootElement.GetProperty("lambdas").GetArrayLength(), Is.EqualTo(2));
+        Assert.That(i.RootElement.GetProperty("L").GetInt32(), Is.EqualTo(4));
+    }
+
+    [Test]
+    public void CheckpointOfAnotherArchitectureIsRefusedByTheEngine() =>
+        CliRun.Of(null, "eval", "--load_model_name", BundledModel, "--net_arch", "resnet20", "--datadir", BundledData, "--limit", "10")
+            .AssertOneLineFailure("cnn", "resnet20");
+
+    [Test]
+    public void TrainInterruptResumeOnTinyData()
+    {
+        using var tmp = new TempFolder();
+        WriteTinyFashionMnist(BundledData, tmp["fm"], train: 256, test: 64);
+        string[] common = ["train", "--dataset", "FashionMNIST", "--datadir", tmp["fm"], "--net_arch", "cnn", "--L", "4",
+            "--batchsize", "64", "--savedir", tmp["saved"], "--json", tmp["t.json"]];
+        string[] args = [.. common, "--trainann_epochs", "2"];
+
+        // Cancelled before it starts: nothing finished, exit code 130, one clear message.
+        using (var cancelled = new CancellationTokenSource())
+        {
+            cancelled.Cancel();
+            var o = new StringWriter();
+            var e = new StringWriter();
+            int code = RunnerCli.Run(args, o, e, cancelled.Token);
+            Assert.That(code, Is.EqualTo(Commands.Interrupted), e.ToString());
+            Assert.That(e.ToString(), Does.Contain("no checkpoint was written"));
+        }
+
+        var first = CliRun.Of(null, [.. common, "--trainann_epochs", "1"]);
+        first.AssertSuccess();
+        var folder = Path.Combine(tmp["saved"], "FashionMNIST-cnn-L4");
+        Assert.That(File.Exists(Path.Combine(folder, "best.safetensors")) && File.Exists(Path.Combine(folder, "last.safetensors")), Is.True);
+
+        var resumed = CliRun.Of(null, [.. args, "--resume"]);
+        resumed.AssertSuccess();
+        Assert.That(resumed.Out, Does.Contain("epoch 2/2").And.Not.Contain("epoch 1/2 "), "resume starts after the finished epoch");
+        using var doc = JsonDocument.Parse(File.ReadAllText(tmp["t.json"]));
+        Assert.That(doc.RootElement.GetProperty("epochs_done").GetInt32(), Is.EqualTo(2));
+    }
+
+    /// <summary>Writes train/t10k IDX .gz files holding the first images of the bundled test set.</summary>
+    internal static void WriteTinyFashionMnist(string source, string folder, int train, int test)
+    {
+        var set = FashionMnist.Load(source, train: false);
+        Directory.CreateDirectory(folder);
+        Write("train", 0, train);
+        Write("t10k", train, test);
+
+        void Write(string prefix, int start, int count)
+        {
+            using (var gz = new GZipStream(File.Create(Path.Combine(folder, $"{prefix}-images-idx3-ubyte.gz")), CompressionLevel.Fastest))
+            {
+                var header = new byte[16];
+                BinaryPrimitives.WriteInt32BigEndian(header, 0x0803);
+                BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), count);
+                BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(8), 28);
+                BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(12), 28);
+                gz.Write(header);
+                for (int i = 0; i < count; i++) gz.Write(set.GetImage(start + i).Pixels);
+            }
+            using (var gz = new GZipStream(File.Create(Path.Combine(folder, $"{prefix}-labels-idx1-ubyte.gz")), CompressionLevel.Fastest))
+            {
+                var header = new byte[8];
+                BinaryPrimitives.WriteInt32BigEndian(header, 0x0801);
+                BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), count);
+                gz.Write(header);
+                for (int i = 0; i < count; i++) gz.WriteByte((byte)set.GetLabel(start + i));
+            }
+        }
+    }
+}
