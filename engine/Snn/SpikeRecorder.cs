@@ -37,23 +37,23 @@ public sealed class SpikeRecorder
             _layers[layer.LayerName] = acc = new LayerAccumulator(layer.LayerName, layer.Threshold, steps);
         acc.NeuronsPerImage = neurons / (train.Shape[0] / totalSteps);
         float theta = layer.Threshold;
-        for (int t = 0; t < steps; t++)
+        var spikesOf = new int[neurons];
+        var currentOf = new double[neurons];
+        for (int t = 0; t < steps; t++)   // time-major: walk each step's block contiguously
         {
             long count = 0;
-            for (int j = 0; j < neurons; j++) if (s[t * neurons + j] != 0) count++;
+            int at = t * neurons;
+            for (int j = 0; j < neurons; j++)
+            {
+                if (s[at + j] != 0) { count++; spikesOf[j]++; }
+                currentOf[j] += z[at + j] / theta;
+            }
             acc.SpikesPerStep[t] += count;
         }
         for (int j = 0; j < neurons; j++)
         {
-            int spikes = 0;
-            double current = 0;
-            for (int t = 0; t < steps; t++)
-            {
-                if (s[t * neurons + j] != 0) spikes++;
-                current += z[t * neurons + j] / theta;
-            }
-            int expected = (int)Math.Clamp(Math.Floor(current + 0.5), 0, steps);
-            acc.OffsetHistogram[spikes - expected + steps]++;
+            int expected = (int)Math.Clamp(Math.Floor(currentOf[j] + 0.5), 0, steps);
+            acc.OffsetHistogram[spikesOf[j] - expected + steps]++;
             if (v[j] > 0.5f) acc.ShiftedUp++;
             else if (v[j] < 0.5f) acc.ShiftedDown++;
         }
