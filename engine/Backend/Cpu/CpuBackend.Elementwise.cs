@@ -7,26 +7,30 @@ namespace SpikeEngine.Backend.Cpu;
 // Elementwise ops and the full sum. Outputs may alias inputs (same index read before written).
 public sealed partial class CpuBackend
 {
-    public void Add(Tensor a, Tensor b, Tensor y)
+    public void Add(Tensor a, Tensor b, Tensor y) => Binary<AddOp>(a, b, y);
+
+    public void Mul(Tensor a, Tensor b, Tensor y) => Binary<MulOp>(a, b, y);
+
+    private interface IBinaryOp
     {
-        float[] da = Data(a), db = Data(b), dy = Data(y);
-        ForChunks(y.Numel, ParallelGrain, (s, e) =>
-        {
-            var va = da.AsSpan(s, e - s); var vb = db.AsSpan(s, e - s); var vy = dy.AsSpan(s, e - s);
-            int i = 0;
-            if (Vector.IsHardwareAccelerated)
-            {
-                var xa = MemoryMarshal.Cast<float, Vector<float>>(va);
-                var xb = MemoryMarshal.Cast<float, Vector<float>>(vb);
-                var xy = MemoryMarshal.Cast<float, Vector<float>>(vy);
-                for (int v = 0; v < xy.Length; v++) xy[v] = xa[v] + xb[v];
-                i = xy.Length * Vector<float>.Count;
-            }
-            for (; i < vy.Length; i++) vy[i] = va[i] + vb[i];
-        });
+        static abstract Vector<float> Apply(Vector<float> a, Vector<float> b);
+        static abstract float Apply(float a, float b);
     }
 
-    public void Mul(Tensor a, Tensor b, Tensor y)
+    private readonly struct AddOp : IBinaryOp
+    {
+        public static Vector<float> Apply(Vector<float> a, Vector<float> b) => a + b;
+        public static float Apply(float a, float b) => a + b;
+    }
+
+    private readonly struct MulOp : IBinaryOp
+    {
+        public static Vector<float> Apply(Vector<float> a, Vector<float> b) => a * b;
+        public static float Apply(float a, float b) => a * b;
+    }
+
+    /// <summary>y = op(a, b) elementwise: vectorised body, scalar tail, parallel chunks.</summary>
+    private void Binary<TOp>(Tensor a, Tensor b, Tensor y) where TOp : struct, IBinaryOp
     {
         float[] da = Data(a), db = Data(b), dy = Data(y);
         ForChunks(y.Numel, ParallelGrain, (s, e) =>
@@ -38,10 +42,10 @@ public sealed partial class CpuBackend
                 var xa = MemoryMarshal.Cast<float, Vector<float>>(va);
                 var xb = MemoryMarshal.Cast<float, Vector<float>>(vb);
                 var xy = MemoryMarshal.Cast<float, Vector<float>>(vy);
-                for (int v = 0; v < xy.Length; v++) xy[v] = xa[v] * xb[v];
+                for (int v = 0; v < xy.Length; v++) xy[v] = TOp.Apply(xa[v], xb[v]);
                 i = xy.Length * Vector<float>.Count;
             }
-            for (; i < vy.Length; i++) vy[i] = va[i] * vb[i];
+            for (; i < vy.Length; i++) vy[i] = TOp.Apply(va[i], vb[i]);
         });
     }
 
