@@ -22,31 +22,24 @@ public sealed record ModelRequest(string Checkpoint)
 }
 
 /// <summary>A QCFS network loaded from a checkpoint, on its device, in eval mode; its converted SNN is made on first use.</summary>
-public sealed class LoadedModel
+public sealed class LoadedModel(ModelMetadata metadata, Module ann, string source, Device device)
 {
     private SpikingNetwork? _snn;
 
-    internal LoadedModel(ModelMetadata metadata, Module ann, string source, Device device, Normalization? normalization)
-    {
-        Metadata = metadata;
-        Ann = ann;
-        Source = source;
-        Device = device;
-        Normalization = normalization;
-    }
-
-    /// <summary>Architecture, classes, L and data set as loaded (the data set may be null when neither the request nor the file names it).</summary>
-    public ModelMetadata Metadata { get; }
+    /// <summary>Architecture, classes, L, data set and normalisation as loaded (data set and normalisation may be null
+    /// when neither the request nor the file names them).</summary>
+    public ModelMetadata Metadata { get; } = metadata;
     public string Arch => Metadata.Arch!;
     public int Classes => Metadata.Classes!.Value;
     public int Levels => Metadata.Levels!.Value;
     public string? Dataset => Metadata.Dataset;
-    public Module Ann { get; }
+    public Module Ann { get; } = ann;
     /// <summary>The file the weights came from.</summary>
-    public string Source { get; }
-    public Device Device { get; }
+    public string Source { get; } = source;
+    /// <summary>Where the model's weights are; every batch it sees is moved here (<see cref="DevicePlacement"/>).</summary>
+    public Device Device { get; } = device;
     /// <summary>The input normalisation the checkpoint records (null: the data set's).</summary>
-    public Normalization? Normalization { get; }
+    public Normalization? Normalization => Metadata.Normalization;
     public long Parameters => Ann.ParameterCount;
 
     /// <summary>The converted network (conversion works on a copy; the ANN stays as it is).</summary>
@@ -96,7 +89,7 @@ public static class ModelLoader
             Arch = arch, Classes = classes, Levels = levels, Dataset = dataset?.Name ?? datasetName,
             Mean = meta.Mean, Std = meta.Std, Extra = meta.Extra,
         };
-        return new LoadedModel(loaded, model, checkpoint.Path, request.Device, meta.Normalization);
+        return new LoadedModel(loaded, model, checkpoint.Path, request.Device);
     }
 
     private static string CanonicalArch(string arch) =>

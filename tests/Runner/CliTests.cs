@@ -163,34 +163,6 @@ public class CliTests
         cifar.AssertOneLineFailure("CIFAR100 data not found", "--download", "cifar-100-binary");
     }
 
-    /// <summary>Ctrl-C after the first epoch: exit 130, the epoch's checkpoint kept, and --resume finishes the second epoch only.</summary>
-    [Test]
-    public void TrainingInterruptedKeepsTheLastCheckpointAndResumeContinues()
-    {
-        using var tmp = new TempFolder();
-        Bundled.WriteTinyFashionMnist(tmp["fm"], train: 128, test: 32);
-        string[] args = ["train", "--dataset", "FashionMNIST", "--datadir", tmp["fm"], "--net_arch", "cnn", "--batchsize", "32",
-            "--trainann_epochs", "2", "--savedir", tmp["s"], "--json", tmp["train.json"]];
-        using var cancel = new CancellationTokenSource();
-        var output = new CancellingWriter(cancel, "epoch 1/2  loss");
-        var error = new StringWriter();
-        int code = RunnerCli.Run(args, output, error, cancel.Token);
-        Assert.That(code, Is.EqualTo(Commands.Interrupted), error.ToString());
-        Assert.That(error.ToString(), Does.Contain("last good checkpoint kept").And.Contain("--resume"));
-        var last = tmp["s/FashionMNIST-cnn-L4/last.safetensors"];
-        Assert.That(SafeTensors.Load(last).Metadata[ModelMetadata.EpochKey], Is.EqualTo("1"));
-        using (var doc = JsonDocument.Parse(File.ReadAllText(tmp["train.json"])))
-        {
-            Assert.That(doc.RootElement.GetProperty("cancelled").GetBoolean(), Is.True);
-            Assert.That(doc.RootElement.GetProperty("epochs_done").GetInt32(), Is.EqualTo(1));
-        }
-
-        var resumed = CliRun.Of([.. args, "--resume"]);
-        resumed.AssertSuccess();
-        Assert.That(resumed.Out, Does.Contain("resuming").And.Contain("epoch 2/2").And.Not.Contain("epoch 1/2 "));
-        Assert.That(SafeTensors.Load(last).Metadata[ModelMetadata.EpochKey], Is.EqualTo("2"));
-    }
-
     [Test]
     public void DiagnoseReportsEveryQcfsLayer()
     {

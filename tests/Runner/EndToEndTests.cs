@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text.Json;
 using NUnit.Framework;
+using SpikeEngine.IO;
 using SpikeEngine.Runner.Cli;
 
 namespace SpikeEngine.Tests.Runner;
@@ -96,35 +97,45 @@ public class EndToEndTests
         CliRun.Of("eval", "--load_model_name", BundledModel, "--net_arch", "resnet20", "--datadir", BundledData, "--limit", "10")
             .AssertOneLineFailure("cnn", "resnet20");
 
+    /// <summary>
+    /// Ctrl-C before the start: nothing written, exit 130. Ctrl-C after the first epoch: exit 130, that epoch's
+    /// checkpoint kept. --resume then finishes the second epoch only.
+    /// </summary>
     [Test]
     public void TrainInterruptResumeOnTinyData()
     {
         using var tmp = new TempFolder();
-        Bundled.WriteTinyFashionMnist(tmp["fm"], train: 256, test: 64);
-        string[] common = ["train", "--dataset", "FashionMNIST", "--datadir", tmp["fm"], "--net_arch", "cnn", "--L", "4",
-            "--batchsize", "64", "--savedir", tmp["saved"], "--json", tmp["t.json"]];
-        string[] args = [.. common, "--trainann_epochs", "2"];
+        Bundled.WriteTinyFashionMnist(tmp["fm"], train: 128, test: 32);
+        string[] args = ["train", "--dataset", "FashionMNIST", "--datadir", tmp["fm"], "--net_arch", "cnn", "--batchsize", "32",
+            "--trainann_epochs", "2", "--savedir", tmp["s"], "--json", tmp["train.json"]];
 
-        // Cancelled before it starts: nothing finished, exit code 130, one clear message.
         using (var cancelled = new CancellationTokenSource())
         {
             cancelled.Cancel();
-            var o = new StringWriter();
-            var e = new StringWriter();
-            int code = RunnerCli.Run(args, o, e, cancelled.Token);
-            Assert.That(code, Is.EqualTo(Commands.Interrupted), e.ToString());
-            Assert.That(e.ToString(), Does.Contain("no checkpoint was written"));
+            var before = CliRun.With(cancelled.Token, args);
+            Assert.That(before.ExitCode, Is.EqualTo(Commands.Interrupted), before.Err);
+            Assert.That(before.Err, Does.Contain("no checkpoint was written"));
         }
 
-        var first = CliRun.Of([.. common, "--trainann_epochs", "1"]);
-        first.AssertSuccess();
-        var folder = Path.Combine(tmp["saved"], "FashionMNIST-cnn-L4");
-        Assert.That(File.Exists(Path.Combine(folder, "best.safetensors")) && File.Exists(Path.Combine(folder, "last.safetensors")), Is.True);
+        using var cancel = new CancellationTokenSource();
+        var output = new CancellingWriter(cancel, "epoch 1/2  loss");
+        var error = new StringWriter();
+        int code = RunnerCli.Run(args, output, error, cancel.Token);
+        Assert.That(code, Is.EqualTo(Commands.Interrupted), error.ToString());
+        Assert.That(error.ToString(), Does.Contain("last good checkpoint kept").And.Contain("--resume"));
+        var last = tmp["s/FashionMNIST-cnn-L4/last.safetensors"];
+        Assert.That(SafeTensors.Load(last).Metadata[ModelMetadata.EpochKey], Is.EqualTo("1"));
+        using (var doc = JsonDocument.Parse(File.ReadAllText(tmp["train.json"])))
+        {
+            Assert.That(doc.RootElement.GetProperty("cancelled").GetBoolean(), Is.True);
+            Assert.That(doc.RootElement.GetProperty("epochs_done").GetInt32(), Is.EqualTo(1));
+        }
 
         var resumed = CliRun.Of([.. args, "--resume"]);
         resumed.AssertSuccess();
-        Assert.That(resumed.Out, Does.Contain("epoch 2/2").And.Not.Contain("epoch 1/2 "), "resume starts after the finished epoch");
-        using var doc = JsonDocument.Parse(File.ReadAllText(tmp["t.json"]));
-        Assert.That(doc.RootElement.GetProperty("epochs_done").GetInt32(), Is.EqualTo(2));
+        Assert.That(resumed.Out, Does.Contain("resuming").And.Contain("epoch 2/2").And.Not.Contain("epoch 1/2 "), "resume starts after the finished epoch");
+        Assert.That(SafeTensors.Load(last).Metadata[ModelMetadata.EpochKey], Is.EqualTo("2"));
+        using var done = JsonDocument.Parse(File.ReadAllText(tmp["train.json"]));
+        Assert.That(done.RootElement.GetProperty("epochs_done").GetInt32(), Is.EqualTo(2));
     }
 }

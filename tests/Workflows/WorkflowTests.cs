@@ -31,13 +31,19 @@ public class WorkflowTests
             Throws.TypeOf<DirectoryNotFoundException>().With.Message.Contains("train-images-idx3-ubyte").And.Message.Contains("--download"));
     }
 
+    /// <summary>Two empty "images" in two class folders (an ImageFolder lists files without decoding them).</summary>
+    private static (string A, string B, ImageSplit Data) TwoFileValidationSplit(TempFolder tmp)
+    {
+        var a = tmp.Touch("val/n01/a.png");
+        var b = tmp.Touch("val/n02/b,1.png");
+        return (a, b, DataSplits.Open(new DataRequest("ImageNet") { Folder = tmp["val"] }));
+    }
+
     [Test]
     public void AClassFolderIsTheImageNetValidationSplitAndNamesItsFiles()
     {
         using var tmp = new TempFolder();
-        var a = tmp.Touch("val/n01/a.png");
-        var b = tmp.Touch("val/n02/b,1.png");
-        var data = DataSplits.Open(new DataRequest("ImageNet") { Folder = tmp["val"] });
+        var (a, b, data) = TwoFileValidationSplit(tmp);
         Assert.That(data.Count, Is.EqualTo(2));
         Assert.That((data.RecordName(0), data.RecordName(1)), Is.EqualTo((a, b)));
         var viaParent = DataSplits.Open(new DataRequest("ImageNet") { Folder = tmp.Path, Limit = 1 });
@@ -49,9 +55,7 @@ public class WorkflowTests
     public void PredictionsCsvByHand()
     {
         using var tmp = new TempFolder();
-        var a = tmp.Touch("val/n01/a.png");
-        var b = tmp.Touch("val/n02/b,1.png");
-        var data = DataSplits.Open(new DataRequest("ImageNet") { Folder = tmp["val"] });
+        var (a, b, data) = TwoFileValidationSplit(tmp);
         var table = new PredictionTable([0, 1], [0, 1], [0, 0],
             [new RunPredictions("cos", [[1, 0], [1, 1]]), new RunPredictions("plain", [[0, 0], [0, 1]])]);
         PredictionsCsv.Write(tmp["p.csv"], table, data);
