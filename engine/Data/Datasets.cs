@@ -103,6 +103,13 @@ public static class Datasets
         return new DatasetSplitData(name, split, dir, layout, Read(name, dir, layout, split), NormalizationOf(name), EvaluationTransform(name));
     }
 
+    /// <summary>Where the split's files are (<see cref="Locate"/>); a clear <see cref="DirectoryNotFoundException"/> (which files, where, how to get them) when they are not there.</summary>
+    public static (string folder, string layout) Require(string name, string folder, DatasetSplit split)
+    {
+        name = Canonical(name);
+        return Locate(name, folder, split) ?? throw NotFound(name, folder, split);
+    }
+
     /// <summary>The error for a split that is not where it was looked for: which files, which folder, how to get them.</summary>
     private static DirectoryNotFoundException NotFound(string name, string folder, DatasetSplit split)
     {

@@ -91,6 +91,14 @@ public static class TrainingRun
         }
     }
 
+    /// <summary>Fails fast, before any loading, when the training data is not where the request says (and will not be downloaded).</summary>
+    public static void CheckData(TrainRequest r)
+    {
+        var dataset = Datasets.Info(r.Dataset).Name;
+        if (dataset == "ImageNet" || r.Download) return;
+        Datasets.Require(dataset, DataSplits.Folder(new DataRequest(dataset) { Folder = r.Folder, Split = DatasetSplit.Train }), DatasetSplit.Train);
+    }
+
     private static DatasetBundle Bundle(TrainRequest r, string dataset)
     {
         if (dataset == "ImageNet")

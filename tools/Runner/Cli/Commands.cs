@@ -50,6 +50,7 @@ public static class Commands
             Epochs = s.Get(o.TrainEpochs), BatchSize = s.Get(o.BatchSize), LearningRate = s.Get(o.Lr), WeightDecay = s.Get(o.Wd),
             Seed = s.Get(o.Seed), Resume = s.Get(o.Resume), InitFrom = initFrom, Device = device,
         };
+        TrainingRun.CheckData(request);
 
         s.WriteLine($"Training {arch} (QCFS, L = {l}) on {dataset.Name} for {request.Epochs} epochs, batch {request.BatchSize}, " +
                     $"lr {request.LearningRate}, wd {request.WeightDecay}, seed {request.Seed}, {device}" +

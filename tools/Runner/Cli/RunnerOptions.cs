@@ -30,7 +30,7 @@ public sealed class RunnerOptions
     public readonly Option<int> BatchSize = new("--batchsize")
     { Description = "Batch size for training and evaluation.", DefaultValueFactory = _ => 100 };
     public readonly Option<int?> L = new("--L")
-    { Description = "QCFS quantisation level L (default: the checkpoint's, else 4)." };
+    { Description = "QCFS quantisation level L (default: the checkpoint's; a .pth records none, so give it; train: 4)." };
     public readonly Option<int> SimLen = new("--sim_len")
     { Description = "SNN simulation length T (time steps).", DefaultValueFactory = _ => 32 };
     public readonly Option<int> PresimLen = new("--presim_len")
