@@ -92,14 +92,8 @@ public static class Datasets
     public static DatasetSplitData LoadSplit(string name, string folder, DatasetSplit split, bool download = false)
     {
         name = Canonical(name);
-        var found = Locate(name, folder, split);
-        if (found is null && download && name != "ImageNet")
-        {
-            Downloads.Ensure(name, folder);
-            found = Locate(name, folder, split);
-        }
-        if (found is null) throw NotFound(name, folder, split);
-        var (dir, layout) = found.Value;
+        if (download && name != "ImageNet" && Locate(name, folder, split) is null) Downloads.Ensure(name, folder);
+        var (dir, layout) = Require(name, folder, split);
         return new DatasetSplitData(name, split, dir, layout, Read(name, dir, layout, split), NormalizationOf(name), EvaluationTransform(name));
     }
 
@@ -153,14 +147,8 @@ public static class Datasets
     public static DatasetBundle Load(string name, string folder, Augmentation augmentation = Augmentation.Full, bool download = false)
     {
         name = Canonical(name);
-        var found = Locate(name, folder);
-        if (found is null && download && name != "ImageNet")
-        {
-            Downloads.Ensure(name, folder);
-            found = Locate(name, folder);
-        }
-        if (found is null) throw NotFound(name, folder, DatasetSplit.Train);
-        var (dir, layout) = found.Value;
+        if (download && name != "ImageNet" && Locate(name, folder) is null) Downloads.Ensure(name, folder);
+        var (dir, layout) = Require(name, folder, DatasetSplit.Train);
         return name switch
         {
             "CIFAR10" => CifarBundle(name, dir, layout, cutout: 16, augmentation),

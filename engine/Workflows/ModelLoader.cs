@@ -8,9 +8,9 @@ using SpikeEngine.Tensors;
 namespace SpikeEngine.Workflows;
 
 /// <summary>
-/// A checkpoint to load. Each null field is taken from the checkpoint (its metadata, else what its tensors show);
-/// a given field the checkpoint contradicts is an error. L has no fallback: a file that does not record it (every
-/// .pth) needs <see cref="Levels"/>.
+/// A checkpoint to load. Each null field is taken from the checkpoint (its metadata, else what its tensors show).
+/// A given architecture or data set (class count) the checkpoint contradicts is an error; a given L is used as
+/// given. L has no fallback: a file that does not record it (every .pth) needs <see cref="Levels"/>.
 /// </summary>
 public sealed record ModelRequest(string Checkpoint)
 {
@@ -64,9 +64,10 @@ public static class ModelLoader
             ? throw new InvalidDataException($"{checkpoint.Path} does not say which architecture it holds and its tensors do not show it: give the architecture (--net_arch).")
             : Models.Canonical(recorded) ?? recorded);
 
-        string? datasetName = request.Dataset ?? meta.Dataset;
-        DatasetInfo? dataset = datasetName is null ? null : TryInfo(datasetName);
-        if (request.Dataset is not null && dataset is null) Datasets.Canonical(request.Dataset); // throws: unknown data set
+        // A requested data set must be known; a recorded one the engine does not know is kept by name only.
+        DatasetInfo? dataset = request.Dataset is not null ? Datasets.Info(request.Dataset)
+            : meta.Dataset is { } recordedName ? TryInfo(recordedName) : null;
+        string? datasetName = dataset?.Name ?? meta.Dataset;
         int? expectedClasses = request.Dataset is not null ? dataset!.Classes : null;
         int classes = meta.Classes ?? found?.Classes ?? expectedClasses
             ?? throw new InvalidDataException($"{checkpoint.Path} does not say how many classes it has: give the data set (--dataset).");
@@ -86,7 +87,7 @@ public static class ModelLoader
         model.Eval();
         var loaded = new ModelMetadata
         {
-            Arch = arch, Classes = classes, Levels = levels, Dataset = dataset?.Name ?? datasetName,
+            Arch = arch, Classes = classes, Levels = levels, Dataset = datasetName,
             Mean = meta.Mean, Std = meta.Std, Extra = meta.Extra,
         };
         return new LoadedModel(loaded, model, checkpoint.Path, request.Device);
