@@ -103,16 +103,12 @@ public static class Datasets
         var val = new ImageFolder(Path.Combine(dir, "val"), "ImageNet/val");
         if (!train.ClassNames.SequenceEqual(val.ClassNames))
             throw new InvalidDataException($"{dir}: train/ has {train.ClassNames.Count} classes and val/ has {val.ClassNames.Count}, or their names differ; both need the same class sub-folders.");
-        var eval = ImageNetEvaluationTransform();
+        var eval = new Compose(new Resize(256), new CenterCrop(224));
         IImageTransform trainTransform = augmentation == Augmentation.None
             ? eval
             : new Compose(new RandomResizedCrop(224), new RandomHorizontalFlip());
         return new DatasetBundle("ImageNet", dir, layout, train, val, Normalization.ImageNet, trainTransform, null, eval);
     }
-
-    /// <summary>The reference's ImageNet evaluation geometry (METHOD.md §8): Resize(256) with Pillow's antialiased
-    /// bilinear (shorter side to 256), then CenterCrop(224); ToTensor and Normalize follow in the loader.</summary>
-    public static IImageTransform ImageNetEvaluationTransform() => new Compose(new Resize(256), new CenterCrop(224));
 
     /// <summary>Finds the folder holding the dataset's files and its layout, or null.</summary>
     public static (string folder, string layout)? Locate(string name, string folder)
