@@ -76,6 +76,23 @@ public class ImageNetPreprocessingTests
         Assert.That(worstTensor, Is.LessThanOrEqualTo(Tolerance + 1e-6), $"largest per-pixel difference {worstTensor * 255:F3}/255");
     }
 
+    [Test]
+    public void TruncatedOrBrokenJpegIsRefusedNamingTheFile()
+    {
+        using var tmp = new TempDir();
+        var photo = File.ReadAllBytes(Path.Combine(DataTestUtil.Fixtures, "images", "photo.jpg"));
+        Assert.That(ImageDecoder.IsJpeg(photo), Is.True);
+        var whole = ImageDecoder.Decode(Path.Combine(DataTestUtil.Fixtures, "images", "photo.jpg"));
+        Assert.That(whole.Channels, Is.EqualTo(3));
+        // Pillow refuses a truncated file too ("image file is truncated"), so torchvision's loader stops there.
+        File.WriteAllBytes(tmp["cut.jpg"], photo[..(photo.Length / 2)]);
+        Assert.That(() => ImageDecoder.Decode(tmp["cut.jpg"]), Throws.TypeOf<InvalidDataException>().With.Message.Contains("cut.jpg"));
+        File.WriteAllBytes(tmp["header.jpg"], [0xFF, 0xD8, 0xFF, 0xE0, 0, 16, 1, 2, 3]);
+        Assert.That(() => ImageDecoder.Decode(tmp["header.jpg"]), Throws.TypeOf<InvalidDataException>().With.Message.Contains("header.jpg"));
+        File.WriteAllBytes(tmp["text.png"], "not an image"u8.ToArray());
+        Assert.That(() => ImageDecoder.Decode(tmp["text.png"]), Throws.TypeOf<InvalidDataException>().With.Message.Contains("text.png"));
+    }
+
     /// <summary>Max and mean |Δ| in grey levels between a CHW image and Pillow's HWC pixels.</summary>
     private static (double Max, double Mean) Compare(SpikeEngine.Data.Image image, float[] pillowHwc)
     {
