@@ -85,6 +85,17 @@ public static partial class ArchitectureInference
         return Models.Create(found.Arch, outputs, levels, found.ApplyTo((options ?? new ModelOptions()) with { Initialize = false, ImageNet = false }));
     }
 
+    /// <summary>
+    /// <paramref name="options"/> with the shape choices of <paramref name="tensors"/> when they are recognised as
+    /// <paramref name="arch"/> (else unchanged): for a loader that already knows the architecture, classes and L, e.g.
+    /// <c>Models.Create(arch, classes, levels, ArchitectureInference.ShapeOptions(checkpoint.Tensors, arch, options))</c>.
+    /// </summary>
+    public static ModelOptions ShapeOptions(IReadOnlyDictionary<string, Tensor> tensors, string arch, ModelOptions options)
+    {
+        var found = Infer(tensors);
+        return found is not null && found.Arch == Normalise(arch) ? found.ApplyTo(options) : options;
+    }
+
     private static string Normalise(string arch) => arch.Trim().ToLowerInvariant().Replace("-", "").Replace("_", "");
 
     private static InferredArchitecture? InferVgg(IReadOnlyDictionary<string, Shape> shapes)

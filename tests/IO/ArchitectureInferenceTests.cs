@@ -69,6 +69,11 @@ public class ArchitectureInferenceTests
         var model = ArchitectureInference.CreateModel(checkpoint.Tensors, 16, checkpoint.Path, arch: "resnet18");
         Assert.That(() => model.LoadStateDict(checkpoint.Tensors, strict: true, checkpoint.Path), Throws.Nothing);
         Assert.That(model.Describe(), Does.Contain("torchvision-style stem"));
+        // A loader that knows arch, classes and L builds the same network with the tensors' shape options.
+        var options = ArchitectureInference.ShapeOptions(checkpoint.Tensors, "ResNet-18", new ModelOptions { ImageNet = true, Initialize = false });
+        Assert.That(options.Stem, Is.EqualTo(ResNetStem.Torchvision));
+        Assert.That(() => Models.Create("resnet18", 1000, 16, options).LoadStateDict(checkpoint.Tensors, strict: true, checkpoint.Path), Throws.Nothing);
+        Assert.That(ArchitectureInference.ShapeOptions(checkpoint.Tensors, "resnet34", new ModelOptions()).Stem, Is.EqualTo(ResNetStem.Reference), "not this architecture: unchanged");
         // The reference network (what --dataset ImageNet builds by name) is another network: the error names the stem.
         var reference = Models.Create("resnet18", 1000, 16, new ModelOptions { ImageNet = true, Initialize = false });
         Assert.That(() => reference.LoadStateDict(checkpoint.Tensors, strict: true, checkpoint.Path), Throws.TypeOf<InvalidDataException>()

@@ -62,12 +62,10 @@ public static class ArchitectureCatalog
 
     // ---- state_dict names (the reference's module names; a checkpoint is keyed by them)
 
-    /// <summary>VGG block b (0-based) is <c>layer{b+1}</c>; inside it conv i (0-based) is module 4·i ([Conv, BN, QCFS, Dropout] per conv).</summary>
+    /// <summary>VGG block b (0-based) is <c>layer{b+1}</c>: [Conv, BN, QCFS, Dropout] per conv, then the pool.</summary>
     public static string VggBlock(int block) => $"layer{block + 1}";
-    public const int VggModulesPerConv = 4;
+    /// <summary>[Flatten, Linear, QCFS, Dropout, Linear, QCFS, Dropout, Linear]: the linears are modules 1, 4 and 7.</summary>
     public const string VggClassifier = "classifier";
-    /// <summary>classifier = [Flatten, Linear, QCFS, Dropout, Linear, QCFS, Dropout, Linear]: the linears are modules 1, 4 and 7.</summary>
-    public static readonly int[] VggClassifierLinears = [1, 4, 7];
 
     public const string ResNetStemName = "conv1";
     /// <summary>ResNet stage s (0-based) is <c>conv{s+2}_x</c>.</summary>
