@@ -21,7 +21,7 @@ public class ImageNetPreprocessingTests
     public void EvaluationTensorsMatchTorchvisionAndPillow()
     {
         using var tmp = new TempDir();
-        var (code, output) = CheckpointFixtures.RunTool("imagenet_preprocessing.py", 120, tmp.Path);
+        var (code, output) = FixtureScripts.RunTool("imagenet_preprocessing.py", 120, tmp.Path);
         Assert.That(code, Is.EqualTo(0), output);
         var index = JsonDocument.Parse(File.ReadAllText(tmp["index.json"])).RootElement;
         // The data set as the engine opens ImageNet (train/ and val/ with the same classes; train/ is a copy here).

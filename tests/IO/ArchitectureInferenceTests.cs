@@ -60,7 +60,7 @@ public class ArchitectureInferenceTests
     public void TorchvisionStemCheckpointIsRecognisedAndLoads()
     {
         using var tmp = new TempDir();
-        var (code, output) = RunTool("imagenet_checkpoints.py", 300, tmp.Path, "--arch", "resnet18", "--stem", "torchvision", "--no-logits");
+        var (code, output) = FixtureScripts.RunTool("imagenet_checkpoints.py", 300, tmp.Path, "--arch", "resnet18", "--stem", "torchvision", "--no-logits");
         Assert.That(code, Is.EqualTo(0), output);
         var checkpoint = Checkpoints.Load(tmp["resnet18_imagenet.pth"]);
         var found = ArchitectureInference.Infer(checkpoint.Tensors)!;

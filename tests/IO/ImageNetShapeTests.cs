@@ -26,7 +26,7 @@ public class ImageNetShapeTests
     public void ReferenceImageNetNetworkGivesPyTorchLogits(string arch, int images, long parameters)
     {
         using var tmp = new TempDir();
-        var (code, output) = CheckpointFixtures.RunTool("imagenet_checkpoints.py", 900, tmp.Path, "--arch", arch, "--images", images.ToString());
+        var (code, output) = FixtureScripts.RunTool("imagenet_checkpoints.py", 900, tmp.Path, "--arch", arch, "--images", images.ToString());
         Assert.That(code, Is.EqualTo(0), output);
         var name = $"{arch}_imagenet";
         var meta = JsonDocument.Parse(File.ReadAllText(tmp[name + ".json"])).RootElement;
