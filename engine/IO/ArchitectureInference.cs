@@ -77,7 +77,7 @@ public static partial class ArchitectureInference
     {
         var found = Infer(tensors)
             ?? throw new InvalidDataException($"{source}: its tensors match none of the known architectures ({string.Join(", ", Models.Architectures.Where(a => a != "cnn"))}).");
-        if (arch is not null && !string.Equals(Normalise(arch), found.Arch, StringComparison.Ordinal))
+        if (arch is not null && !string.Equals(Models.NameKey(arch), found.Arch, StringComparison.Ordinal))
             throw new InvalidDataException($"{source}: its keys look like {found} but the model (--net_arch) is {arch}.");
         if (classes is int c && found.Classes is int f && c != f)
             throw new InvalidDataException($"{source}: it has {f} output classes but {c} were asked for.");
@@ -93,10 +93,9 @@ public static partial class ArchitectureInference
     public static ModelOptions ShapeOptions(IReadOnlyDictionary<string, Tensor> tensors, string arch, ModelOptions options)
     {
         var found = Infer(tensors);
-        return found is not null && found.Arch == Normalise(arch) ? found.ApplyTo(options) : options;
+        return found is not null && found.Arch == Models.NameKey(arch) ? found.ApplyTo(options) : options;
     }
 
-    private static string Normalise(string arch) => arch.Trim().ToLowerInvariant().Replace("-", "").Replace("_", "");
 
     private static InferredArchitecture? InferVgg(IReadOnlyDictionary<string, Shape> shapes)
     {

@@ -76,12 +76,14 @@ public static class ModelLoader
         int levels = request.Levels ?? meta.Levels
             ?? throw new InvalidDataException($"{checkpoint.Path} does not record the QCFS level L ({CheckpointSummary.NameOf(checkpoint.Format)} files carry no metadata): give L explicitly (--L).");
 
-        var model = Models.Create(arch, classes, levels, new ModelOptions
+        // Shape choices (stem, widths, classifier input) come from the tensors, so loading never guesses them.
+        var options = new ModelOptions
         {
             Initialize = false,
             ImageNet = dataset?.Name == "ImageNet",
             InputChannels = dataset?.Channels,
-        });
+        };
+        var model = Models.Create(arch, classes, levels, ArchitectureInference.ShapeOptions(checkpoint.Tensors, arch, options));
         model.LoadStateDict(checkpoint.Tensors, strict: true, checkpoint.Path);
         DevicePlacement.Place(model, request.Device);
         model.Eval();

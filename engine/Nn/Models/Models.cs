@@ -15,7 +15,7 @@ public static class Models
         options ??= new ModelOptions();
         if (classes < 1) throw new ArgumentException($"Model '{arch}': the number of classes must be positive, got {classes}.");
         if (levels < 1) throw new ArgumentException($"Model '{arch}': the QCFS level L must be at least 1, got {levels}.");
-        var name = arch.Trim().ToLowerInvariant().Replace("-", "").Replace("_", "");
+        var name = NameKey(arch);
         Module model = name switch
         {
             "cnn" when options.ImageNet => throw new ArgumentException("cnn is a 28×28 network; it has no ImageNet layout."),
@@ -36,9 +36,12 @@ public static class Models
     /// </summary>
     public static string? Canonical(string arch)
     {
-        var key = arch.Trim().ToLowerInvariant().Replace("-", "").Replace("_", "");
+        var key = NameKey(arch);
         return Architectures.Contains(key) ? key : null;
     }
+
+    /// <summary>An architecture name without case, spaces, hyphens or underscores (the key <see cref="Canonical"/> looks up).</summary>
+    public static string NameKey(string arch) => arch.Trim().ToLowerInvariant().Replace("-", "").Replace("_", "");
 
     /// <summary>Every QCFS unit of a model, in order (e.g. to set L or read λ).</summary>
     public static IEnumerable<(string Name, Qcfs Unit)> QcfsUnits(Module model) =>
