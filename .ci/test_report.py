@@ -84,18 +84,23 @@ def main():
     ap.add_argument("--run", action="append", nargs=2, required=True, metavar=("LABEL", "XML"))
     args = ap.parse_args()
 
-    totals = [0, 0, 0, 0, 0]
+    totals, per_run = [0, 0, 0, 0, 0], []
     for label, path in args.run:
-        for i, v in enumerate(check_run(label, path, args.no_cuda_device, args.require)):
+        counts = check_run(label, path, args.no_cuda_device, args.require)
+        per_run.append(f"{label} {counts[0]}/{counts[1]}/{counts[2]}")
+        for i, v in enumerate(counts):
             totals[i] += v
     passed, failed, skipped, allowed, problems = totals
     if skipped == 0:
-        print("0 skipped")
+        why = "0 skipped"
     elif allowed == skipped:
-        print(f"{skipped} skipped: all in category {ALLOWED_SKIP_CATEGORY} (no CUDA device)")
+        why = f"{skipped} skipped: all in category {ALLOWED_SKIP_CATEGORY} (no CUDA device)"
     else:
-        print(f"{skipped} skipped: {allowed} in category {ALLOWED_SKIP_CATEGORY} (no CUDA device), "
-              f"{skipped - allowed} that may not skip (named above)")
+        why = (f"{skipped} skipped: {allowed} in category {ALLOWED_SKIP_CATEGORY} (no CUDA device), "
+               f"{skipped - allowed} that may not skip (named above)")
+    if len(per_run) > 1:
+        why += f"; sums over {len(per_run)} runs (passed/failed/skipped: {', '.join(per_run)})"
+    print(why)
     print(f"{passed} passed, {failed} failed, {skipped} skipped")
     sys.exit(1 if problems else 0)
 

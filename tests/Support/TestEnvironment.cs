@@ -94,7 +94,9 @@ internal static class TestEnvironment
     {
         Require(File.Exists(Python), $"{Python} not found (apt-get install python3-torch python3-numpy for the PyTorch cross-checks)");
         var (code, output) = TorchProbe.Value;
-        Require(code == 0, $"{Python} cannot import torch and numpy (apt-get install python3-torch python3-numpy): {output.Trim()}");
+        // The last line of a traceback says what failed (e.g. "ModuleNotFoundError: No module named 'torch'").
+        string why = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? $"exit code {code}";
+        Require(code == 0, $"{Python} cannot import torch and numpy ({why}); apt-get install python3-torch python3-numpy");
     }
 
     private static readonly Lazy<(int Code, string Output)> TorchProbe = new(() => RunProcess(Python, ["-c", "import torch, numpy"], TimeSpan.FromMinutes(2)));
