@@ -10,7 +10,8 @@ namespace SpikeEngine.Tests.Snn;
 /// <summary>
 /// The table of the bundled demo (the Runner run without arguments: tools/Runner/assets/fashionmnist-cnn-L4.safetensors
 /// on the bundled Fashion-MNIST t10k set), pinned exactly through the engine API. The numbers are deterministic:
-/// the loader does not shuffle, and every kernel sums in a fixed order whatever the thread count. A change here
+/// the loader does not shuffle, and the counts were the same with the AVX-512 and the AVX2 GEMM kernels
+/// (DOTNET_EnableAVX512=0), which sum each output in the same order. A change here
 /// means the engine now computes something else on a real trained model; if that is intended, the README's demo
 /// table must change with it.
 /// </summary>
