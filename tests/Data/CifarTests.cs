@@ -1,6 +1,7 @@
 using System.Text.Json;
 using NUnit.Framework;
 using SpikeEngine.Data;
+using SpikeEngine.Tests.Support;
 using static SpikeEngine.Tests.Data.DataTestUtil;
 
 namespace SpikeEngine.Tests.Data;
@@ -10,10 +11,9 @@ public class CifarTests
     [Test]
     public void RealCifar10BinaryLoadsAllImagesWithBalancedClasses()
     {
-        if (!File.Exists(Path.Combine(RealCifar10, "data_batch_1.bin")))
-            Assert.Ignore($"Real CIFAR-10 not present in {RealCifar10} (see docs/environment.md); skipped.");
+        var realCifar10 = TestEnvironment.RequireData("cifar-10-batches-bin", "data_batch_1.bin");
         // PROVENANCE.txt: most pixels are JPEG-derived, but labels, order and per-class counts are the originals.
-        var bundle = Datasets.Load("CIFAR10", RealCifar10);
+        var bundle = Datasets.Load("CIFAR10", realCifar10);
         Assert.That(bundle.Layout, Is.EqualTo("binary"));
         Assert.That(bundle.Train.Count, Is.EqualTo(50_000));
         Assert.That(bundle.Test.Count, Is.EqualTo(10_000));
@@ -33,7 +33,7 @@ public class CifarTests
         Assert.That(bundle.Normalization, Is.SameAs(Normalization.Cifar10));
         Assert.That(bundle.TrainTensorTransform, Is.InstanceOf<Cutout>().With.Property("Length").EqualTo(16));
         // The image is the record's bytes after the label.
-        using (var fs = File.OpenRead(Path.Combine(RealCifar10, "test_batch.bin")))
+        using (var fs = File.OpenRead(Path.Combine(realCifar10, "test_batch.bin")))
         {
             var record = new byte[3073];
             fs.Seek(3073L * 5, SeekOrigin.Begin);
@@ -187,9 +187,7 @@ public class CifarTests
     [Test]
     public void FashionMnistAndMnistLoadThroughDatasets()
     {
-        if (!File.Exists(Path.Combine(FashionMnist.DebianFolder, "t10k-images-idx3-ubyte.gz")))
-            Assert.Ignore($"Fashion-MNIST not installed in {FashionMnist.DebianFolder}; skipped.");
-        var bundle = Datasets.Load("FashionMNIST", FashionMnist.DebianFolder);
+        var bundle = Datasets.Load("FashionMNIST", TestEnvironment.RequireFashionMnist("train-images-idx3-ubyte.gz"));
         Assert.That((bundle.Train.Count, bundle.Test.Count, bundle.Classes), Is.EqualTo((60_000, 10_000, 10)));
         Assert.That(bundle.Normalization, Is.SameAs(Normalization.FashionMnist));
     }

@@ -16,8 +16,6 @@ internal static class DataTestUtil
 {
     public static string Fixtures => Path.Combine(TestContext.CurrentContext.TestDirectory, "fixtures", "data");
 
-    public const string RealCifar10 = "/work/shared/data/cifar-10-batches-bin";
-
     /// <summary>Writes CIFAR binary records: label byte(s) then 3072 pixels, pixel value = (record·7 + i) mod 256.</summary>
     public static void WriteBinaryRecords(string path, int[][] labels, int firstRecord = 0)
     {

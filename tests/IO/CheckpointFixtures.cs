@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Text.Json;
 using NUnit.Framework;
+using SpikeEngine.Tests.Support;
 
 namespace SpikeEngine.Tests.IO;
 
@@ -13,47 +13,14 @@ internal static class CheckpointFixtures
 
     public static JsonElement Index => JsonDocument.Parse(System.IO.File.ReadAllText(File("index.json"))).RootElement;
 
-    /// <summary>tools/fixtures/make_checkpoints.py in the source tree (found by walking up from the test binary).</summary>
-    public static string? Script
-    {
-        get
-        {
-            for (var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); dir is not null; dir = dir.Parent)
-            {
-                var candidate = Path.Combine(dir.FullName, "tools", "fixtures", "make_checkpoints.py");
-                if (System.IO.File.Exists(candidate)) return candidate;
-            }
-            return null;
-        }
-    }
-
-    public const string Python = "/usr/bin/python3";
-
-    /// <summary>Runs the fixture script with Debian's PyTorch; marks the test ignored (with the reason) when it is not installed.</summary>
+    /// <summary>
+    /// Runs tools/fixtures/make_checkpoints.py with Debian's PyTorch. Without torch the test is skipped on a
+    /// developer's machine and fails inside CI (see TestEnvironment).
+    /// </summary>
     public static (int ExitCode, string Output) RunScript(params string[] args)
     {
-        var script = Script;
-        if (script is null) Assert.Ignore("tools/fixtures/make_checkpoints.py not found above the test folder.");
-        if (!System.IO.File.Exists(Python)) Assert.Ignore($"{Python} not found (install python3-torch to run the PyTorch cross-check).");
-        var probe = TorchProbe.Value;
-        if (probe.ExitCode != 0) Assert.Ignore($"{Python} has no torch/numpy (apt-get install python3-torch): {probe.Output.Trim()}");
-        return Run(Python, [script!, .. args]);
-    }
-
-    private static readonly Lazy<(int ExitCode, string Output)> TorchProbe = new(() => Run(Python, "-c", "import torch, numpy"));
-
-    private static (int ExitCode, string Output) Run(string exe, params string[] args)
-    {
-        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(120_000))
-        {
-            p.Kill(entireProcessTree: true);
-            Assert.Fail($"{exe} {string.Join(" ", args)} did not finish in 120 s.");
-        }
-        return (p.ExitCode, stdout.Result + stderr.Result);
+        TestEnvironment.RequirePythonWithTorch();
+        var script = Path.Combine(TestEnvironment.RequireRepositoryRoot(), "tools", "fixtures", "make_checkpoints.py");
+        return TestEnvironment.RunProcess(TestEnvironment.Python, [script, .. args], TimeSpan.FromMinutes(2));
     }
 }

@@ -1,4 +1,6 @@
+using System.Reflection;
 using NUnit.Framework;
+using SpikeEngine.Backend.Cpu;
 using static SpikeEngine.Tests.Kernels.KernelTestKit;
 
 namespace SpikeEngine.Tests.Kernels;
@@ -53,6 +55,49 @@ public class GemmTests
         Cpu(2).Gemm(false, false, m, n, k, 1f, ta, 0, k, tb, 0, n, 0f, c2, 0, n);
         AssertClose(c1.Span, D(c2.ToArray()), 1e-5, 1e-5, "threads 1 vs 2");
     }
+
+    /// <summary>
+    /// A block size of CpuBackend.Gemm.cs (Mc, Kc, Nc: the cache blocks; Mr, Nr: the micro-tile of the kernel
+    /// chosen on this machine), read from the code so that the boundary cases follow a retuning.
+    /// </summary>
+    private static int Blocking(string name)
+    {
+        var field = typeof(CpuBackend).GetField(name, BindingFlags.NonPublic | BindingFlags.Static)
+            ?? throw new InvalidOperationException($"CpuBackend has no static field {name}: the GEMM blocking was renamed; update {nameof(GemmTests)}.{nameof(BlockingBoundaries)}.");
+        return (int)field.GetValue(null)!;
+    }
+
+    private static IEnumerable<TestCaseData> BlockingBoundaries()
+    {
+        int mc = Blocking("Mc"), kc = Blocking("Kc"), nc = Blocking("Nc"), mr = Blocking("Mr"), nr = Blocking("Nr");
+        // Each dimension just below, at and just above its block (and two blocks plus a partial micro-tile),
+        // mostly with partial micro-tiles at the edges. With 2 threads the larger side of C is split in two,
+        // so the cases with m > 2·Mc or n > 2·Nc still cross the block inside each thread's half.
+        (string What, int M, int N, int K)[] shapes =
+        [
+            ("micro-tile edges", mr + 1, nr - 1, 7),
+            ("micro-tile edges", mr - 1, nr + 1, 9),
+            ("Mc-1 Kc-1", mc - 1, nr + 1, kc - 1),
+            ("Mc Kc", mc, 2 * nr, kc),
+            ("Mc+1 Kc+1", mc + 1, nr + 3, kc + 1),
+            ("2Mc+Mr+1 2Kc+1", 2 * mc + mr + 1, nr - 1, 2 * kc + 1),
+            ("Nc-1", mr - 1, nc - 1, 5),
+            ("Nc Kc", mr, nc, kc),
+            ("Nc+1 Kc+1", mr + 1, nc + 1, kc + 1),
+            ("2Nc+Nr+1", 2 * mr + 1, 2 * nc + nr + 1, kc + 3),
+            ("Mc+Mr+1 Nc+Nr+1 Kc+1", mc + mr + 1, nc + nr + 1, kc + 1),
+        ];
+        foreach (var (what, m, n, k) in shapes)
+        foreach (var (ta, tb) in new[] { (false, false), (true, false), (false, true), (true, true) })
+        foreach (int threads in new[] { 1, 2 })
+            yield return new TestCaseData(m, n, k, ta, tb, threads)
+                .SetArgDisplayNames(what, $"{m}x{n}x{k}", ta ? "At" : "A", tb ? "Bt" : "B", $"{threads} threads");
+    }
+
+    /// <summary>Values across the cache blocks and micro-tile edges, α ≠ 1 and β ∉ {0, 1} (β applies to the first K block only).</summary>
+    [TestCaseSource(nameof(BlockingBoundaries))]
+    public void MatchesNaiveLoopAcrossBlockingBoundaries(int m, int n, int k, bool transA, bool transB, int threads)
+        => CheckGemm(m, n, k, transA, transB, alpha: 0.75f, beta: -0.5f, pad: 1, threads, seed: m * 7 + n * 3 + k);
 
     /// <summary>Runs one GEMM whose operands sit inside larger buffers (offset, ld = cols + pad) and compares with the naive loop.</summary>
     private static void CheckGemm(int m, int n, int k, bool transA, bool transB, float alpha, float beta, int pad, int threads, int seed, float? fillC = null)

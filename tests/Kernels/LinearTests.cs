@@ -32,8 +32,17 @@ public class LinearTests
             AssertClose(dx.Span, FiniteDifference(xs => loss(xs, wd, bd), (double[])xd.Clone(), 1e-3), 1e-4, 1e-5 * Math.Sqrt(outF), "linear dx");
             AssertClose(dw.Span, FiniteDifference(ws => loss(xd, ws, bd), (double[])wd.Clone(), 1e-3), 1e-4, 1e-5 * Math.Sqrt(n), "linear dw");
             AssertClose(db.Span, FiniteDifference(bs => loss(xd, wd, bs), (double[])bd.Clone(), 1e-3), 1e-4, 1e-5 * Math.Sqrt(n), "linear dbias");
-            // Any gradient may be skipped.
+            // Any gradient may be skipped: each one asked for alone is the same as when all three are.
+            var (fullDx, fullDw, fullDb) = (dx.ToArray(), dw.ToArray(), db.ToArray());
+            dw.Span.Fill(float.NaN);
             be.LinearBackward(tx, tw, tr, null, dw, null);
+            Assert.That(dw.ToArray(), Is.EqualTo(fullDw), "dw alone");
+            dx.Span.Fill(float.NaN);
+            be.LinearBackward(tx, tw, tr, dx, null, null);
+            Assert.That(dx.ToArray(), Is.EqualTo(fullDx), "dx alone");
+            db.Span.Fill(float.NaN);
+            be.LinearBackward(tx, tw, tr, null, null, db);
+            Assert.That(db.ToArray(), Is.EqualTo(fullDb), "dbias alone");
         }
     }
 }

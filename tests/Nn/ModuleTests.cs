@@ -83,16 +83,64 @@ public class ModuleTests
         Assert.That(d.Forward(x), Is.SameAs(x));
     }
 
-    [Test]
-    public void EvaluationReleasesIntermediatesButNotTheInput()
+    /// <summary>Passes Forward through to the wrapped module and keeps every tensor it returned.</summary>
+    private sealed class Spy(Module inner, List<(string Name, Tensor Output)> seen, string name) : Module
+    {
+        public override Tensor Forward(Tensor x)
+        {
+            var y = inner.Forward(x);
+            seen.Add((name, y));
+            return y;
+        }
+    }
+
+    /// <summary>Wraps every module below <paramref name="parent"/> in a <see cref="Spy"/> (depth first, so containers see their wrapped children).</summary>
+    private static void WrapAll(Module parent, List<(string, Tensor)> seen, string prefix = "")
+    {
+        foreach (var (name, child) in parent.Children().ToList())
+        {
+            string path = prefix.Length == 0 ? name : prefix + "." + name;
+            WrapAll(child, seen, path);
+            parent.SetChild(name, new Spy(child, seen, path));
+        }
+    }
+
+    /// <summary>Runs ResNet-20 (residual blocks with and without a projection shortcut) with every layer's output recorded.</summary>
+    private static (Tensor Input, Tensor Output, List<(string Name, Tensor Output)> Seen) RecordedResNetForward(bool gradients)
     {
         var model = Models.Create("resnet20", 10, 4);
         model.Eval();
+        var seen = new List<(string, Tensor)>();
+        WrapAll(model, seen);
         var x = Random(new Shape(2, 3, 32, 32), 1);
         Tensor y;
-        using (Grad.NoGrad()) y = model.Forward(x);
+        if (gradients) y = model.Forward(x);
+        else using (Grad.NoGrad()) y = model.Forward(x);
+        return (x, y, seen);
+    }
+
+    [Test]
+    public void EvaluationReleasesEveryIntermediateButNotTheInputOrOutput()
+    {
+        var (x, y, seen) = RecordedResNetForward(gradients: false);
+        // conv1 (3) + 9 blocks × (residual 5 + shortcut + relu) + 2 projections × 2 + avg_pool + fc, plus containers.
+        Assert.That(seen.Count, Is.GreaterThan(80), "every layer's output was recorded");
         Assert.That(x.IsDisposed, Is.False);
         Assert.That(y.IsDisposed, Is.False);
         Assert.That(y.Shape, Is.EqualTo(new Shape(2, 10)));
+        // What is still alive after the forward: only tensors that are the input or the output (an identity
+        // shortcut returns its input; the last layer's output is the model's).
+        var alive = seen.Where(s => !s.Output.IsDisposed && !ReferenceEquals(s.Output.Storage, x.Storage) && !ReferenceEquals(s.Output.Storage, y.Storage))
+            .Select(s => s.Name).ToList();
+        Assert.That(alive, Is.Empty, "intermediates not returned to the buffer pool");
+        Assert.That(seen.Count(s => s.Output.IsDisposed), Is.GreaterThan(70));
+    }
+
+    [Test]
+    public void WithGradientsNoIntermediateIsReleased()
+    {
+        // The recorded graph refers to the intermediates, so none may be disposed.
+        var (_, _, seen) = RecordedResNetForward(gradients: true);
+        Assert.That(seen.Where(s => s.Output.IsDisposed).Select(s => s.Name), Is.Empty);
     }
 }

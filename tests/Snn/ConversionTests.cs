@@ -45,6 +45,60 @@ public class ConversionTests
             Assert.That(actual[i], Is.EqualTo(expected[i]).Within(2e-6 * scale + 1e-6), $"element {i}");
     }
 
+    /// <summary>
+    /// Linear(5 → 4) followed by a BatchNorm over its 4 features (eval), with and without a Linear bias: the folded
+    /// layer must compute y = γ·(W·x + b − μ) / sqrt(σ² + ε) + β (METHOD.md §2), evaluated here in double by hand.
+    /// </summary>
+    [TestCase(true)]
+    [TestCase(false)]
+    public void FoldingALinearAndItsBatchNormMatchesTheAffineMapComputedByHand(bool linearBias)
+    {
+        const int inF = 5, outF = 4, batch = 3;
+        var rng = new Random(linearBias ? 8 : 9);
+        float[] Draw(int n, double lo, double hi) => Enumerable.Range(0, n).Select(_ => (float)(lo + (hi - lo) * rng.NextDouble())).ToArray();
+        var w = Draw(outF * inF, -1, 1);
+        var b = linearBias ? Draw(outF, -0.5, 0.5) : new float[outF];
+        var (gamma, beta, mean, variance) = (Draw(outF, 0.5, 1.5), Draw(outF, -0.3, 0.3), Draw(outF, -0.4, 0.4), Draw(outF, 0.2, 2));
+        var x = Draw(batch * inF, -2, 2);
+
+        var linear = new Linear(inF, outF, linearBias);
+        linear.Weight.Backend.CopyFromHost(w, linear.Weight);
+        if (linearBias) linear.Bias!.Backend.CopyFromHost(b, linear.Bias);
+        var bn = new BatchNorm2d(outF);
+        foreach (var (t, values) in new[] { (bn.Weight, gamma), (bn.Bias, beta), (bn.RunningMean, mean), (bn.RunningVar, variance) })
+            t.Backend.CopyFromHost(values, t);
+        bn.Eval();
+
+        var expected = new double[batch * outF];
+        for (int n = 0; n < batch; n++)
+            for (int o = 0; o < outF; o++)
+            {
+                double z = b[o];
+                for (int i = 0; i < inF; i++) z += (double)w[o * inF + i] * x[n * inF + i];
+                expected[n * outF + o] = gamma[o] * (z - mean[o]) / Math.Sqrt(variance[o] + (double)bn.Eps) + beta[o];
+            }
+
+        var folded = BatchNormFolding.Fold(linear, bn, "classifier.1");
+        Assert.That(folded, Is.InstanceOf<Linear>());
+        using var input = Tensor.FromArray(x, new Shape(batch, inF));
+        using var noGrad = Grad.NoGrad();
+        using var y = folded.Forward(input);
+        Assert.That(y.Shape, Is.EqualTo(new Shape(batch, outF)));
+        var actual = y.ToArray();
+        for (int i = 0; i < expected.Length; i++)
+            Assert.That(actual[i], Is.EqualTo(expected[i]).Within(1e-5 * (1 + Math.Abs(expected[i]))), $"element {i}");
+
+        // Conversion does the same inside a Sequential: the BN after the Linear is gone and the network computes the map above.
+        var ann = new Sequential(linear, bn, new Qcfs(1 << 20, 100f));
+        var prepared = SnnConverter.FoldedAnn(ann);
+        Assert.That(prepared.NamedModules().Count(m => m.Module is BatchNorm2d), Is.Zero);
+        using var q = prepared.Forward(input);
+        // QCFS with λ = 100 and L = 2^20 passes every positive value to within 1e-4; negatives clamp to 0.
+        var qa = q.ToArray();
+        for (int i = 0; i < expected.Length; i++)
+            Assert.That(qa[i], Is.EqualTo(Math.Max(0, expected[i])).Within(2e-4), $"converted element {i}");
+    }
+
     [Test]
     public void ConversionReplacesQcfsDropoutAndBatchNormButLeavesTheAnnUntouched()
     {

@@ -65,7 +65,8 @@ public class DiagnosticsTests
         var conv = new Conv2d(1, 1, 1, 1, 0, bias: false);
         conv.Weight.Backend.Fill(conv.Weight, 1f);
         var snn = SpikingNetwork.Convert(new Sequential(conv, new Qcfs(4, 1f), new Flatten(), new Linear(1, 1)));
-        // Constant input 0.3 for T = 4: plain IF from 0.5 fires at t = 2 and t = 4... count 1 or 2 vs floor(1.2 + 0.5) = 1.
+        // A constant input c ∈ [0, 1] from v = 0.5 fires floor(c·T + 1/2) times, exactly what ψ's second term asks
+        // for, so every ψ here is 0 (the non-zero cases are in OffsetSpikeCountsHandWorkedTooManyTooFewAndSaturated).
         using var x = Tensor.FromArray([0.3f, 0.55f, -1f, 2f], new Shape(4, 1, 1, 1));
         var recorder = new SpikeRecorder();
         snn.Simulate(x, new SimulationSettings(4), recorder).Dispose();
@@ -73,5 +74,82 @@ public class DiagnosticsTests
         // Spike counts: 0.3 → v: 0.8, 1.1*, 0.4, 0.7 → 1 (expected floor(1.7)=1, ψ 0);
         // 0.55 → 1.05*, 0.6, 1.15*, 0.7 → 2 (expected floor(2.7)=2, ψ 0); −1 → 0 (ψ 0); 2 → 4 spikes, clamp → 4 (ψ 0).
         Assert.That(h, Is.EquivalentTo(new Dictionary<int, long> { [0] = 4 }));
+    }
+
+    /// <summary>
+    /// Two IF layers (θ₁ = 1, θ₂ = 2) behind identity / hand-set weights, so that every input current of the
+    /// second layer is known exactly (dyadic values). T = 4. Layer 1 gets constant currents and emits
+    ///   A (c = 0.5):   v 1.0* 0.5 1.0* 0.5            → spikes at t = 1, 3   [1 0 1 0]
+    ///   B (c = 0.125): v 0.625 0.75 0.875 1.0*        → spike at t = 4       [0 0 0 1]
+    ///   C (c = 1):     v 1.5* every step              → [1 1 1 1]
+    /// (ψ = 2 − floor(2.5), 1 − floor(1.0), 4 − clamp(floor(4.5)) = 0 for all three). Layer 2 gets z = W·(θ₁·s),
+    /// I = z / θ₂ per step, and the spec's ψ = Σ s − clamp(floor(Σ I + 1/2), 0, T) (METHOD.md §6, with §3–4
+    /// for the spikes) is worked out by hand in the test.
+    /// </summary>
+    private static (SpikingNetwork Snn, Tensor Input) TwoLayerPsiNetwork()
+    {
+        var identity = new Linear(3, 3, bias: false);
+        identity.Weight.Backend.CopyFromHost([1, 0, 0, 0, 1, 0, 0, 0, 1], identity.Weight);
+        var mix = new Linear(3, 5, bias: false);
+        mix.Weight.Backend.CopyFromHost(
+        [
+        //  A   B    C
+            1, -2,   0,   // n0: I = [0.5, 0, 0.5, −1]
+            0,  3,   0,   // n1: I = [0, 0, 0, 1.5]
+            0, 16,   0,   // n2: I = [0, 0, 0, 8]
+            6, -40,  0,   // n3: I = [3, 0, 3, −20]
+            0,  0,   1,   // n4: I = [0.5, 0.5, 0.5, 0.5]
+        ], mix.Weight);
+        var readout = new Linear(5, 1);
+        var ann = new Sequential(identity, new Qcfs(4, 1f), mix, new Qcfs(4, 2f), readout);
+        return (SpikingNetwork.Convert(ann), Tensor.FromArray([0.5f, 0.125f, 1f], new Shape(1, 3)));
+    }
+
+    [Test]
+    public void OffsetSpikeCountsHandWorkedTooManyTooFewAndSaturated()
+    {
+        var (snn, x) = TwoLayerPsiNetwork();
+        using var input = x;
+        var recorder = new SpikeRecorder();
+        snn.Simulate(input, new SimulationSettings(4), recorder).Dispose();
+        var layers = recorder.Result().Layers;
+        Assert.That(layers.Select(l => l.Name), Is.EqualTo(new[] { "1", "3" }));
+        Assert.That(layers[0].OffsetHistogram, Is.EquivalentTo(new Dictionary<int, long> { [0] = 3 }), "layer 1 (constant inputs)");
+        // Plain IF (v starts at 0.5), layer 2; "*" marks a spike (v ≥ 1, then v − 1):
+        //   n0 one too many: v 1.0* → 0 | 0 | 0.5 | −0.5          1 spike;  Σ I = 0:   clamp(floor(0.5))  = 0   ψ = +1
+        //   n1 one too few:  v 0.5 | 0.5 | 0.5 | 2.0* → 1.0       1 spike;  Σ I = 1.5: clamp(floor(2.0))  = 2   ψ = −1
+        //   n2 saturated:    v 0.5 | 0.5 | 0.5 | 8.5* → 7.5       1 spike;  Σ I = 8:   clamp(floor(8.5))  = 4   ψ = −3
+        //   n3 saturated at 0: v 3.5* → 2.5 | 2.5* → 1.5 | 4.5* → 3.5 | −16.5
+        //                                                         3 spikes; Σ I = −14: clamp(floor(−13.5)) = 0 ψ = +3
+        //   n4 balanced:     v 1.0* → 0 | 0.5 | 1.0* → 0 | 0.5     2 spikes; Σ I = 2:   clamp(floor(2.5))  = 2   ψ = 0
+        Assert.That(layers[1].OffsetHistogram, Is.EquivalentTo(new Dictionary<int, long> { [-3] = 1, [-1] = 1, [0] = 1, [1] = 1, [3] = 1 }),
+            "layer 2, plain");
+        Assert.That(layers[1].SpikesPerStep, Is.EqualTo(new double[] { 3, 1, 2, 2 }), "layer 2 spikes per step (n0 n3 n4 | n3 | n3 n4 | n1 n2)");
+    }
+
+    [Test]
+    public void OffsetSpikeCountsHandWorkedAfterCos()
+    {
+        var (snn, x) = TwoLayerPsiNetwork();
+        using var input = x;
+        var recorder = new SpikeRecorder();
+        snn.Simulate(input, new SimulationSettings(4, presim: 4), recorder).Dispose();
+        var layers = recorder.Result().Layers;
+        // Layer 1: v_ρ = 0.5, 0.0, 0.5 — none below 0 or at/above 1, so nothing shifts and ψ stays 0.
+        Assert.That(layers[0].OffsetHistogram, Is.EquivalentTo(new Dictionary<int, long> { [0] = 3 }));
+        Assert.That((layers[0].ShiftedUp, layers[0].ShiftedDown), Is.EqualTo((0.0, 0.0)));
+        // Layer 2, pre-simulation ρ = 4 from 0.5 (the plain runs above), then the initial potential v₀:
+        //   n0: v_ρ = −0.5 < 0, n = 1, u_min = 1.0:   v₀ = 0.5 − max(1, 1.0 − 0.999) = −0.5
+        //       v −0.5 → 0 | 0 | 0.5 | −0.5                      0 spikes, expected 0: ψ = 0
+        //   n1: v_ρ = 1.0 ≥ 1, w_max = 0.5:           v₀ = 0.5 + max(1, 1.001 − 0.5) = 1.5
+        //       v 1.5* → 0.5 | 0.5 | 0.5 | 2.0* → 1.0             2 spikes, expected 2: ψ = 0
+        //   n2: v_ρ = 7.5 ≥ 1, w_max = 0.5:           v₀ = 1.5
+        //       v 1.5* → 0.5 | 0.5 | 0.5 | 8.5* → 7.5             2 spikes, expected 4: ψ = −2
+        //   n3: v_ρ = −16.5 < 0, n = 3, u_min = 2.5:  v₀ = 0.5 − max(1, 2.5 − 0.999) = −1.001
+        //       v 1.999* → 0.999 | 0.999 | 3.999* → 2.999 | −17.001   2 spikes, expected 0: ψ = +2
+        //   n4: v_ρ = 0.5: v₀ = 0.5, as plain                     2 spikes, expected 2: ψ = 0
+        Assert.That(layers[1].OffsetHistogram, Is.EquivalentTo(new Dictionary<int, long> { [-2] = 1, [0] = 3, [2] = 1 }), "layer 2, COS ρ = 4");
+        Assert.That((layers[1].ShiftedUp, layers[1].ShiftedDown), Is.EqualTo((2 / 5.0, 2 / 5.0)), "n1, n2 up; n0, n3 down");
+        Assert.That(layers[1].SpikesPerStep, Is.EqualTo(new double[] { 4, 0, 2, 2 }), "layer 2 spikes per step (n1 n2 n3 n4 | — | n3 n4 | n1 n2)");
     }
 }

@@ -36,7 +36,6 @@ public class ReferenceKernelTests
     [Test]
     public void KernelMatchesFreshlyRegeneratedReference()
     {
-        if (!ReferenceFixtures.PythonWithTorch()) Assert.Ignore("/usr/bin/python3 with torch is not installed; the committed fixture is checked instead.");
         var folder = Directory.CreateTempSubdirectory("snnref").FullName;
         try
         {

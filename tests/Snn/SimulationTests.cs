@@ -82,39 +82,60 @@ public class SimulationTests
         Assert.That(p[2], Is.EqualTo(new[] { 0, 1 }));
     }
 
+    /// <summary>
+    /// The evaluator over several batches (the last one partial) and two settings, against accuracies derived
+    /// by hand. The network is [Flatten, identity Linear(2, 2), QCFS (L = 4, λ = 1), identity Linear(2, 2)] on
+    /// 1×1×2 images with normalisation x = pixel / 255, so each IF neuron gets a constant current c ∈ [0, 1]:
+    /// starting at v = 0.5 it has fired floor(c·t + 1/2) times after step t (METHOD.md §3), and the class
+    /// predicted at t is the neuron with more spikes so far (ties → class 0, §5). With a constant current
+    /// COS never shifts (v_ρ = 0.5 + c·ρ − floor(c·ρ + 1/2) ∈ [0, 1)), so ρ = 4 predicts as plain. The ANN
+    /// predicts the larger QCFS output floor(4c + 1/2) / 4. Pixels whose c·t + 1/2 or 4c + 1/2 lies within
+    /// 10⁻³ of an integer are avoided, so float rounding cannot move a spike.
+    /// </summary>
     [Test]
-    public void EvaluationReportsAnnAndPerStepAccuracyFromOneRunPerSetting()
+    public void EvaluationAccuraciesMatchSpikeCountsWorkedOutInClosedForm()
     {
-        var ann = SnnTestModels.Cnn(seed: 14);
-        var snn = SpikingNetwork.Convert(ann);
+        const int images = 10, maxSteps = 8;
         var rng = new Random(3);
-        int n = 24;
-        var pixels = new byte[n * 28 * 28];
-        rng.NextBytes(pixels);
-        var labels = Enumerable.Range(0, n).Select(i => i % 10).ToArray();
-        var data = new InMemoryImageDataset("random", 1, 28, 28, pixels, labels, Enumerable.Range(0, 10).Select(i => i.ToString()).ToList());
-        var loader = new DataLoader(data, 10, Normalization.FashionMnist, shuffle: false);
-        var result = SnnEvaluator.Evaluate(ann, snn, loader, [new SimulationSettings(4), new SimulationSettings(8, 4)]);
-        Assert.That(result.Samples, Is.EqualTo(n));
-        Assert.That(result.Runs[1].AccuracyPerStep, Has.Length.EqualTo(8));
-
-        // The same numbers by hand: labels equal to the predictions of a separate simulation.
-        long annHits = 0;
-        var hits = new long[8];
-        foreach (var batch in loader.Epoch(0))
-            using (batch)
+        static bool NearInteger(double v) => Math.Abs(v - Math.Round(v)) < 1e-3;
+        byte DrawPixel()
+        {
+            while (true)
             {
-                using (SpikeEngine.Autograd.Grad.NoGrad())
-                {
-                    using var logits = ann.Forward(batch.Images);
-                    annHits += SpikingNetwork.PredictionsPerStep(logits, batch.Size, 1)[0].Zip(batch.Labels).Count(p => p.First == p.Second);
-                }
-                using var outputs = snn.Simulate(batch.Images, new SimulationSettings(8, 4));
-                var per = SpikingNetwork.PredictionsPerStep(outputs, batch.Size, 8);
-                for (int t = 0; t < 8; t++) hits[t] += per[t].Zip(batch.Labels).Count(p => p.First == p.Second);
+                byte p = (byte)rng.Next(256);
+                double c = p / 255.0;
+                if (!NearInteger(4 * c + 0.5) && Enumerable.Range(1, maxSteps).All(t => !NearInteger(c * t + 0.5))) return p;
             }
-        Assert.That(result.AnnAccuracy, Is.EqualTo(annHits / (double)n));
-        Assert.That(result.Runs[1].AccuracyPerStep, Is.EqualTo(hits.Select(h => h / (double)n).ToArray()));
+        }
+        var pixels = new byte[images * 2];
+        for (int i = 0; i < pixels.Length; i++) pixels[i] = DrawPixel();
+        static int ArgMax(double a, double b) => b > a ? 1 : 0;
+        // Labels: the class with the larger pixel, except every third image, which gets the other class.
+        var labels = Enumerable.Range(0, images).Select(i => ArgMax(pixels[2 * i], pixels[2 * i + 1]) ^ (i % 3 == 0 ? 1 : 0)).ToArray();
+
+        double AnnAccuracy() => Enumerable.Range(0, images).Count(i =>
+            ArgMax(Math.Floor(4 * pixels[2 * i] / 255.0 + 0.5), Math.Floor(4 * pixels[2 * i + 1] / 255.0 + 0.5)) == labels[i]) / (double)images;
+        double SnnAccuracy(int t) => Enumerable.Range(0, images).Count(i =>
+            ArgMax(Math.Floor(pixels[2 * i] / 255.0 * t + 0.5), Math.Floor(pixels[2 * i + 1] / 255.0 * t + 0.5)) == labels[i]) / (double)images;
+
+        var first = new Linear(2, 2, bias: false);
+        first.Weight.Backend.CopyFromHost([1, 0, 0, 1], first.Weight);
+        var readout = new Linear(2, 2, bias: false);
+        readout.Weight.Backend.CopyFromHost([1, 0, 0, 1], readout.Weight);
+        var ann = new Sequential(new Flatten(), first, new Qcfs(4, 1f), readout);
+        var snn = SpikingNetwork.Convert(ann);
+        var data = new InMemoryImageDataset("two pixels", 1, 1, 2, pixels, labels, ["left", "right"]);
+        var loader = new DataLoader(data, 4, new Normalization([0f], [1f]), shuffle: false);
+
+        var result = SnnEvaluator.Evaluate(ann, snn, loader, [new SimulationSettings(maxSteps), new SimulationSettings(3, presim: 4)]);
+
+        Assert.That(result.Samples, Is.EqualTo(images));
+        Assert.That(result.AnnAccuracy, Is.EqualTo(AnnAccuracy()));
+        Assert.That(result.Runs.Select(r => (r.PresimLen, r.SimLen)), Is.EqualTo(new[] { (0, maxSteps), (4, 3) }));
+        var plainExpected = Enumerable.Range(1, maxSteps).Select(SnnAccuracy).ToArray();
+        Assert.That(result.Runs[0].AccuracyPerStep, Is.EqualTo(plainExpected), "plain, t = 1..8");
+        Assert.That(result.Runs[1].AccuracyPerStep, Is.EqualTo(plainExpected[..3]), "COS ρ = 4 (no shift for constant currents), t = 1..3");
+        Assert.That(plainExpected.Distinct().Count(), Is.GreaterThan(2), "the accuracy must change over time for the check to mean something");
         Assert.That(result.ToTable(), Does.Contain("COS ρ=4"));
         Assert.That(result.ToJson(), Does.Contain("\"accuracy_per_step\""));
     }

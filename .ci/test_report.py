@@ -1,0 +1,109 @@
+#!/usr/bin/python3
+"""Reads the NUnit result XML of .ci/run's test runs and decides whether CI passes.
+
+For every run: the failed tests, the tests that skipped although they may not, and the run's counts.
+Then a line explaining the skipped count and, last, one line "N passed, N failed, N skipped" (sums
+over the runs). Exit status 1 when a test failed, when a test skipped that may not skip here, when a
+run holds no test, or when a --require'd test did not pass in every run.
+
+May skip: tests in category Gpu, and only when this machine has no CUDA device (--no-cuda-device;
+.ci/run decides that from the driver, not from the tests). Nothing else: a missing Python, data set or
+fixture must fail, never skip, or CI would go green while a cross-check stops running.
+
+Usage: test_report.py [--no-cuda-device] [--require TEST]... --run LABEL RESULT.xml [--run LABEL RESULT.xml]...
+  --require TEST  TEST (a method name or full name) must pass in every run; its output is printed per run
+"""
+import argparse
+import sys
+import xml.etree.ElementTree as ET
+
+ALLOWED_SKIP_CATEGORY = "Gpu"
+
+
+def cases(node, inherited=()):
+    """(test-case element, categories including those of the enclosing fixtures) for every test case."""
+    own = tuple(p.get("value") for p in node.findall("properties/property") if p.get("name") == "Category")
+    categories = inherited + own
+    if node.tag == "test-case":
+        yield node, categories
+    for child in node:
+        if child.tag in ("test-suite", "test-case"):
+            yield from cases(child, categories)
+
+
+def first_line(text):
+    text = (text or "").strip()
+    return text.splitlines()[0] if text else ""
+
+
+def check_run(label, path, no_cuda_device, required):
+    """Prints the run's problems and counts; returns (passed, failed, skipped, allowed skips, problems)."""
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError) as e:
+        print(f"{label}: no readable test results ({e})")
+        return 0, 0, 0, 0, 1
+    passed, failed, skipped, not_allowed, results = 0, [], 0, [], {}
+    for case, categories in cases(root):
+        name = case.get("fullname") or case.get("name")
+        result = case.get("result")
+        results[name] = (result, (case.findtext("output") or "").strip())
+        if result == "Passed":
+            passed += 1
+        elif result == "Skipped":
+            skipped += 1
+            if not (no_cuda_device and ALLOWED_SKIP_CATEGORY in categories):
+                where = f"category {', '.join(categories)}" if categories else "no category"
+                not_allowed.append(f"{name} ({where}): {first_line(case.findtext('reason/message'))}")
+        else:  # Failed, and Inconclusive/Warning, which a green run must not hide either
+            failed.append(f"{name}: {result}: {first_line(case.findtext('failure/message'))}")
+    problems = len(failed) + len(not_allowed)
+    for f in failed:
+        print(f"{label}: FAILED {f}")
+    for s in not_allowed:
+        print(f"{label}: SKIPPED BUT MAY NOT SKIP HERE: {s}")
+    for test in required:
+        found = [(n, r) for n, r in results.items() if n == test or n.split("(")[0].endswith("." + test)]
+        if not found or any(r[0] != "Passed" for _, r in found):
+            print(f"{label}: REQUIRED TEST DID NOT PASS: {test} ({', '.join(r[0] for _, r in found) or 'not run'})")
+            problems += 1
+        for _, (_, output) in found:
+            for line in output.splitlines():
+                print(f"{label}: {test}: {line}")
+    if passed + len(failed) + skipped == 0:
+        print(f"{label}: no test ran")
+        problems += 1
+    print(f"{label}: {passed} passed, {len(failed)} failed, {skipped} skipped")
+    return passed, len(failed), skipped, skipped - len(not_allowed), problems
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--no-cuda-device", action="store_true", help="no CUDA device here: category Gpu may skip")
+    ap.add_argument("--require", action="append", default=[], metavar="TEST")
+    ap.add_argument("--run", action="append", nargs=2, required=True, metavar=("LABEL", "XML"))
+    args = ap.parse_args()
+
+    totals, per_run = [0, 0, 0, 0, 0], []
+    for label, path in args.run:
+        counts = check_run(label, path, args.no_cuda_device, args.require)
+        per_run.append(f"{label} {counts[0]}/{counts[1]}/{counts[2]}")
+        for i, v in enumerate(counts):
+            totals[i] += v
+    passed, failed, skipped, allowed, problems = totals
+    if skipped == 0:
+        why = "0 skipped"
+    elif allowed == skipped:
+        why = f"{skipped} skipped: all in category {ALLOWED_SKIP_CATEGORY} (no CUDA device)"
+    else:
+        why = (f"{skipped} skipped: {allowed} in category {ALLOWED_SKIP_CATEGORY} (no CUDA device), "
+               f"{skipped - allowed} that may not skip (named above)")
+    if len(per_run) > 1:
+        why += f"; sums over {len(per_run)} runs (passed/failed/skipped: {', '.join(per_run)})"
+    print(why)
+    print(f"{passed} passed, {failed} failed, {skipped} skipped")
+    sys.exit(1 if problems else 0)
+
+
+if __name__ == "__main__":
+    main()
