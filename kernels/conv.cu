@@ -58,3 +58,24 @@ extern "C" __global__ void col2im(const float* col, float* dx, int count, int C,
         dx[i] = acc;
     }
 }
+
+// y[n, c, p] += bias[c] for [N, C, P] (conv layers, P = OutH·OutW).
+extern "C" __global__ void add_channel_bias(float* y, const float* bias, int n, int channels, int plane)
+{
+    GRID_STRIDE_LOOP(i, n * channels * plane) y[i] += bias[(i / plane) % channels];
+}
+
+// dbias[c] = sum over n and p of dy[n, c, p]; one block per channel.
+extern "C" __global__ void channel_sums(const float* dy, float* dbias, int n, int channels, int plane)
+{
+    const int c = blockIdx.x;
+    const int count = n * plane;
+    float acc = 0.0f;
+    for (int j = threadIdx.x; j < count; j += blockDim.x)
+    {
+        const int s = j / plane, p = j - s * plane;
+        acc += dy[((long long)s * channels + c) * plane + p];
+    }
+    acc = block_sum(acc);
+    if (threadIdx.x == 0) dbias[c] = acc;
+}

@@ -91,7 +91,7 @@ public class CudaNeuronTests : GpuTestBase
     {
         using var x = Cuda.Zeros(new Shape(4, 10));
         using var y = Cuda.Empty(new Shape(4, 10));
-        Assert.That(() => Cuda.IfNeuronForward(x, 4, 1f, 5, 1, y, null), Throws.ArgumentException.With.Message.Contains("pre-simulation"));
+        Assert.That(() => Cuda.IfNeuronForward(x, 4, 1f, 5, 1, y, null), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("presimSteps (ρ) must be in 0..steps (4)"));
     }
 
     [Test]

@@ -83,6 +83,7 @@ public sealed partial class CudaBackend
 
     public unsafe void CudnnConvolutionForward(Tensor x, Tensor w, Tensor? bias, Tensor y, Conv2dGeometry g)
     {
+        BackendContract.Conv2dForward(Device, x, w, bias, y, g);
         var handle = CudnnHandle;
         var d = Descriptors(g);
         _context.MakeCurrent();
@@ -97,6 +98,7 @@ public sealed partial class CudaBackend
 
     public unsafe void CudnnConvolutionBackwardData(Tensor dy, Tensor w, Tensor dx, Conv2dGeometry g)
     {
+        BackendContract.Conv2dBackwardData(Device, dy, w, dx, g);
         var handle = CudnnHandle;
         var d = Descriptors(g);
         _context.MakeCurrent();
@@ -110,6 +112,7 @@ public sealed partial class CudaBackend
 
     public unsafe void CudnnConvolutionBackwardFilter(Tensor x, Tensor dy, Tensor dw, Tensor? dbias, Conv2dGeometry g)
     {
+        BackendContract.Conv2dBackwardWeight(Device, x, dy, dw, dbias, g);
         var handle = CudnnHandle;
         var d = Descriptors(g);
         _context.MakeCurrent();

@@ -3,53 +3,12 @@ using SpikeEngine.Tensors;
 
 namespace SpikeEngine.Backend.Cuda;
 
-// GEMM, linear and convolution layers. cuBLAS is column-major: a row-major C = op(A)·op(B) is the
-// column-major Cᵀ = op(B)ᵀ·op(A)ᵀ, so every call swaps the operands (and m with n) and keeps the
-// leading dimensions and transpose flags as they are.
+// 2-D convolution: im2col / col2im (kernels/conv.cu) around batched cuBLAS SGEMMs, or cuDNN when
+// UseCudnn is set (CudaBackend.Conv.Cudnn.cs). Samples are processed in chunks whose column matrices fit MaxColumnFloats.
 public sealed partial class CudaBackend
 {
     /// <summary>Largest im2col buffer of one convolution chunk, in floats (samples are processed in chunks that fit).</summary>
     internal static long MaxColumnFloats { get; set; } = 32L << 20;
-
-    private unsafe void RowMajorGemm(bool transA, bool transB, int m, int n, int k, float alpha,
-        DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc)
-    {
-        if (m == 0 || n == 0) return;
-        _context.MakeCurrent();
-        Cublas.Check(Cublas.cublasSgemm_v2(_cublas, transB ? Cublas.OpT : Cublas.OpN, transA ? Cublas.OpT : Cublas.OpN,
-            n, m, k, &alpha, b.Address, ldb, a.Address, lda, &beta, c.Address, ldc), "cublasSgemm_v2");
-    }
-
-    private unsafe void RowMajorGemmBatched(bool transA, bool transB, int m, int n, int k, float alpha,
-        DevicePointer a, int lda, long strideA, DevicePointer b, int ldb, long strideB,
-        float beta, DevicePointer c, int ldc, long strideC, int batch)
-    {
-        if (m == 0 || n == 0 || batch == 0) return;
-        _context.MakeCurrent();
-        Cublas.Check(Cublas.cublasSgemmStridedBatched(_cublas, transB ? Cublas.OpT : Cublas.OpN, transA ? Cublas.OpT : Cublas.OpN,
-            n, m, k, &alpha, b.Address, ldb, strideB, a.Address, lda, strideA, &beta, c.Address, ldc, strideC, batch),
-            "cublasSgemmStridedBatched");
-    }
-
-    public void Gemm(bool transA, bool transB, int m, int n, int k, float alpha, Tensor a, int aOffset, int lda,
-        Tensor b, int bOffset, int ldb, float beta, Tensor c, int cOffset, int ldc)
-        => RowMajorGemm(transA, transB, m, n, k, alpha, P(a, "a").Floats(aOffset), lda, P(b, "b").Floats(bOffset), ldb,
-            beta, P(c, "c").Floats(cOffset), ldc);
-
-    public void LinearForward(Tensor x, Tensor w, Tensor? bias, Tensor y)
-    {
-        int n = x.Shape[0], inF = w.Shape[1], outF = w.Shape[0];
-        RowMajorGemm(false, true, n, outF, inF, 1f, P(x, "x"), inF, P(w, "weight"), inF, 0f, P(y, "y"), outF);
-        if (bias is not null) Launch(CudaKernels.AddRowBias, y.Numel, A(y), A(bias), n, outF);
-    }
-
-    public void LinearBackward(Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, Tensor? dbias)
-    {
-        int n = x.Shape[0], inF = w.Shape[1], outF = w.Shape[0];
-        if (dx is not null) RowMajorGemm(false, false, n, inF, outF, 1f, P(dy, "dy"), outF, P(w, "weight"), inF, 0f, P(dx, "dx"), inF);
-        if (dw is not null) RowMajorGemm(true, false, outF, inF, n, 1f, P(dy, "dy"), outF, P(x, "x"), inF, 0f, P(dw, "dw"), inF);
-        if (dbias is not null) Launch(CudaKernels.ColumnSums, outF, A(dy), A(dbias), n, outF);
-    }
 
     /// <summary>1×1 stride-1 unpadded convolutions need no im2col: the input plane is already the column matrix.</summary>
     private static bool IsPointwise(Conv2dGeometry g) => g is { R: 1, S: 1, StrideH: 1, StrideW: 1, PadH: 0, PadW: 0 };
@@ -66,6 +25,7 @@ public sealed partial class CudaBackend
 
     public void Conv2dForward(Tensor x, Tensor w, Tensor? bias, Tensor y, Conv2dGeometry g)
     {
+        BackendContract.Conv2dForward(Device, x, w, bias, y, g);
         if (UseCudnn && CudnnAvailable) { CudnnConvolutionForward(x, w, bias, y, g); return; }
         int plane = g.OutH * g.OutW, rows = g.C * g.R * g.S, inSize = g.C * g.H * g.W;
         var px = P(x, "x"); var pw = P(w, "weight"); var py = P(y, "y");
@@ -86,6 +46,7 @@ public sealed partial class CudaBackend
 
     public void Conv2dBackwardData(Tensor dy, Tensor w, Tensor dx, Conv2dGeometry g)
     {
+        BackendContract.Conv2dBackwardData(Device, dy, w, dx, g);
         if (UseCudnn && CudnnAvailable) { CudnnConvolutionBackwardData(dy, w, dx, g); return; }
         int plane = g.OutH * g.OutW, rows = g.C * g.R * g.S, inSize = g.C * g.H * g.W;
         var pdy = P(dy, "dy"); var pw = P(w, "weight"); var pdx = P(dx, "dx");
@@ -105,6 +66,7 @@ public sealed partial class CudaBackend
 
     public void Conv2dBackwardWeight(Tensor x, Tensor dy, Tensor dw, Tensor? dbias, Conv2dGeometry g)
     {
+        BackendContract.Conv2dBackwardWeight(Device, x, dy, dw, dbias, g);
         if (UseCudnn && CudnnAvailable) { CudnnConvolutionBackwardFilter(x, dy, dw, dbias, g); return; }
         int plane = g.OutH * g.OutW, rows = g.C * g.R * g.S, inSize = g.C * g.H * g.W;
         var px = P(x, "x"); var pdy = P(dy, "dy"); var pdw = P(dw, "dw");
