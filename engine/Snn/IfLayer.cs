@@ -34,9 +34,8 @@ public sealed class IfLayer : Module
 
     public override Tensor Forward(Tensor x)
     {
-        var ctx = Context;
-        ctx.SpikesStarted = true;
-        return ctx.Streaming ? Step(x) : MultiStep(x);
+        Context.MarkSpikesStarted();
+        return Context.Streaming ? Step(x) : MultiStep(x);
     }
 
     private Tensor MultiStep(Tensor x)
