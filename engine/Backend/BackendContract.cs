@@ -26,11 +26,6 @@ public static class BackendContract
             throw new ArgumentException($"{op}: {Named(t, what)} {t.Shape} lives on {t.Device}, but this op runs on {device}.");
     }
 
-    private static void OnDevice(string op, Device device, Tensor? t, string what, bool optional)
-    {
-        if (t is not null) OnDevice(op, device, t, what);
-    }
-
     private static void SameCount(string op, Tensor t, string what, int expected, string expectedFrom)
     {
         if (t.Numel != expected)
@@ -154,43 +149,47 @@ public static class BackendContract
 
     private static (int N, int Out) LinearShapes(string op, Device device, Tensor x, Tensor w, Tensor? bias, string biasName = "bias")
     {
-        OnDevice(op, device, x, "x"); OnDevice(op, device, w, "weight"); OnDevice(op, device, bias, biasName, optional: true);
+        OnDevice(op, device, x, "x"); OnDevice(op, device, w, "weight");
         Rank(op, w, "weight", 2, "[out, in]");
         if (x.Rank != 2) throw new ArgumentException($"{op}: x must be [N, {w.Shape[1]}], got {x.Shape}.");
         if (x.Shape[1] != w.Shape[1])
             throw new ArgumentException($"{op}: x {x.Shape} has {x.Shape[1]} features but the weight {w.Shape} expects {w.Shape[1]}.");
-        if (bias is not null) SameCount(op, bias, biasName, w.Shape[0], "one per output of the weight");
+        Bias(op, device, bias, biasName, w.Shape[0]);
         return (x.Shape[0], w.Shape[0]);
+    }
+
+    /// <summary>An optional bias (or its gradient): one element per output channel or feature.</summary>
+    private static void Bias(string op, Device device, Tensor? bias, string what, int outputs)
+    {
+        if (bias is null) return;
+        OnDevice(op, device, bias, what);
+        SameCount(op, bias, what, outputs, "one per output");
     }
 
     /// <summary>Conv2dForward: x, weight and y have the geometry's shapes; bias has K elements.</summary>
     public static void Conv2dForward(Device device, Tensor x, Tensor w, Tensor? bias, Tensor y, Conv2dGeometry g)
     {
-        const string op = nameof(IBackend.Conv2dForward);
-        ConvGeometry(op, g);
-        ConvTensor(op, device, x, "x", g.InputShape);
-        ConvTensor(op, device, w, "weight", g.WeightShape);
-        ConvTensor(op, device, y, "y", g.OutputShape);
-        if (bias is not null) { OnDevice(op, device, bias, "bias"); SameCount(op, bias, "bias", g.K, "one per output channel"); }
+        Convolution(nameof(IBackend.Conv2dForward), device, g, x, "x", y, "y", w, "weight");
+        Bias(nameof(IBackend.Conv2dForward), device, bias, "bias", g.K);
     }
 
     public static void Conv2dBackwardData(Device device, Tensor dy, Tensor w, Tensor dx, Conv2dGeometry g)
-    {
-        const string op = nameof(IBackend.Conv2dBackwardData);
-        ConvGeometry(op, g);
-        ConvTensor(op, device, dy, "dy", g.OutputShape);
-        ConvTensor(op, device, w, "weight", g.WeightShape);
-        ConvTensor(op, device, dx, "dx", g.InputShape);
-    }
+        => Convolution(nameof(IBackend.Conv2dBackwardData), device, g, dx, "dx", dy, "dy", w, "weight");
 
     public static void Conv2dBackwardWeight(Device device, Tensor x, Tensor dy, Tensor dw, Tensor? dbias, Conv2dGeometry g)
     {
-        const string op = nameof(IBackend.Conv2dBackwardWeight);
+        Convolution(nameof(IBackend.Conv2dBackwardWeight), device, g, x, "x", dy, "dy", dw, "dw");
+        Bias(nameof(IBackend.Conv2dBackwardWeight), device, dbias, "dbias", g.K);
+    }
+
+    /// <summary>A valid geometry, and the input-, output- and weight-shaped tensors of one convolution op.</summary>
+    private static void Convolution(string op, Device device, Conv2dGeometry g,
+        Tensor input, string inputName, Tensor output, string outputName, Tensor weight, string weightName)
+    {
         ConvGeometry(op, g);
-        ConvTensor(op, device, x, "x", g.InputShape);
-        ConvTensor(op, device, dy, "dy", g.OutputShape);
-        ConvTensor(op, device, dw, "dw", g.WeightShape);
-        if (dbias is not null) { OnDevice(op, device, dbias, "dbias"); SameCount(op, dbias, "dbias", g.K, "one per output channel"); }
+        ConvTensor(op, device, input, inputName, g.InputShape);
+        ConvTensor(op, device, output, outputName, g.OutputShape);
+        ConvTensor(op, device, weight, weightName, g.WeightShape);
     }
 
     private static void ConvGeometry(string op, Conv2dGeometry g)

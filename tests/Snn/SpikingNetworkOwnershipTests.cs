@@ -30,21 +30,24 @@ public class SpikingNetworkOwnershipTests
         Assert.That(snn.IfLayers.Select(l => l.Threshold), Is.EqualTo(ann.NamedModules().Where(m => m.Module is Qcfs).Select(m => ((Qcfs)m.Module).Up.Item())));
     }
 
-    [Test]
-    public void StateDictRoundTripsIntoAFreshConversion()
+    private static readonly SimulationSettings Cos = new(steps: 3, presim: 3);
+
+    private static float[] Outputs(SpikingNetwork snn, Tensor images)
     {
-        var a = SpikingNetwork.Convert(SnnTestModels.Cnn(seed: 1));
-        var b = SpikingNetwork.Convert(SnnTestModels.Cnn(seed: 2));
-        b.Network.LoadStateDict(a.StateDict());
+        using var y = snn.Simulate(images, Cos);
+        return y.ToArray();
+    }
+
+    [Test]
+    public void LoadStateDictReachesEveryConvAndLinear()
+    {
+        var source = SpikingNetwork.Convert(SnnTestModels.Cnn(seed: 1));
+        var target = SpikingNetwork.Convert(SnnTestModels.Cnn(seed: 1)); // same thresholds λ
+        foreach (var w in target.Network.Parameters()) w.Backend.Fill(w, 0.01f);
         using var images = SnnTestModels.Images(3, 1, 28, 5);
-        var settings = new SimulationSettings(4, 2);
-        using var ya = a.Simulate(images, settings);
-        using var yb = b.Simulate(images, settings);
-        // Same weights; the thresholds still differ (seed 2's λ), so compare through a network with seed 1's λ too.
-        var c = SpikingNetwork.Convert(SnnTestModels.Cnn(seed: 1));
-        c.Network.LoadStateDict(b.StateDict());
-        using var yc = c.Simulate(images, settings);
-        Assert.That(yc.ToArray(), Is.EqualTo(ya.ToArray()), "weights loaded from another network give the same spikes");
+        Assert.That(Outputs(target, images), Is.Not.EqualTo(Outputs(source, images)), "the overwritten weights matter");
+        target.Network.LoadStateDict(source.StateDict());
+        Assert.That(Outputs(target, images), Is.EqualTo(Outputs(source, images)), "weights loaded by state dict give the same spikes");
     }
 
     [Test]
@@ -52,24 +55,22 @@ public class SpikingNetworkOwnershipTests
     {
         var snn = SpikingNetwork.Convert(SnnTestModels.Cnn(seed: 4));
         using var images = SnnTestModels.Images(2, 1, 28, 3);
-        var settings = new SimulationSettings(3, 3);
-        var before = snn.Simulate(images, settings).ToArray();
+        var before = Outputs(snn, images);
         var weights = snn.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
         snn.To(Device.Cpu);
-        Assert.That(snn.Network.Parameters().All(p => p.Device == Device.Cpu));
+        Assert.That(snn.Network.Parameters().Select(p => p.Device), Is.All.EqualTo(Device.Cpu));
         Assert.That(snn.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.ToArray()), Is.EqualTo(weights));
-        Assert.That(snn.Simulate(images, settings).ToArray(), Is.EqualTo(before));
+        Assert.That(Outputs(snn, images), Is.EqualTo(before));
     }
 
     [Test]
-    public void AStreamingStepLeavesNoRecorderOrSettingsBehind()
+    public void AStreamingStepInBetweenChangesNoMultiStepRun()
     {
         var snn = SpikingNetwork.Convert(SnnTestModels.Cnn(seed: 6));
         using var images = SnnTestModels.Images(2, 1, 28, 8);
-        var settings = new SimulationSettings(2, 2);
-        var first = snn.Simulate(images, settings).ToArray();
+        var first = Outputs(snn, images);
         snn.Step(images).Dispose();
         snn.Reset();
-        Assert.That(snn.Simulate(images, settings).ToArray(), Is.EqualTo(first), "a streaming step in between changes nothing");
+        Assert.That(Outputs(snn, images), Is.EqualTo(first));
     }
 }
