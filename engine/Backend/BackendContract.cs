@@ -187,9 +187,9 @@ public static class BackendContract
         Tensor input, string inputName, Tensor output, string outputName, Tensor weight, string weightName)
     {
         ConvGeometry(op, g);
-        ConvTensor(op, device, input, inputName, g.InputShape);
-        ConvTensor(op, device, output, outputName, g.OutputShape);
-        ConvTensor(op, device, weight, weightName, g.WeightShape);
+        Nchw(op, device, input, inputName, g.N, g.C, g.H, g.W);
+        Nchw(op, device, output, outputName, g.N, g.K, g.OutH, g.OutW);
+        Nchw(op, device, weight, weightName, g.K, g.C, g.R, g.S);
     }
 
     private static void ConvGeometry(string op, Conv2dGeometry g)
@@ -199,10 +199,13 @@ public static class BackendContract
             throw new ArgumentException($"{op}: invalid geometry (input [{g.N}, {g.C}, {g.H}, {g.W}], weight [{g.K}, {g.C}, {g.R}, {g.S}], stride {g.StrideH}×{g.StrideW}, padding {g.PadH}×{g.PadW}); build it with Conv2dGeometry.Create.");
     }
 
-    private static void ConvTensor(string op, Device device, Tensor t, string what, Shape expected)
+    /// <summary>t is exactly [d0, d1, d2, d3] as the geometry says (compared without allocating).</summary>
+    private static void Nchw(string op, Device device, Tensor t, string what, int d0, int d1, int d2, int d3)
     {
         OnDevice(op, device, t, what);
-        SameShape(op, t, what, expected, "from the geometry");
+        var s = t.Shape;
+        if (s.Rank != 4 || s[0] != d0 || s[1] != d1 || s[2] != d2 || s[3] != d3)
+            throw new ArgumentException($"{op}: {Named(t, what)} is {s}, expected {new Shape(d0, d1, d2, d3)} (from the geometry).");
     }
 
     // ---- normalisation ----
@@ -267,16 +270,16 @@ public static class BackendContract
     {
         const string op = nameof(IBackend.AvgPool2dForward);
         PoolGeometry(op, g);
-        ConvTensor(op, device, x, "x", g.InputShape);
-        ConvTensor(op, device, y, "y", g.OutputShape);
+        Nchw(op, device, x, "x", g.N, g.C, g.H, g.W);
+        Nchw(op, device, y, "y", g.N, g.C, g.OutH, g.OutW);
     }
 
     public static void AvgPool2dBackward(Device device, Tensor dy, Tensor dx, Pool2dGeometry g)
     {
         const string op = nameof(IBackend.AvgPool2dBackward);
         PoolGeometry(op, g);
-        ConvTensor(op, device, dy, "dy", g.OutputShape);
-        ConvTensor(op, device, dx, "dx", g.InputShape);
+        Nchw(op, device, dy, "dy", g.N, g.C, g.OutH, g.OutW);
+        Nchw(op, device, dx, "dx", g.N, g.C, g.H, g.W);
     }
 
     private static void PoolGeometry(string op, Pool2dGeometry g)
