@@ -67,7 +67,7 @@ public class CudaNeuronTests : GpuTestBase
         using var gy = Cuda.Empty(shape);
         using var gv0 = Cuda.Empty(new Shape(neurons));
         Cuda.IfNeuronForward(gx, steps, theta, presim, iterations, gy, gv0);
-        Assert.That(gy.ToArray(), Is.EqualTo(expected), "spike train vs the cos.md reference loop");
+        Assert.That(gy.ToArray(), Is.EqualTo(expected), "spike train vs the plain reference loop");
         Assert.That(gv0.ToArray(), Is.EqualTo(expectedV0), "initial potentials vs the reference loop");
         if (presim >= 2)
         {
