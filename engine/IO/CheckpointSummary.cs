@@ -1,13 +1,41 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace SpikeEngine.IO;
 
-/// <summary>What a checkpoint holds: architecture, classes, L, trainable parameter count and λ per QCFS layer.</summary>
+/// <summary>λ (the trained threshold) of one QCFS layer.</summary>
+public sealed record LambdaEntry(string Layer, float Lambda);
+
+/// <summary>
+/// What a checkpoint holds: architecture, classes, L, trainable parameter count, λ per QCFS layer, and its whole
+/// metadata map. Its JSON (<see cref="ResultJson"/>) is the Runner's `info --json`.
+/// </summary>
 public sealed record CheckpointSummary(
-    string Path, CheckpointFormat Format, string? Arch, string ArchSource, int? Classes, int? Levels, string? Dataset,
-    long ParameterCount, int TensorCount, IReadOnlyList<(string Layer, float Lambda)> Thresholds, IReadOnlyList<string> Notes)
+    [property: JsonPropertyName("checkpoint")] string Path,
+    [property: JsonConverter(typeof(CheckpointSummary.FormatName))] CheckpointFormat Format,
+    [property: JsonPropertyName("net_arch")] string? Arch,
+    [property: JsonIgnore] string ArchSource,
+    int? Classes,
+    [property: JsonPropertyName("L")] int? Levels,
+    string? Dataset,
+    [property: JsonPropertyName("parameters")] long ParameterCount,
+    [property: JsonPropertyName("entries")] int TensorCount,
+    [property: JsonPropertyName("lambdas")] IReadOnlyList<LambdaEntry> Thresholds,
+    IReadOnlyDictionary<string, string> Metadata,
+    IReadOnlyList<string> Notes)
 {
+    /// <summary>How a format is named to users: "PyTorch .pth" or "safetensors".</summary>
+    public static string NameOf(CheckpointFormat format) => format == CheckpointFormat.PyTorch ? "PyTorch .pth" : "safetensors";
+
+    private sealed class FormatName : JsonConverter<CheckpointFormat>
+    {
+        public override CheckpointFormat Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            reader.GetString() == NameOf(CheckpointFormat.PyTorch) ? CheckpointFormat.PyTorch : CheckpointFormat.SafeTensors;
+        public override void Write(Utf8JsonWriter writer, CheckpointFormat value, JsonSerializerOptions options) => writer.WriteStringValue(NameOf(value));
+    }
+
     /// <summary>BatchNorm running statistics: state_dict entries that are buffers, not trainable parameters.</summary>
     private static readonly string[] BufferSuffixes = [".running_mean", ".running_var", "." + SafeTensors.IntegerSuffix];
 
@@ -22,9 +50,9 @@ public sealed record CheckpointSummary(
         string source = c.Metadata.Arch is not null ? "metadata" : inferred is not null ? "inferred from keys" : "unknown";
         long parameters = c.Tensors.Where(kv => !BufferSuffixes.Any(s => kv.Key.EndsWith(s, StringComparison.Ordinal))).Sum(kv => (long)kv.Value.Numel);
         var lambdas = c.Tensors.Where(kv => kv.Key.EndsWith(LambdaSuffix, StringComparison.Ordinal) && kv.Value.Numel == 1)
-            .Select(kv => (kv.Key[..^LambdaSuffix.Length], kv.Value.Span[0])).ToList();
+            .Select(kv => new LambdaEntry(kv.Key[..^LambdaSuffix.Length], kv.Value.Span[0])).ToList();
         return new CheckpointSummary(c.Path, c.Format, arch, source, c.Metadata.Classes ?? inferred?.Classes, c.Metadata.Levels, c.Metadata.Dataset,
-            parameters, c.Tensors.Count, lambdas, c.Notes);
+            parameters, c.Tensors.Count, lambdas, c.Metadata.ToDictionary(), c.Notes);
     }
 
     public override string ToString()

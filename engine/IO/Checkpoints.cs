@@ -26,9 +26,6 @@ public static class Checkpoints
 {
     public static readonly string[] Extensions = [".pth", ".pt", ".safetensors"];
 
-    /// <summary>Tensors of the optimiser's state in a resumable training checkpoint (Training.TrainingCheckpoint), not model weights.</summary>
-    public const string OptimiserPrefix = "sgd.";
-
     /// <summary>The file for <paramref name="path"/>, which may omit its extension (as the reference's
     /// --load_model_name omits .pth).</summary>
     public static string ResolvePath(string path)
@@ -65,9 +62,9 @@ public static class Checkpoints
                     if (dtype is "I64" or "I32" && !SafeTensors.IsIntegerKey(key))
                         throw new InvalidDataException($"{path}: tensor '{key}' is {dtype}; weights must be floating point (integer tensors are accepted only for '*.{SafeTensors.IntegerSuffix}').");
                 var notes = new List<string>();
-                var optimiser = c.Tensors.Keys.Where(k => k.StartsWith(OptimiserPrefix, StringComparison.Ordinal)).ToList();
+                var optimiser = c.Tensors.Keys.Where(k => k.StartsWith(ModelMetadata.OptimiserPrefix, StringComparison.Ordinal)).ToList();
                 foreach (var key in optimiser) c.Tensors.Remove(key);
-                if (optimiser.Count > 0) notes.Add($"ignored {optimiser.Count} optimiser tensors ({OptimiserPrefix}*)");
+                if (optimiser.Count > 0) notes.Add($"ignored {optimiser.Count} optimiser tensors ({ModelMetadata.OptimiserPrefix}*)");
                 notes.AddRange(c.Dtypes.Where(kv => kv.Value is "F16" or "BF16" or "F64").GroupBy(kv => kv.Value)
                     .Select(g => $"converted {g.Count()} {g.Key} tensor{(g.Count() == 1 ? "" : "s")} to F32"));
                 return new Checkpoint(path, CheckpointFormat.SafeTensors, c.Tensors, ModelMetadata.FromDictionary(c.Metadata, path), notes);

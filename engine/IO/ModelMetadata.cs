@@ -4,14 +4,30 @@ using SpikeEngine.Data;
 namespace SpikeEngine.IO;
 
 /// <summary>
-/// What a checkpoint says about its model, stored as the safetensors "__metadata__" string map under the keys
-/// "arch" (e.g. "resnet20"), "classes", "L" (QCFS quantisation levels), "dataset" and "normalization_mean" /
-/// "normalization_std" (per-channel input normalisation, comma-separated) — the keys the trainer writes
-/// (Training.ModelInfo). Other keys (format, epoch, accuracy, …) pass through in <see cref="Extra"/>.
+/// What a checkpoint says about its model — the one home of the checkpoint metadata keys. Stored as the
+/// safetensors "__metadata__" string map under "arch" (e.g. "resnet20"), "classes", "L" (QCFS quantisation
+/// levels), "dataset" and "normalization_mean" / "normalization_std" (per-channel input normalisation,
+/// comma-separated). The trainer adds "format" and its epoch/accuracy/resume keys (below); every key not
+/// parsed here passes through in <see cref="Extra"/>.
 /// </summary>
 public sealed record ModelMetadata
 {
     public const string ArchKey = "arch", ClassesKey = "classes", LevelsKey = "L", DatasetKey = "dataset", MeanKey = "normalization_mean", StdKey = "normalization_std";
+
+    /// <summary>"format" = <see cref="TrainedFormat"/> marks a checkpoint written by the engine's trainer.</summary>
+    public const string FormatKey = "format", TrainedFormat = "spikeengine-qcfs";
+    /// <summary>Keys of the trainer's checkpoints: the epoch written, its test accuracy (best file), the resume state (last file).</summary>
+    public const string EpochKey = "epoch", AccuracyKey = "accuracy", Top5Key = "top5", BestAccuracyKey = "best_accuracy", BestEpochKey = "best_epoch", SeedKey = "seed";
+    /// <summary>Tensors under this prefix are optimiser state (a resumable training checkpoint), not model weights.</summary>
+    public const string OptimiserPrefix = "sgd.";
+    /// <summary>SGD momentum buffer of parameter P: "sgd.momentum_buffer.P".</summary>
+    public const string MomentumPrefix = OptimiserPrefix + "momentum_buffer.";
+
+    /// <summary>The metadata of a model the engine trains: everything needed to rebuild and feed it.</summary>
+    public static ModelMetadata Of(string arch, int classes, int levels, string dataset, Normalization normalization) => new()
+    {
+        Arch = arch, Classes = classes, Levels = levels, Dataset = dataset, Mean = normalization.Mean, Std = normalization.Std,
+    };
 
     public string? Arch { get; init; }
     public int? Classes { get; init; }

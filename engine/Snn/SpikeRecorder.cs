@@ -175,9 +175,8 @@ public sealed record SimulationStatistics(int Presim, int Steps, int Iterations,
     public double PicojoulesPerAccumulate => EnergyModel.PicojoulesPerAccumulate;
     public double PicojoulesPerMac => EnergyModel.PicojoulesPerMac;
 
-    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
-
-    internal static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+    /// <summary>The engine's one JSON form of results (<see cref="IO.ResultJson"/>).</summary>
+    public string ToJson() => IO.ResultJson.Serialize(this);
 
     /// <summary>A plain-text table: one row per IF layer, then SynOps and energy.</summary>
     public string ToTable()

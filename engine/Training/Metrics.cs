@@ -19,8 +19,12 @@ public static class Metrics
         return correct.Count(c => c);
     }
 
-    /// <summary>Evaluates <paramref name="model"/> in eval mode without gradients; restores the previous mode.</summary>
-    public static Accuracy Evaluate(Module model, DataLoader loader, Device device, CancellationToken cancel = default)
+    /// <summary>
+    /// Evaluates <paramref name="model"/> in eval mode without gradients; restores the previous mode.
+    /// <paramref name="onBatch"/>, if given, sees every batch with its logits (e.g. to keep per-image predictions).
+    /// </summary>
+    public static Accuracy Evaluate(Module model, DataLoader loader, Device device, CancellationToken cancel = default,
+        Action<DeviceBatch, Tensor>? onBatch = null)
     {
         bool wasTraining = model.Training;
         model.Eval();
@@ -29,19 +33,18 @@ public static class Metrics
             using var noGrad = Grad.NoGrad();
             long top1 = 0, top5 = 0, n = 0;
             double lossSum = 0;
-            foreach (var batch in loader.Epoch(0, cancel))
+            foreach (var batch in DevicePlacement.Batches(loader, device, 0, cancel))
             {
                 using (batch)
                 {
                     cancel.ThrowIfCancellationRequested();
-                    var images = batch.Images.To(device);
-                    var logits = model.Forward(images);
+                    var logits = model.Forward(batch.Images);
+                    onBatch?.Invoke(batch, logits);
                     top1 += CountTopK(logits, batch.Labels, 1);
                     top5 += CountTopK(logits, batch.Labels, 5);
                     using (var loss = F.SoftmaxCrossEntropy(logits, batch.Labels)) lossSum += loss.Item() * batch.Size;
                     n += batch.Size;
                     logits.Dispose();
-                    if (images != batch.Images) images.Dispose();
                 }
             }
             return new Accuracy((double)top1 / n, (double)top5 / n, lossSum / n, (int)n);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using SpikeEngine.Data;
+using SpikeEngine.IO;
 using SpikeEngine.Nn;
 using SpikeEngine.Tensors;
 
@@ -37,10 +38,18 @@ public sealed record TrainingResult(double BestAccuracy, int BestEpoch, IReadOnl
 /// epoch ends, so cancelling mid-epoch keeps the last good one), and stops with a clear error on a
 /// non-finite loss.
 /// </summary>
-public sealed class Trainer(TrainerOptions options, ModelInfo info)
+public sealed class Trainer(TrainerOptions options, ModelMetadata info)
 {
     public TrainerOptions Options { get; } = options;
-    public ModelInfo Info { get; } = info;
+    /// <summary>What the model is (arch, classes, L, dataset, normalisation): written into every checkpoint.</summary>
+    public ModelMetadata Info { get; } = info;
+
+    /// <summary>Training images processed so far by <see cref="Fit"/> (partial epochs included).</summary>
+    public long TrainingImages { get; private set; }
+    /// <summary>Wall time of the training phase so far: waiting for batches (loading, augmentation) and the steps; evaluation and checkpoints excluded.</summary>
+    public double TrainingSeconds { get; private set; }
+    /// <summary>Training throughput over the training phase (<see cref="TrainingImages"/> / <see cref="TrainingSeconds"/>).</summary>
+    public double TrainingImagesPerSecond => TrainingSeconds > 0 ? TrainingImages / TrainingSeconds : 0;
 
     public string? BestPath => Options.SaveDir is null ? null : Path.Combine(Options.SaveDir, TrainingCheckpoint.BestFile);
     public string? LastPath => Options.SaveDir is null ? null : Path.Combine(Options.SaveDir, TrainingCheckpoint.LastFile);
@@ -49,7 +58,7 @@ public sealed class Trainer(TrainerOptions options, ModelInfo info)
         IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default)
     {
         if (Options.Epochs < 1) throw new ArgumentException($"Training needs at least one epoch (got {Options.Epochs}).");
-        model.To(Options.Device);
+        DevicePlacement.Place(model, Options.Device);
         model.Train();
         var sgd = new Sgd(model.NamedParameters(), Options.LearningRate, Options.Momentum, Options.WeightDecay);
         var schedule = new CosineSchedule(Options.LearningRate, Options.Epochs);
@@ -74,25 +83,23 @@ public sealed class Trainer(TrainerOptions options, ModelInfo info)
             int i = 0;
             var windowClock = Stopwatch.StartNew();
             int windowImages = 0;
-            foreach (var batch in train.Epoch(epoch, cancel))
+            var phaseClock = Stopwatch.StartNew();
+            foreach (var batch in DevicePlacement.Batches(train, Options.Device, epoch, cancel))
             {
                 using (batch)
                 {
                     cancel.ThrowIfCancellationRequested();
-                    var images = batch.Images.To(Options.Device);
                     TrainingStep.Result r;
                     try
                     {
-                        r = TrainingStep.Run(model, sgd, images, batch.Labels);
+                        r = TrainingStep.Run(model, sgd, batch.Images, batch.Labels);
                     }
                     catch (NonFiniteLossException e)
                     {
                         throw new NonFiniteLossException(e.Loss, $"epoch {epoch + 1}, batch {i + 1}/{batches}");
                     }
-                    finally
-                    {
-                        if (images != batch.Images) images.Dispose();
-                    }
+                    TrainingImages += batch.Size;
+                    TrainingSeconds += phaseClock.Elapsed.TotalSeconds;
                     lossSum += r.Loss * batch.Size;
                     correct += r.Correct;
                     seen += batch.Size;
@@ -108,6 +115,7 @@ public sealed class Trainer(TrainerOptions options, ModelInfo info)
                         windowImages = 0;
                     }
                 }
+                phaseClock.Restart(); // the next batch's wait and step; the time between batches is the loader's
             }
             cancel.ThrowIfCancellationRequested();
             var acc = Metrics.Evaluate(model, test, Options.Device, cancel);

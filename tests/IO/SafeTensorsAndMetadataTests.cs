@@ -124,7 +124,7 @@ public class SafeTensorsAndMetadataTests
         var model = Models.Create("resnet20", 10, 4, new ModelOptions { Initialize = false });
         Checkpoints.LoadInto(model, File("resnet20_mixed_fp16.pth"));
         var best = Path.Combine(_dir, "best.safetensors");
-        TrainingCheckpoint.SaveBest(best, model, new ModelInfo("resnet20", 10, 4, "cifar10", Normalization.Cifar10), 3, new Accuracy(0.5, 0.9, 1.2, 100));
+        TrainingCheckpoint.SaveBest(best, model, ModelMetadata.Of("resnet20", 10, 4, "cifar10", Normalization.Cifar10), 3, new Accuracy(0.5, 0.9, 1.2, 100));
         var c = Checkpoints.Load(best);
         Assert.That((c.Metadata.Arch, c.Metadata.Classes, c.Metadata.Levels, c.Metadata.Dataset), Is.EqualTo(("resnet20", (int?)10, (int?)4, "cifar10")));
         Assert.That(c.Metadata.Normalization!.Std, Is.EqualTo(Normalization.Cifar10.Std));
@@ -132,7 +132,7 @@ public class SafeTensorsAndMetadataTests
         Assert.That(CheckpointSummary.From(c).Levels, Is.EqualTo(4));
 
         var last = Path.Combine(_dir, "last.safetensors");
-        var tensors = new Dictionary<string, Tensor>(model.StateDict()) { [TrainingCheckpoint.MomentumPrefix + "fc.weight"] = Tensor.Zeros(new Shape(10, 64)) };
+        var tensors = new Dictionary<string, Tensor>(model.StateDict()) { [ModelMetadata.MomentumPrefix + "fc.weight"] = Tensor.Zeros(new Shape(10, 64)) };
         SafeTensors.Save(last, tensors, c.Metadata.ToDictionary());
         var fresh = Models.Create("resnet20", 10, 4, new ModelOptions { Initialize = false });
         var loaded = Checkpoints.LoadInto(fresh, last);

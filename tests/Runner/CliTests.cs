@@ -1,13 +1,19 @@
 using System.Buffers.Binary;
 using System.Text.Json;
 using NUnit.Framework;
+using SpikeEngine.Autograd;
+using SpikeEngine.Backend;
+using SpikeEngine.Data;
 using SpikeEngine.IO;
+using SpikeEngine.Nn.Models;
 using SpikeEngine.Runner.Cli;
+using SpikeEngine.Snn;
 using SpikeEngine.Tensors;
 
 namespace SpikeEngine.Tests.Runner;
 
-/// <summary>The CLI layer: options, validation, what reaches the engine, reports (stdout, JSON, PNG).</summary>
+/// <summary>The CLI layer over the real engine: options reach the engine, results and files are what the engine computes.</summary>
+[NonParallelizable]
 public class CliTests
 {
     private static readonly string[] ReferenceSpellings =
@@ -15,71 +21,100 @@ public class CliTests
         "--dataset", "--datadir", "--train_dir", "--test_dir", "--savedir", "--load_model_name", "--trainann_epochs",
         "--net_arch", "--device", "--batchsize", "--L", "--sim_len", "--presim_len", "--lr", "--wd", "--direct_training",
         "--save_model", "--seed", "--CUDA_VISIBLE_DEVICE", "--CUDA_VISIBLE_DEVICES", "--download", "--limit", "--json",
-        "--plot", "--threads", "--resume", "--iterations",
+        "--plot", "--threads", "--resume", "--iterations", "--train_limit", "--predictions",
     ];
+
+    [SetUp]
+    public void RequireBundledAssets() => Bundled.Require();
 
     [Test]
     public void HelpExplainsEveryOptionAndCommand()
     {
-        var run = CliRun.Of(new RecordingEngine(), "--help");
+        var run = CliRun.Of("--help");
         run.AssertSuccess();
         foreach (var option in ReferenceSpellings) Assert.That(run.Out, Does.Contain(option + " ").Or.Contain(option + ","), option);
         foreach (var command in new[] { "train", "eval", "snn", "diagnose", "info" }) Assert.That(run.Out, Does.Contain(command));
-        var snnHelp = CliRun.Of(new RecordingEngine(), "snn", "--help");
-        Assert.That(snnHelp.Out, Does.Contain("--presim_len").And.Contain("--sim_len").And.Contain("--plot"));
+        var snnHelp = CliRun.Of("snn", "--help");
+        Assert.That(snnHelp.Out, Does.Contain("--presim_len").And.Contain("--sim_len").And.Contain("--plot").And.Contain("--predictions"));
+        Assert.That(CliRun.Of("eval", "--help").Out, Does.Contain("--predictions"));
+        Assert.That(CliRun.Of("train", "--help").Out, Does.Contain("--train_limit"));
     }
 
+    /// <summary>
+    /// snn with every option that shapes the run: the per-step accuracies equal a simulation written here from the
+    /// engine's primitives (load, convert, simulate ρ = 4, T = 8, k = 2 on the first 100 images in batches of 50).
+    /// </summary>
     [Test]
     public void SnnPassesOptionsToTheEngineAndWritesValidJson()
     {
         using var tmp = new TempFolder();
-        tmp.Touch("data/cifar-10-batches-bin/test_batch.bin");
-        var ckpt = tmp.Touch("model.safetensors");
-        var engine = new RecordingEngine();
+        File.Copy(Bundled.Model, tmp["model.safetensors"]);
         var json = tmp["out/result.json"];
-        var run = CliRun.Of(engine, "snn", "--dataset", "CIFAR10", "--datadir", tmp["data"], "--load_model_name", tmp["model"],
-            "--net_arch", "resnet20", "--presim_len", "4", "--sim_len", "8", "--batchsize", "50", "--limit", "100",
-            "--threads", "1", "--iterations", "2", "--json", json);
+        int threads = Backends.Cpu.Threads;
+        CliRun run;
+        try
+        {
+            run = CliRun.Of("snn", "--dataset", "FashionMNIST", "--datadir", Bundled.Data, "--load_model_name", tmp["model"],
+                "--net_arch", "cnn", "--presim_len", "4", "--sim_len", "8", "--batchsize", "50", "--limit", "100",
+                "--threads", "1", "--iterations", "2", "--json", json);
+            Assert.That(Backends.Cpu.Threads, Is.EqualTo(1), "--threads reaches the CPU backend");
+        }
+        finally { Backends.Cpu.Threads = threads; }
         run.AssertSuccess();
+        Assert.That(run.Out, Does.Contain("model.safetensors"), "the reference form without extension finds NAME.safetensors");
 
-        Assert.That(engine.Loads.Single().Path, Is.EqualTo(ckpt), "the reference form without extension finds NAME.safetensors");
-        Assert.That(engine.ThreadsUsed, Is.EqualTo(1));
-        Assert.That(engine.DeviceUsed, Is.EqualTo(Device.Cpu));
-        var data = engine.DataRequests.Single();
-        Assert.That(data.Limit, Is.EqualTo(100));
-        Assert.That(data.Folder, Is.EqualTo(tmp["data/cifar-10-batches-bin"]));
-        Assert.That(engine.SnnRequests.Single(), Is.EqualTo(new SpikeEngine.Runner.Engine.SnnRequest(4, 8, 2, 50)));
-        Assert.That(run.Out, Does.Contain("ANN accuracy: 90.00 %"));
+        // The same numbers by hand.
+        var checkpoint = Checkpoints.Load(Bundled.Model);
+        var ann = Models.Create("cnn", 10, 4, new ModelOptions { Initialize = false, InputChannels = 1 });
+        ann.LoadStateDict(checkpoint.Tensors);
+        ann.Eval();
+        var snn = SpikingNetwork.Convert(ann);
+        var set = Bundled.TestSet().Take(100);
+        var loader = new DataLoader(set, 50, Normalization.FashionMnist);
+        long annHits = 0;
+        var hits = new long[8];
+        foreach (var batch in loader.Epoch(0))
+            using (batch)
+            {
+                using (Grad.NoGrad())
+                using (var logits = ann.Forward(batch.Images))
+                    annHits += SpikingNetwork.PredictionsPerStep(logits, batch.Size, 1)[0].Zip(batch.Labels).Count(p => p.First == p.Second);
+                using var outputs = snn.Simulate(batch.Images, new SimulationSettings(8, 4, 2));
+                var per = SpikingNetwork.PredictionsPerStep(outputs, batch.Size, 8);
+                for (int t = 0; t < 8; t++) hits[t] += per[t].Zip(batch.Labels).Count(p => p.First == p.Second);
+            }
 
         using var doc = JsonDocument.Parse(File.ReadAllText(json));
         var root = doc.RootElement;
-        Assert.That(root.GetProperty("dataset").GetString(), Is.EqualTo("CIFAR10"));
-        Assert.That(root.GetProperty("net_arch").GetString(), Is.EqualTo("resnet20"));
+        Assert.That(root.GetProperty("command").GetString(), Is.EqualTo("snn"));
+        Assert.That(root.GetProperty("dataset").GetString(), Is.EqualTo("FashionMNIST"));
+        Assert.That(root.GetProperty("net_arch").GetString(), Is.EqualTo("cnn"));
+        Assert.That(root.GetProperty("L").GetInt32(), Is.EqualTo(4));
         Assert.That(root.GetProperty("samples").GetInt32(), Is.EqualTo(100));
-        Assert.That(root.GetProperty("ann_accuracy").GetDouble(), Is.EqualTo(0.9));
         Assert.That(root.GetProperty("presim_len").GetInt32(), Is.EqualTo(4));
         Assert.That(root.GetProperty("sim_len").GetInt32(), Is.EqualTo(8));
+        Assert.That(root.GetProperty("iterations").GetInt32(), Is.EqualTo(2));
+        Assert.That(root.GetProperty("batchsize").GetInt32(), Is.EqualTo(50));
+        Assert.That(root.GetProperty("ann_accuracy").GetDouble(), Is.EqualTo(annHits / 100.0));
         var perStep = root.GetProperty("accuracy_per_step").EnumerateArray().Select(e => e.GetDouble()).ToArray();
-        Assert.That(perStep, Has.Length.EqualTo(8));
-        Assert.That(perStep, Is.All.InRange(0.0, 1.0));
-        Assert.That(perStep[7], Is.EqualTo((0.9 - 0.1 / 5) * 8 / 9).Within(1e-6));
-        Assert.That(root.GetProperty("seconds").GetDouble(), Is.EqualTo(2.0));
-        Assert.That(root.GetProperty("images_per_second").GetDouble(), Is.EqualTo(50.0));
+        Assert.That(perStep, Is.EqualTo(hits.Select(h => h / 100.0).ToArray()));
+        double seconds = root.GetProperty("seconds").GetDouble();
+        Assert.That(root.GetProperty("images_per_second").GetDouble(), Is.EqualTo(100 / seconds).Within(1e-3).Percent);
+        Assert.That(root.GetProperty("latency_per_step_ms").GetDouble(), Is.EqualTo(seconds * 1000 / (2 * 8)).Within(1e-3).Percent);
         Assert.That(root.GetProperty("device").GetString(), Is.EqualTo("cpu"));
+        Assert.That(root.TryGetProperty("plain_accuracy_per_step", out _), Is.False, "no plain run without --plot");
     }
 
     [Test]
     public void PlotIsARealPngOfTheRequestedSizeWithPlainAndCosRuns()
     {
         using var tmp = new TempFolder();
-        tmp.Touch("data/test_batch.bin");
-        var ckpt = tmp.Touch("m.pth");
-        var engine = new RecordingEngine();
         var png = tmp["plots/acc.png"];
-        var run = CliRun.Of(engine, "snn", "--dataset", "cifar10", "--datadir", tmp["data"], "--load_model_name", ckpt,
-            "--presim_len", "4", "--sim_len", "6", "--plot", png, "--plot_size", "640x360");
+        var run = CliRun.Of("snn", "--dataset", "fashion-mnist", "--datadir", Bundled.Data, "--load_model_name", Bundled.Model,
+            "--presim_len", "4", "--sim_len", "6", "--limit", "50", "--plot", png, "--plot_size", "640x360", "--json", tmp["s.json"]);
         run.AssertSuccess();
-        Assert.That(engine.SnnRequests.Select(r => r.PresimLen), Is.EquivalentTo(new[] { 4, 0 }), "COS run and the plain run for the plot");
+        using (var doc = JsonDocument.Parse(File.ReadAllText(tmp["s.json"])))
+            Assert.That(doc.RootElement.GetProperty("plain_accuracy_per_step").GetArrayLength(), Is.EqualTo(6), "the plain run for the plot");
 
         var bytes = File.ReadAllBytes(png);
         Assert.That(bytes.Take(8), Is.EqualTo(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }));
@@ -95,78 +130,56 @@ public class CliTests
     public void ReferenceTrainingLineTrainsThenRunsTheSnn()
     {
         using var tmp = new TempFolder();
-        tmp.Touch("data/cifar-100-binary/test.bin");
-        var engine = new RecordingEngine { CheckpointArch = "vgg16" };
-        // The reference's second usage line (epochs cut to 3), data and savedir pointed at the temp folder.
-        var run = CliRun.Of(engine, "--dataset", "CIFAR100", "--net_arch", "vgg16", "--L", "4", "--trainann_epochs", "3",
-            "--batchsize", "100", "--presim_len", "4", "--sim_len", "32", "--direct_training", "--savedir", tmp["saved"],
-            "--datadir", tmp["data"]);
+        Bundled.WriteTinyFashionMnist(tmp["data"], train: 128, test: 64);
+        // The reference's second usage line (a small network, one epoch, tiny data), data and savedir in the temp folder.
+        var run = CliRun.Of("--dataset", "FashionMNIST", "--net_arch", "cnn", "--L", "4", "--trainann_epochs", "1",
+            "--batchsize", "64", "--presim_len", "4", "--sim_len", "8", "--direct_training", "--savedir", tmp["saved"],
+            "--datadir", tmp["data"], "--json", tmp["r.json"]);
         run.AssertSuccess();
-        var t = engine.TrainRequest!;
-        Assert.That(t.Spec, Is.EqualTo(new SpikeEngine.Runner.Engine.ModelSpec("vgg16", 100, 4, "CIFAR100")));
-        Assert.That((t.Epochs, t.BatchSize, t.LearningRate, t.WeightDecay, t.Seed), Is.EqualTo((3, 100, 0.02, 5e-4, 42)));
-        Assert.That(engine.Loads.Single().Path, Is.EqualTo(Path.Combine(tmp["saved"], "CIFAR100-vgg16-L4", "best.safetensors")));
-        Assert.That(engine.SnnRequests.Single(), Is.EqualTo(new SpikeEngine.Runner.Engine.SnnRequest(4, 32, 1, 100)));
-        Assert.That(run.Out, Does.Contain("epoch 3/3").And.Contain("ANN accuracy").And.Contain("32"));
+        var best = Path.Combine(tmp["saved"], "FashionMNIST-cnn-L4", "best.safetensors");
+        Assert.That(File.Exists(best), Is.True);
+        Assert.That(run.Out, Does.Contain("epoch 1/1").And.Contain("ANN accuracy").And.Contain($"from {best}"));
+        using var doc = JsonDocument.Parse(File.ReadAllText(tmp["r.json"]));
+        Assert.That(doc.RootElement.GetProperty("command").GetString(), Is.EqualTo("snn"), "the SNN report follows the training");
+        Assert.That(doc.RootElement.GetProperty("samples").GetInt32(), Is.EqualTo(64));
+        Assert.That(doc.RootElement.GetProperty("accuracy_per_step").GetArrayLength(), Is.EqualTo(8));
     }
 
     [Test]
     public void ReferenceLinesFailClearlyWhenDataOrModelIsMissing()
     {
         using var tmp = new TempFolder();
-        // Line 1: ImageNet with a model that is not here (real engine).
-        var imagenet = CliRun.Of(null, "--dataset", "ImageNet", "--datadir", tmp["nothing"], "--load_model_name", tmp["vgg16_imagenet"],
+        // Line 1: ImageNet with a model that is not here.
+        var imagenet = CliRun.Of("--dataset", "ImageNet", "--datadir", tmp["nothing"], "--load_model_name", tmp["vgg16_imagenet"],
             "--net_arch", "vgg16", "--batchsize", "5", "--L", "16", "--presim_len", "8", "--sim_len", "16", "--device", "cpu");
         imagenet.AssertOneLineFailure("ImageNet data not found", "image-net.org");
-        var imagenetWithData = CliRun.Of(null, "--dataset", "ImageNet", "--test_dir", tmp.Touch("val/n01440764/a.JPEG").Replace("/n01440764/a.JPEG", ""),
+        var imagenetWithData = CliRun.Of("--dataset", "ImageNet", "--test_dir", tmp.Touch("val/n01440764/a.JPEG").Replace("/n01440764/a.JPEG", ""),
             "--load_model_name", tmp["vgg16_imagenet"], "--net_arch", "vgg16", "--batchsize", "5", "--L", "16", "--presim_len", "8", "--sim_len", "16");
         imagenetWithData.AssertOneLineFailure("Checkpoint not found", "vgg16_imagenet.pth");
         // Line 2: CIFAR-100 training without the data.
-        var cifar = CliRun.Of(null, "--dataset", "CIFAR100", "--net_arch", "vgg16", "--L", "4", "--trainann_epochs", "300",
+        var cifar = CliRun.Of("--dataset", "CIFAR100", "--net_arch", "vgg16", "--L", "4", "--trainann_epochs", "300",
             "--batchsize", "100", "--presim_len", "4", "--sim_len", "32", "--direct_training", "--savedir", tmp["saved"],
             "--datadir", tmp["nothing"]);
         cifar.AssertOneLineFailure("CIFAR100 data not found", "--download", "cifar-100-binary");
     }
 
     [Test]
-    public void TrainingInterruptedKeepsTheLastCheckpointAndResumeIsPassedOn()
+    public void DiagnoseReportsEveryQcfsLayer()
     {
         using var tmp = new TempFolder();
-        tmp.Touch("fm/t10k-images-idx3-ubyte.gz");
-        var engine = new RecordingEngine { CancelTraining = true };
-        var run = CliRun.Of(engine, "train", "--dataset", "FashionMNIST", "--datadir", tmp["fm"], "--net_arch", "cnn",
-            "--trainann_epochs", "5", "--savedir", tmp["s"], "--json", tmp["train.json"]);
-        Assert.That(run.ExitCode, Is.EqualTo(Commands.Interrupted));
-        Assert.That(run.Err, Does.Contain("last good checkpoint kept").And.Contain("--resume"));
-        Assert.That(File.ReadAllText(tmp["s/FashionMNIST-cnn-L4/last.safetensors"]), Is.EqualTo("epoch 1"));
-        using (var doc = JsonDocument.Parse(File.ReadAllText(tmp["train.json"])))
-            Assert.That(doc.RootElement.GetProperty("cancelled").GetBoolean(), Is.True);
-
-        var resume = new RecordingEngine();
-        CliRun.Of(resume, "train", "--dataset", "FashionMNIST", "--datadir", tmp["fm"], "--net_arch", "cnn",
-            "--trainann_epochs", "5", "--savedir", tmp["s"], "--resume").AssertSuccess();
-        Assert.That(resume.TrainRequest!.Resume, Is.True);
-    }
-
-    [Test]
-    public void EvalAndDiagnoseReport()
-    {
-        using var tmp = new TempFolder();
-        tmp.Touch("data/test_batch.bin");
-        var ckpt = tmp.Touch("m.safetensors");
-        var eval = CliRun.Of(new RecordingEngine(), "eval", "--load_model_name", ckpt, "--datadir", tmp["data"], "--json", tmp["e.json"]);
-        eval.AssertSuccess();
-        Assert.That(eval.Out, Does.Contain("ANN accuracy: 90.00 %"));
-        using (var doc = JsonDocument.Parse(File.ReadAllText(tmp["e.json"])))
-            Assert.That(doc.RootElement.GetProperty("dataset").GetString(), Is.EqualTo("CIFAR10"), "data set taken from the checkpoint");
-
-        var diag = CliRun.Of(new RecordingEngine(), "diagnose", "--load_model_name", ckpt, "--datadir", tmp["data"],
+        var diag = CliRun.Of("diagnose", "--load_model_name", Bundled.Model, "--datadir", Bundled.Data, "--limit", "20",
             "--sim_len", "8", "--json", tmp["d.json"]);
         diag.AssertSuccess();
-        Assert.That(diag.Out, Does.Contain("conv1.2").And.Contain("1/10/100/12/2").And.Contain("0.9 pJ"));
+        Assert.That(diag.Out, Does.Contain("layer1.2").And.Contain("layer2.2").And.Contain("0.9 pJ"));
         using var d = JsonDocument.Parse(File.ReadAllText(tmp["d.json"]));
-        Assert.That(d.RootElement.GetProperty("layers").GetArrayLength(), Is.EqualTo(2));
-        Assert.That(d.RootElement.GetProperty("layers")[0].GetProperty("offset_histogram_cos")[2].GetInt64(), Is.EqualTo(120));
+        var root = d.RootElement;
+        Assert.That(root.GetProperty("layers").GetArrayLength(), Is.EqualTo(2));
+        Assert.That(root.GetProperty("offset_histogram_bins").GetArrayLength(), Is.EqualTo(5));
+        foreach (var layer in root.GetProperty("layers").EnumerateArray())
+        {
+            long neurons = layer.GetProperty("neurons").GetInt64();
+            Assert.That(layer.GetProperty("offset_histogram_cos").EnumerateArray().Sum(v => v.GetInt64()), Is.EqualTo(neurons * 20));
+        }
     }
 
     [Test]
@@ -185,14 +198,16 @@ public class CliTests
             ["conv1.2.up"] = Tensor.FromArray([3.25f], new Shape(1)),
         };
         SafeTensors.Save(path, tensors, new Dictionary<string, string> { ["arch"] = "cnn", ["classes"] = "10", ["L"] = "4", ["dataset"] = "FashionMNIST" });
-        var run = CliRun.Of(null, "info", path, "--json", tmp["i.json"]);
+        var run = CliRun.Of("info", path, "--json", tmp["i.json"]);
         run.AssertSuccess();
         Assert.That(run.Out, Does.Contain("conv1.2").And.Contain("3.25").And.Contain("cnn"));
         using var doc = JsonDocument.Parse(File.ReadAllText(tmp["i.json"]));
         Assert.That(doc.RootElement.GetProperty("parameters").GetInt64(), Is.EqualTo(18 + 2 + 2 + 1), "running stats are not parameters");
         Assert.That(doc.RootElement.GetProperty("entries").GetInt32(), Is.EqualTo(7));
         Assert.That(doc.RootElement.GetProperty("L").GetInt32(), Is.EqualTo(4));
+        Assert.That(doc.RootElement.GetProperty("format").GetString(), Is.EqualTo("safetensors"));
         Assert.That(doc.RootElement.GetProperty("lambdas")[0].GetProperty("lambda").GetDouble(), Is.EqualTo(3.25));
+        Assert.That(doc.RootElement.GetProperty("metadata").GetProperty("dataset").GetString(), Is.EqualTo("FashionMNIST"));
     }
 }
 
@@ -201,33 +216,35 @@ public class CliBadInputTests
 {
     [Test]
     public void UnknownDatasetListsTheValidOnes() =>
-        CliRun.Of(new RecordingEngine(), "snn", "--dataset", "SVHN", "--load_model_name", "x")
+        CliRun.Of("snn", "--dataset", "SVHN", "--load_model_name", "x")
             .AssertOneLineFailure("Unknown --dataset 'SVHN'", "CIFAR10, CIFAR100, ImageNet, FashionMNIST, MNIST");
 
     [Test]
     public void UnknownArchitectureListsTheValidOnes() =>
-        CliRun.Of(new RecordingEngine(), "train", "--net_arch", "vgg17")
+        CliRun.Of("train", "--net_arch", "vgg17")
             .AssertOneLineFailure("Unknown --net_arch 'vgg17'", "vgg11, vgg13, vgg16, vgg19, resnet18, resnet20, resnet34, cnn");
 
     [Test]
     public void MissingDataFolderSaysHowToGetTheData()
     {
         using var tmp = new TempFolder();
-        var ckpt = tmp.Touch("m.safetensors");
-        CliRun.Of(new RecordingEngine(), "eval", "--dataset", "MNIST", "--datadir", tmp["none"], "--load_model_name", ckpt)
+        CliRun.Of("eval", "--dataset", "MNIST", "--datadir", tmp["none"], "--load_model_name", Bundled.Model)
             .AssertOneLineFailure("MNIST data not found", tmp["none"], "--download");
-        CliRun.Of(new RecordingEngine(), "eval", "--dataset", "ImageNet", "--test_dir", tmp["val"], "--load_model_name", ckpt)
+        CliRun.Of("eval", "--dataset", "ImageNet", "--test_dir", tmp["val"], "--load_model_name", Bundled.Model)
             .AssertOneLineFailure("ImageNet data not found", "image-net.org");
     }
 
     [Test]
-    public void CheckpointOfAnotherArchitectureIsRefused()
+    public void CheckpointOfAnotherArchitectureIsRefused() =>
+        CliRun.Of("snn", "--load_model_name", Bundled.Model, "--net_arch", "vgg16", "--datadir", Bundled.Data, "--limit", "10")
+            .AssertOneLineFailure("cnn", "vgg16");
+
+    [Test]
+    public void APthWithoutLNeedsTheOption()
     {
-        using var tmp = new TempFolder();
-        tmp.Touch("data/test_batch.bin");
-        var ckpt = tmp.Touch("r20.safetensors");
-        CliRun.Of(new RecordingEngine { CheckpointArch = "resnet20" }, "snn", "--load_model_name", ckpt, "--net_arch", "vgg16",
-            "--datadir", tmp["data"]).AssertOneLineFailure("resnet20", "vgg16");
+        var pth = Path.Combine(TestContext.CurrentContext.TestDirectory, "fixtures", "checkpoints", "resnet20_mixed_fp16.pth");
+        CliRun.Of("eval", "--load_model_name", pth, "--datadir", Bundled.Data)
+            .AssertOneLineFailure("does not record the QCFS level L", "--L");
     }
 
     [TestCase("--presim_len", "-1", "must be 0")]
@@ -237,19 +254,19 @@ public class CliBadInputTests
     [TestCase("--L", "0", "between 1 and 1024")]
     [TestCase("--iterations", "0", "at least 1")]
     [TestCase("--threads", "0", "at least 1")]
-    public void OutOfRangeNumbersAreRefusedBeforeAnyWork(string option, string value, string rule)
-    {
-        var engine = new RecordingEngine();
-        CliRun.Of(engine, "snn", option, value, "--load_model_name", "x").AssertOneLineFailure(option, rule);
-        Assert.That(engine.DeviceUsed, Is.Null);
-    }
+    public void OutOfRangeNumbersAreRefusedBeforeAnyWork(string option, string value, string rule) =>
+        CliRun.Of("snn", option, value, "--load_model_name", "x").AssertOneLineFailure(option, rule);
+
+    [Test]
+    public void OutOfRangeTrainLimitIsRefused() =>
+        CliRun.Of("train", "--train_limit", "0").AssertOneLineFailure("--train_limit", "at least 1");
 
     [Test]
     public void UnparsableValuesAndUnknownOptionsAreOneLine()
     {
-        CliRun.Of(new RecordingEngine(), "snn", "--sim_len", "many").AssertOneLineFailure("many");
-        CliRun.Of(new RecordingEngine(), "--no_such_option").AssertOneLineFailure("--no_such_option");
-        CliRun.Of(new RecordingEngine(), "snn", "--plot", "x.png", "--plot_size", "big", "--load_model_name", "x").AssertOneLineFailure("--plot_size");
+        CliRun.Of("snn", "--sim_len", "many").AssertOneLineFailure("many");
+        CliRun.Of("--no_such_option").AssertOneLineFailure("--no_such_option");
+        CliRun.Of("snn", "--plot", "x.png", "--plot_size", "big", "--load_model_name", "x").AssertOneLineFailure("--plot_size");
     }
 
     [Test]
@@ -257,21 +274,21 @@ public class CliBadInputTests
     {
         try
         {
-            SpikeEngine.Backend.Backends.For(Device.Cuda(0));
+            Backends.For(Device.Cuda(0));
             Assert.Ignore("a CUDA device works here; the unavailable-device path needs a machine without one");
         }
         catch (Exception e) when (e is not IgnoreException) { /* expected here: no GPU */ }
-        CliRun.Of(null, "eval", "--device", "cuda", "--load_model_name", "x").AssertOneLineFailure("--device cuda:0 is not available");
-        CliRun.Of(null, "eval", "--device", "tpu", "--load_model_name", "x").AssertOneLineFailure("--device", "cpu, cuda or cuda:N");
+        CliRun.Of("eval", "--device", "cuda", "--load_model_name", "x").AssertOneLineFailure("--device cuda:0 is not available");
+        CliRun.Of("eval", "--device", "tpu", "--load_model_name", "x").AssertOneLineFailure("--device", "cpu, cuda or cuda:N");
     }
 
     [Test]
     public void MissingCheckpointNamesTheFilesTried()
     {
         using var tmp = new TempFolder();
-        CliRun.Of(new RecordingEngine(), "snn", "--load_model_name", tmp["absent"])
+        CliRun.Of("snn", "--load_model_name", tmp["absent"])
             .AssertOneLineFailure("Checkpoint not found", "absent.pth", "absent.safetensors");
-        CliRun.Of(new RecordingEngine(), "snn").AssertOneLineFailure("needs a checkpoint");
+        CliRun.Of("snn").AssertOneLineFailure("needs a checkpoint");
     }
 }
 

@@ -1,8 +1,7 @@
 using System.Buffers.Binary;
-using System.IO.Compression;
 using System.Text.Json;
 using NUnit.Framework;
-using SpikeEngine.Data;
+using SpikeEngine.IO;
 using SpikeEngine.Runner.Cli;
 
 namespace SpikeEngine.Tests.Runner;
@@ -14,22 +13,17 @@ namespace SpikeEngine.Tests.Runner;
 [NonParallelizable]
 public class EndToEndTests
 {
-    private static string Assets => EmbeddedDefault.AssetsFolder();
-    private static string BundledModel => Path.Combine(Assets, EmbeddedDefault.ModelFile);
-    private static string BundledData => Path.Combine(Assets, EmbeddedDefault.DataFolder);
+    private static string BundledModel => Bundled.Model;
+    private static string BundledData => Bundled.Data;
 
     [SetUp]
-    public void RequireBundledAssets()
-    {
-        Assert.That(File.Exists(Path.Combine(BundledData, "t10k-images-idx3-ubyte.gz")), Is.True, $"bundled test set missing in {BundledData}");
-        Assert.That(File.Exists(BundledModel), Is.True, $"bundled model missing: {BundledModel}");
-    }
+    public void RequireBundledAssets() => Bundled.Require();
 
     [Test]
     public void EmbeddedDefaultPrintsTheTableAndReading()
     {
         using var tmp = new TempFolder();
-        var run = CliRun.Of(null, "--limit", "200", "--json", tmp["d.json"]);
+        var run = CliRun.Of("--limit", "200", "--json", tmp["d.json"]);
         run.AssertSuccess();
         Assert.That(run.Out, Does.Contain("ANN").And.Contain("plain conversion").And.Contain("COS (ρ = 4)")
             .And.Contain("T = 8").And.Contain("Latency per time step").And.Contain("Reading:"));
@@ -50,7 +44,7 @@ public class EndToEndTests
         using var tmp = new TempFolder();
         var common = new[] { "--load_model_name", BundledModel, "--datadir", BundledData, "--limit", "100", "--batchsize", "50" };
 
-        var eval = CliRun.Of(null, ["eval", .. common, "--json", tmp["e.json"]]);
+        var eval = CliRun.Of(["eval", .. common, "--json", tmp["e.json"]]);
         eval.AssertSuccess();
         double ann;
         using (var e = JsonDocument.Parse(File.ReadAllText(tmp["e.json"])))
@@ -60,7 +54,7 @@ public class EndToEndTests
             Assert.That(e.RootElement.GetProperty("net_arch").GetString(), Is.EqualTo("cnn"));
         }
 
-        var snn = CliRun.Of(null, ["snn", .. common, "--presim_len", "4", "--sim_len", "8", "--json", tmp["s.json"],
+        var snn = CliRun.Of(["snn", .. common, "--presim_len", "4", "--sim_len", "8", "--json", tmp["s.json"],
             "--plot", tmp["s.png"], "--plot_size", "400x300"]);
         snn.AssertSuccess();
         using (var s = JsonDocument.Parse(File.ReadAllText(tmp["s.json"])))
@@ -76,7 +70,7 @@ public class EndToEndTests
         Assert.That(BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16)), Is.EqualTo(400));
         Assert.That(BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(20)), Is.EqualTo(300));
 
-        var diag = CliRun.Of(null, ["diagnose", .. common, "--presim_len", "4", "--sim_len", "4", "--json", tmp["d.json"]]);
+        var diag = CliRun.Of(["diagnose", .. common, "--presim_len", "4", "--sim_len", "4", "--json", tmp["d.json"]]);
         diag.AssertSuccess();
         using (var d = JsonDocument.Parse(File.ReadAllText(tmp["d.json"])))
         {
@@ -90,7 +84,7 @@ public class EndToEndTests
             }
         }
 
-        var info = CliRun.Of(null, "info", BundledModel, "--json", tmp["i.json"]);
+        var info = CliRun.Of("info", BundledModel, "--json", tmp["i.json"]);
         info.AssertSuccess();
         using var i = JsonDocument.Parse(File.ReadAllText(tmp["i.json"]));
         Assert.That(i.RootElement.GetProperty("net_arch").GetString(), Is.EqualTo("cnn"));
@@ -100,69 +94,48 @@ public class EndToEndTests
 
     [Test]
     public void CheckpointOfAnotherArchitectureIsRefusedByTheEngine() =>
-        CliRun.Of(null, "eval", "--load_model_name", BundledModel, "--net_arch", "resnet20", "--datadir", BundledData, "--limit", "10")
+        CliRun.Of("eval", "--load_model_name", BundledModel, "--net_arch", "resnet20", "--datadir", BundledData, "--limit", "10")
             .AssertOneLineFailure("cnn", "resnet20");
 
+    /// <summary>
+    /// Ctrl-C before the start: nothing written, exit 130. Ctrl-C after the first epoch: exit 130, that epoch's
+    /// checkpoint kept. --resume then finishes the second epoch only.
+    /// </summary>
     [Test]
     public void TrainInterruptResumeOnTinyData()
     {
         using var tmp = new TempFolder();
-        WriteTinyFashionMnist(BundledData, tmp["fm"], train: 256, test: 64);
-        string[] common = ["train", "--dataset", "FashionMNIST", "--datadir", tmp["fm"], "--net_arch", "cnn", "--L", "4",
-            "--batchsize", "64", "--savedir", tmp["saved"], "--json", tmp["t.json"]];
-        string[] args = [.. common, "--trainann_epochs", "2"];
+        Bundled.WriteTinyFashionMnist(tmp["fm"], train: 128, test: 32);
+        string[] args = ["train", "--dataset", "FashionMNIST", "--datadir", tmp["fm"], "--net_arch", "cnn", "--batchsize", "32",
+            "--trainann_epochs", "2", "--savedir", tmp["s"], "--json", tmp["train.json"]];
 
-        // Cancelled before it starts: nothing finished, exit code 130, one clear message.
         using (var cancelled = new CancellationTokenSource())
         {
             cancelled.Cancel();
-            var o = new StringWriter();
-            var e = new StringWriter();
-            int code = RunnerCli.Run(args, o, e, cancelled.Token);
-            Assert.That(code, Is.EqualTo(Commands.Interrupted), e.ToString());
-            Assert.That(e.ToString(), Does.Contain("no checkpoint was written"));
+            var before = CliRun.With(cancelled.Token, args);
+            Assert.That(before.ExitCode, Is.EqualTo(Commands.Interrupted), before.Err);
+            Assert.That(before.Err, Does.Contain("no checkpoint was written"));
         }
 
-        var first = CliRun.Of(null, [.. common, "--trainann_epochs", "1"]);
-        first.AssertSuccess();
-        var folder = Path.Combine(tmp["saved"], "FashionMNIST-cnn-L4");
-        Assert.That(File.Exists(Path.Combine(folder, "best.safetensors")) && File.Exists(Path.Combine(folder, "last.safetensors")), Is.True);
-
-        var resumed = CliRun.Of(null, [.. args, "--resume"]);
-        resumed.AssertSuccess();
-        Assert.That(resumed.Out, Does.Contain("epoch 2/2").And.Not.Contain("epoch 1/2 "), "resume starts after the finished epoch");
-        using var doc = JsonDocument.Parse(File.ReadAllText(tmp["t.json"]));
-        Assert.That(doc.RootElement.GetProperty("epochs_done").GetInt32(), Is.EqualTo(2));
-    }
-
-    /// <summary>Writes train/t10k IDX .gz files holding the first images of the bundled test set.</summary>
-    internal static void WriteTinyFashionMnist(string source, string folder, int train, int test)
-    {
-        var set = FashionMnist.Load(source, train: false);
-        Directory.CreateDirectory(folder);
-        Write("train", 0, train);
-        Write("t10k", train, test);
-
-        void Write(string prefix, int start, int count)
+        using var cancel = new CancellationTokenSource();
+        var output = new CancellingWriter(cancel, "epoch 1/2  loss");
+        var error = new StringWriter();
+        int code = RunnerCli.Run(args, output, error, cancel.Token);
+        Assert.That(code, Is.EqualTo(Commands.Interrupted), error.ToString());
+        Assert.That(error.ToString(), Does.Contain("last good checkpoint kept").And.Contain("--resume"));
+        var last = tmp["s/FashionMNIST-cnn-L4/last.safetensors"];
+        Assert.That(SafeTensors.Load(last).Metadata[ModelMetadata.EpochKey], Is.EqualTo("1"));
+        using (var doc = JsonDocument.Parse(File.ReadAllText(tmp["train.json"])))
         {
-            using (var gz = new GZipStream(File.Create(Path.Combine(folder, $"{prefix}-images-idx3-ubyte.gz")), CompressionLevel.Fastest))
-            {
-                var header = new byte[16];
-                BinaryPrimitives.WriteInt32BigEndian(header, 0x0803);
-                BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), count);
-                BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(8), 28);
-                BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(12), 28);
-                gz.Write(header);
-                for (int i = 0; i < count; i++) gz.Write(set.GetImage(start + i).Pixels);
-            }
-            using (var gz = new GZipStream(File.Create(Path.Combine(folder, $"{prefix}-labels-idx1-ubyte.gz")), CompressionLevel.Fastest))
-            {
-                var header = new byte[8];
-                BinaryPrimitives.WriteInt32BigEndian(header, 0x0801);
-                BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), count);
-                gz.Write(header);
-                for (int i = 0; i < count; i++) gz.WriteByte((byte)set.GetLabel(start + i));
-            }
+            Assert.That(doc.RootElement.GetProperty("cancelled").GetBoolean(), Is.True);
+            Assert.That(doc.RootElement.GetProperty("epochs_done").GetInt32(), Is.EqualTo(1));
         }
+
+        var resumed = CliRun.Of([.. args, "--resume"]);
+        resumed.AssertSuccess();
+        Assert.That(resumed.Out, Does.Contain("resuming").And.Contain("epoch 2/2").And.Not.Contain("epoch 1/2 "), "resume starts after the finished epoch");
+        Assert.That(SafeTensors.Load(last).Metadata[ModelMetadata.EpochKey], Is.EqualTo("2"));
+        using var done = JsonDocument.Parse(File.ReadAllText(tmp["train.json"]));
+        Assert.That(done.RootElement.GetProperty("epochs_done").GetInt32(), Is.EqualTo(2));
     }
 }

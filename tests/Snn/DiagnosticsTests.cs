@@ -42,7 +42,7 @@ public class DiagnosticsTests
         Assert.That(r.SnnEnergyPicojoules, Is.EqualTo(r.SynOpsPerStep.Sum() * 0.9 + 4 * 288 * 4.6).Within(1e-6));
         Assert.That(r.AnnEnergyPicojoules, Is.EqualTo(384 * 4.6).Within(1e-9));
         Assert.That(r.ToTable(), Does.Contain("0.9 pJ/AC"));
-        Assert.That(r.ToJson(), Does.Contain("\"OffsetHistogram\""));
+        Assert.That(r.ToJson(), Does.Contain("\"offset_histogram\""));
     }
 
     [Test]

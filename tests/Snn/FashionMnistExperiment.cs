@@ -30,7 +30,7 @@ public class FashionMnistExperiment
         var trainLoader = new DataLoader(train, 128, Normalization.FashionMnist, shuffle: true, seed: 1);
         var testLoader = new DataLoader(test, 200, Normalization.FashionMnist);
         var model = Models.Create("cnn", 10, 4, new ModelOptions { Seed = 1 });
-        var info = new ModelInfo("cnn", 10, 4, "fashion-mnist", Normalization.FashionMnist);
+        var info = SpikeEngine.IO.ModelMetadata.Of("cnn", 10, 4, "fashion-mnist", Normalization.FashionMnist);
         var trainer = new Trainer(new TrainerOptions { Epochs = epochs, LearningRate = 0.05f, SaveDir = outDir, ReportEvery = 100 }, info);
         var fit = trainer.Fit(model, trainLoader, testLoader, new Progress<TrainingProgress>(p => TestContext.Progress.WriteLine(p.ToString())));
         TestContext.Out.WriteLine($"trained: best {fit.BestAccuracy:P2} at epoch {fit.BestEpoch}");

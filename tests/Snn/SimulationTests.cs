@@ -95,7 +95,7 @@ public class SimulationTests
         var data = new InMemoryImageDataset("random", 1, 28, 28, pixels, labels, Enumerable.Range(0, 10).Select(i => i.ToString()).ToList());
         var loader = new DataLoader(data, 10, Normalization.FashionMnist, shuffle: false);
         var result = SnnEvaluator.Evaluate(ann, snn, loader, [new SimulationSettings(4), new SimulationSettings(8, 4)]);
-        Assert.That(result.Images, Is.EqualTo(n));
+        Assert.That(result.Samples, Is.EqualTo(n));
         Assert.That(result.Runs[1].AccuracyPerStep, Has.Length.EqualTo(8));
 
         // The same numbers by hand: labels equal to the predictions of a separate simulation.
@@ -116,6 +116,6 @@ public class SimulationTests
         Assert.That(result.AnnAccuracy, Is.EqualTo(annHits / (double)n));
         Assert.That(result.Runs[1].AccuracyPerStep, Is.EqualTo(hits.Select(h => h / (double)n).ToArray()));
         Assert.That(result.ToTable(), Does.Contain("COS ρ=4"));
-        Assert.That(result.ToJson(), Does.Contain("\"AccuracyPerStep\""));
+        Assert.That(result.ToJson(), Does.Contain("\"accuracy_per_step\""));
     }
 }

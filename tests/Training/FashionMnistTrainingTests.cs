@@ -20,7 +20,7 @@ public class FashionMnistTrainingTests
         var train = new DataLoader(FashionMnist.Load(folder, train: true), 64, Normalization.FashionMnist, shuffle: true, seed: 1);
         var test = new DataLoader(FashionMnist.Load(folder, train: false), 500, Normalization.FashionMnist);
         var model = Models.Create("cnn", 10, 4, new ModelOptions { Seed = 1 });
-        var info = new ModelInfo("cnn", 10, 4, "FashionMNIST", Normalization.FashionMnist);
+        var info = SpikeEngine.IO.ModelMetadata.Of("cnn", 10, 4, "FashionMNIST", Normalization.FashionMnist);
         var clock = Stopwatch.StartNew();
         var result = new Trainer(new TrainerOptions { Epochs = 3, LearningRate = 0.05f, Momentum = 0.9f, WeightDecay = 5e-4f }, info)
             .Fit(model, train, test);

@@ -40,7 +40,7 @@ public class TrainerTests
         return new InMemoryImageDataset("halves", 1, 28, 28, pixels, labels, ["right", "left"]);
     }
 
-    private static readonly ModelInfo Info = new("cnn", 2, 4, "halves", Normalization.FashionMnist);
+    private static readonly ModelMetadata Info = ModelMetadata.Of("cnn", 2, 4, "halves", Normalization.FashionMnist);
 
     private static (DataLoader Train, DataLoader Test) Loaders() =>
         // 25 batches per epoch: enough steps for BatchNorm's running statistics (momentum 0.1, running_var from 1) to settle for evaluation.
@@ -74,7 +74,7 @@ public class TrainerTests
 
         var last = SafeTensors.Load(trainer.LastPath!);
         Assert.That(last.Metadata["epoch"], Is.EqualTo("2"));
-        Assert.That(last.Tensors.Keys, Does.Contain(TrainingCheckpoint.MomentumPrefix + "layer1.0.weight"));
+        Assert.That(last.Tensors.Keys, Does.Contain(ModelMetadata.MomentumPrefix + "layer1.0.weight"));
         Assert.That(last.Tensors.Keys, Does.Contain("layer1.1.num_batches_tracked"));
         Assert.That(last.Tensors["layer1.1.num_batches_tracked"].Item(), Is.EqualTo(50f), "2 epochs of 25 batches");
 

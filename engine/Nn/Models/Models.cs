@@ -32,6 +32,16 @@ public static class Models
         return model;
     }
 
+    /// <summary>
+    /// The zoo's spelling of an architecture name ("ResNet-20", "VGG_16" → "resnet20", "vgg16"), or null when the
+    /// zoo has no such architecture.
+    /// </summary>
+    public static string? Canonical(string arch)
+    {
+        var key = arch.Trim().ToLowerInvariant().Replace("-", "").Replace("_", "");
+        return Architectures.Contains(key) ? key : null;
+    }
+
     /// <summary>Every QCFS unit of a model, in order (e.g. to set L or read λ).</summary>
     public static IEnumerable<(string Name, Qcfs Unit)> QcfsUnits(Module model) =>
         model.NamedModules().Where(m => m.Module is Qcfs).Select(m => (m.Name, (Qcfs)m.Module));

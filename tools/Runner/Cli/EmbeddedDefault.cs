@@ -1,7 +1,9 @@
 using System.Text.Json.Nodes;
 using Spectre.Console;
-using SpikeEngine.Runner.Engine;
+using SpikeEngine.IO;
 using SpikeEngine.Runner.Output;
+using SpikeEngine.Snn;
+using SpikeEngine.Workflows;
 
 namespace SpikeEngine.Runner.Cli;
 
@@ -44,17 +46,18 @@ public static class EmbeddedDefault
             throw new CliError($"The bundled Fashion-MNIST test set is missing from {dataFolder}: rebuild the Runner or restore tools/Runner/assets/fashion-mnist.");
 
         var device = s.UseDevice();
-        var model = s.Engine.Load(modelPath, new ModelSpec("cnn", 10, 4, "FashionMNIST"), archGiven: true, device);
+        var model = ModelLoader.Load(new ModelRequest(modelPath) { Arch = "cnn", Levels = 4, Dataset = "FashionMNIST", Device = device });
         int limit = s.Parse.GetValue(s.Options.Limit) ?? DefaultImages;
-        var fashion = Catalog.Dataset("FashionMNIST");
+        var plainSettings = new SimulationSettings(SimLen);
+        var cosSettings = new SimulationSettings(SimLen, Presim);
         // Warm-up on a few images so that JIT compilation does not count as latency of the first run.
-        var warmup = s.Engine.OpenTest(new DataRequest(fashion, dataFolder, false, Math.Min(limit, 10), 0));
-        s.Engine.EvaluateSnn(model, warmup, [new SnnRequest(0, 2, 1, 10), new SnnRequest(Presim, 2, 1, 10)], s.Cancel);
-        var data = s.Engine.OpenTest(new DataRequest(fashion, dataFolder, false, limit, 0));
+        var warmup = DataSplits.Open(new DataRequest("FashionMNIST") { Folder = dataFolder, Limit = Math.Min(limit, 10) });
+        Evaluations.Snn(model, warmup, [new SimulationSettings(2), new SimulationSettings(2, Presim)], 10, cancel: s.Cancel);
+        var data = DataSplits.Open(new DataRequest("FashionMNIST") { Folder = dataFolder, Limit = limit });
 
-        s.WriteLine($"SpikeEngine: QCFS {model.Spec.Arch} (L = {model.Spec.L}, {model.Parameters:N0} parameters) trained on Fashion-MNIST, " +
+        s.WriteLine($"SpikeEngine: QCFS {model.Arch} (L = {model.Levels}, {model.Parameters:N0} parameters) trained on Fashion-MNIST, " +
                     $"bundled test set ({data.Count} images), {device}");
-        var evaluation = s.Engine.EvaluateSnn(model, data, [new SnnRequest(0, SimLen, 1, Batch), new SnnRequest(Presim, SimLen, 1, Batch)], s.Cancel);
+        var evaluation = Evaluations.Snn(model, data, [plainSettings, cosSettings], Batch, cancel: s.Cancel);
         double ann = evaluation.AnnAccuracy;
         var (plain, cos) = (evaluation.Runs[0], evaluation.Runs[1]);
 
@@ -62,31 +65,33 @@ public static class EmbeddedDefault
         var table = new Table().AddColumn("");
         foreach (var t in steps) table.AddColumn(new TableColumn($"T = {t}").RightAligned());
         table.AddRow(new[] { "ANN" }.Concat(steps.Select(_ => Commands.Percent(ann))).ToArray());
-        table.AddRow(new[] { "plain conversion" }.Concat(steps.Select(t => Commands.Percent(plain.AccuracyPerStep[t - 1]))).ToArray());
-        table.AddRow(new[] { $"COS (ρ = {Presim})" }.Concat(steps.Select(t => Commands.Percent(cos.AccuracyPerStep[t - 1]))).ToArray());
+        table.AddRow(new[] { "plain conversion" }.Concat(steps.Select(t => Commands.Percent(plain.At(t)))).ToArray());
+        table.AddRow(new[] { $"COS (ρ = {Presim})" }.Concat(steps.Select(t => Commands.Percent(cos.At(t)))).ToArray());
         s.Console.Write(table);
 
-        double plainLatency = Commands.LatencyPerStepMs(plain);
-        double cosLatency = Commands.LatencyPerStepMs(cos);
-        s.WriteLine($"Latency per time step (batch {Batch}): plain {plainLatency:F2} ms, COS {cosLatency:F2} ms " +
-                    $"(COS includes its ρ = {Presim} pre-simulation steps); {cos.Samples / Math.Max(cos.Seconds, 1e-9):F0} images/s with COS at T = {SimLen}");
+        s.WriteLine($"Latency per time step (batch {Batch}): plain {plain.LatencyPerStepMs:F2} ms, COS {cos.LatencyPerStepMs:F2} ms " +
+                    $"(COS includes its ρ = {Presim} pre-simulation steps); {cos.ImagesPerSecond:F0} images/s with COS at T = {SimLen}");
         s.WriteLine(Reading(ann, plain.AccuracyPerStep, cos.AccuracyPerStep));
 
         string? plotPath = s.Parse.GetValue(s.Options.Plot);
         if (plotPath is not null)
         {
-            var (w, h) = Locations.PlotSize(s.Get(s.Options.PlotSize));
+            var (w, h) = AccuracyPlot.ParseSize(s.Get(s.Options.PlotSize));
             AccuracyPlot.Write(plotPath, w, h, "QCFS CNN (L = 4) on Fashion-MNIST", ann, plain.AccuracyPerStep, cos.AccuracyPerStep, Presim);
             s.WriteLine($"plot written to {plotPath}");
         }
+        // The default's own summary: the COS run's fields with the plain run's accuracy and latency beside them.
+        var cosJson = ResultJson.ToObject(cos);
+        var plainJson = ResultJson.ToObject(plain);
         Commands.WriteJson(s, new JsonObject
         {
-            ["command"] = "default", ["dataset"] = "FashionMNIST", ["net_arch"] = model.Spec.Arch, ["L"] = model.Spec.L,
-            ["samples"] = cos.Samples, ["ann_accuracy"] = JsonReport.Round(ann), ["presim_len"] = Presim, ["sim_len"] = SimLen,
-            ["accuracy_per_step"] = JsonReport.Array(cos.AccuracyPerStep),
-            ["plain_accuracy_per_step"] = JsonReport.Array(plain.AccuracyPerStep),
-            ["seconds"] = JsonReport.Round(cos.Seconds), ["images_per_second"] = JsonReport.Round(cos.Samples / Math.Max(cos.Seconds, 1e-9)),
-            ["latency_per_step_ms"] = JsonReport.Round(cosLatency), ["plain_latency_per_step_ms"] = JsonReport.Round(plainLatency),
+            ["command"] = "default", ["dataset"] = "FashionMNIST", ["net_arch"] = model.Arch, ["L"] = model.Levels,
+            ["samples"] = evaluation.Samples, ["ann_accuracy"] = ResultJson.Round(ann), ["presim_len"] = Presim, ["sim_len"] = SimLen,
+            ["accuracy_per_step"] = cosJson["accuracy_per_step"]!.DeepClone(),
+            ["plain_accuracy_per_step"] = plainJson["accuracy_per_step"]!.DeepClone(),
+            ["seconds"] = cosJson["seconds"]!.DeepClone(), ["images_per_second"] = cosJson["images_per_second"]!.DeepClone(),
+            ["latency_per_step_ms"] = cosJson["latency_per_step_ms"]!.DeepClone(),
+            ["plain_latency_per_step_ms"] = plainJson["latency_per_step_ms"]!.DeepClone(),
             ["device"] = device.ToString(),
         });
         return 0;

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.CommandLine.Help;
-using SpikeEngine.Runner.Engine;
 
 namespace SpikeEngine.Runner.Cli;
 
@@ -12,13 +11,10 @@ public static class RunnerCli
 {
     public const int UsageError = 2;
 
-    public static int Run(string[] args, TextWriter output, TextWriter error, CancellationToken cancel = default) =>
-        Run(args, output, error, new SpikeEngineBackend(), cancel);
-
-    public static int Run(string[] args, TextWriter output, TextWriter error, IRunnerEngine engine, CancellationToken cancel = default)
+    public static int Run(string[] args, TextWriter output, TextWriter error, CancellationToken cancel = default)
     {
         int exitCode = 0;
-        var root = Build(engine, output, error, cancel, code => exitCode = code);
+        var root = Build(output, error, cancel, code => exitCode = code);
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0 && parse.Action is not HelpAction)
         {
@@ -29,51 +25,51 @@ public static class RunnerCli
         return parse.Action is HelpAction ? invoked : exitCode;
     }
 
-    private static RootCommand Build(IRunnerEngine engine, TextWriter output, TextWriter error, CancellationToken cancel, Action<int> setExit)
+    private static RootCommand Build(TextWriter output, TextWriter error, CancellationToken cancel, Action<int> setExit)
     {
         var root = new RootCommand(
             "SpikeEngine Runner: train QCFS networks and run them as spiking networks with offset-spike calibration (COS).\n" +
             "Without a command and without --load_model_name/--direct_training: the bundled Fashion-MNIST demo.\n" +
             "With the reference's options (no command): its main.py — train with --direct_training or load --load_model_name, then evaluate the SNN.");
         var rootOptions = RunnerOptions.AddTo(root, o => o.All());
-        root.SetAction(p => Execute(p, rootOptions, engine, output, error, cancel, setExit, s =>
+        root.SetAction(p => Execute(p, rootOptions, output, error, cancel, setExit, s =>
             s.Get(s.Options.DirectTraining) || s.Has(s.Options.LoadModelName) ? Commands.Reference(s) : EmbeddedDefault.Run(s)));
 
         var train = new Command("train", "Train a QCFS ANN (the reference's --direct_training); saves best and last checkpoints to --savedir.");
         var trainOptions = RunnerOptions.AddTo(train, o => o.Common().Concat(o.Training()).Append(o.LoadModelName));
-        train.SetAction(p => Execute(p, trainOptions, engine, output, error, cancel, setExit, Commands.Train));
+        train.SetAction(p => Execute(p, trainOptions, output, error, cancel, setExit, Commands.Train));
         root.Add(train);
 
         var eval = new Command("eval", "ANN accuracy of a checkpoint on the test set.");
-        var evalOptions = RunnerOptions.AddTo(eval, o => o.Common().Append(o.LoadModelName).Append(o.SaveDir));
-        eval.SetAction(p => Execute(p, evalOptions, engine, output, error, cancel, setExit, Commands.Eval));
+        var evalOptions = RunnerOptions.AddTo(eval, o => o.Common().Concat([o.LoadModelName, o.SaveDir, o.Predictions]));
+        eval.SetAction(p => Execute(p, evalOptions, output, error, cancel, setExit, Commands.Eval));
         root.Add(eval);
 
         var snn = new Command("snn", "Convert to an SNN, calibrate (ρ = --presim_len, 0 = plain), simulate --sim_len steps; accuracy at t = 1, 2, 4, ..., T.");
-        var snnOptions = RunnerOptions.AddTo(snn, o => o.Common().Concat(o.Snn()).Concat([o.LoadModelName, o.SaveDir, o.Plot, o.PlotSize]));
-        snn.SetAction(p => Execute(p, snnOptions, engine, output, error, cancel, setExit, Commands.Snn));
+        var snnOptions = RunnerOptions.AddTo(snn, o => o.Common().Concat(o.Snn()).Concat([o.LoadModelName, o.SaveDir, o.Predictions, o.Plot, o.PlotSize]));
+        snn.SetAction(p => Execute(p, snnOptions, output, error, cancel, setExit, Commands.Snn));
         root.Add(snn);
 
         var diagnose = new Command("diagnose", "Per IF layer: firing rates, offset-spike histograms plain vs COS, shifted neurons, SynOps and energy.");
         var diagOptions = RunnerOptions.AddTo(diagnose, o => o.Common().Concat(o.Snn()).Concat([o.LoadModelName, o.SaveDir]));
-        diagnose.SetAction(p => Execute(p, diagOptions, engine, output, error, cancel, setExit, Commands.Diagnose));
+        diagnose.SetAction(p => Execute(p, diagOptions, output, error, cancel, setExit, Commands.Diagnose));
         root.Add(diagnose);
 
         var info = new Command("info", "Summary of a checkpoint (.pth or .safetensors): architecture, parameters, λ per QCFS layer.");
         var checkpoint = new Argument<string?>("checkpoint") { Description = "Checkpoint file (or use --load_model_name).", Arity = ArgumentArity.ZeroOrOne };
         info.Add(checkpoint);
         var infoOptions = RunnerOptions.AddTo(info, o => [o.LoadModelName, o.SaveDir, o.Json]);
-        info.SetAction(p => Execute(p, infoOptions, engine, output, error, cancel, setExit, s => Commands.Info(s, p.GetValue(checkpoint))));
+        info.SetAction(p => Execute(p, infoOptions, output, error, cancel, setExit, s => Commands.Info(s, p.GetValue(checkpoint))));
         root.Add(info);
         return root;
     }
 
-    private static void Execute(ParseResult parse, RunnerOptions options, IRunnerEngine engine, TextWriter output, TextWriter error,
+    private static void Execute(ParseResult parse, RunnerOptions options, TextWriter output, TextWriter error,
         CancellationToken cancel, Action<int> setExit, Func<Session, int> command)
     {
         try
         {
-            setExit(command(new Session(parse, options, engine, output, error, cancel)));
+            setExit(command(new Session(parse, options, output, error, cancel)));
         }
         catch (Exception e)
         {

@@ -4,7 +4,7 @@ namespace SpikeEngine.Runner.Cli;
 
 /// <summary>
 /// The options, spelled as the reference's main.py spells them (so its usage lines work unchanged),
-/// plus the Runner's own (--download, --limit, --json, --plot, --threads, --resume, --iterations).
+/// plus the Runner's own (--download, --limit, --train_limit, --json, --predictions, --plot, --threads, --resume, --iterations).
 /// One instance per command: System.CommandLine ties an option object to one parent.
 /// </summary>
 public sealed class RunnerOptions
@@ -30,7 +30,7 @@ public sealed class RunnerOptions
     public readonly Option<int> BatchSize = new("--batchsize")
     { Description = "Batch size for training and evaluation.", DefaultValueFactory = _ => 100 };
     public readonly Option<int?> L = new("--L")
-    { Description = "QCFS quantisation level L (default: the checkpoint's, else 4)." };
+    { Description = "QCFS quantisation level L (default: the checkpoint's; a .pth records none, so give it; train: 4)." };
     public readonly Option<int> SimLen = new("--sim_len")
     { Description = "SNN simulation length T (time steps).", DefaultValueFactory = _ => 32 };
     public readonly Option<int> PresimLen = new("--presim_len")
@@ -51,6 +51,10 @@ public sealed class RunnerOptions
     { Description = "Download CIFAR-10/100, MNIST or Fashion-MNIST into --datadir if missing (MD5-checked)." };
     public readonly Option<int?> Limit = new("--limit")
     { Description = "Use only the first N test images." };
+    public readonly Option<int?> TrainLimit = new("--train_limit")
+    { Description = "Train on only the first N training images." };
+    public readonly Option<string?> Predictions = new("--predictions")
+    { Description = "Write one CSV row per test image to FILE: index, path (or record number), label, ann, then plain_t1..plain_tT / cos_t1..cos_tT for the SNN runs made (the predicted class after each step)." };
     public readonly Option<string?> Json = new("--json")
     { Description = "Write the results as one JSON object to FILE." };
     public readonly Option<string?> Plot = new("--plot")
@@ -78,8 +82,8 @@ public sealed class RunnerOptions
     public IEnumerable<Option> Snn() => [SimLen, PresimLen, Iterations];
 
     public IEnumerable<Option> Training() =>
-        [TrainDir, SaveDir, TrainEpochs, Lr, Wd, DirectTraining, SaveModel, Resume];
+        [TrainDir, SaveDir, TrainEpochs, TrainLimit, Lr, Wd, DirectTraining, SaveModel, Resume];
 
     public IEnumerable<Option> All() =>
-        Common().Concat(Snn()).Concat(Training()).Concat([LoadModelName, Plot, PlotSize]);
+        Common().Concat(Snn()).Concat(Training()).Concat([LoadModelName, Predictions, Plot, PlotSize]);
 }

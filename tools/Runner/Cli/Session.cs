@@ -1,17 +1,17 @@
 using System.CommandLine;
 using Spectre.Console;
-using SpikeEngine.Runner.Engine;
+using SpikeEngine.Data;
 using SpikeEngine.Runner.Output;
 using SpikeEngine.Tensors;
+using SpikeEngine.Workflows;
 
 namespace SpikeEngine.Runner.Cli;
 
-/// <summary>One command invocation: its parsed options, the engine, the output streams and the cancellation token.</summary>
-public sealed class Session(ParseResult parse, RunnerOptions options, IRunnerEngine engine, TextWriter output, TextWriter error, CancellationToken cancel)
+/// <summary>One command invocation: its parsed options, the output streams and the cancellation token.</summary>
+public sealed class Session(ParseResult parse, RunnerOptions options, TextWriter output, TextWriter error, CancellationToken cancel)
 {
     public ParseResult Parse { get; } = parse;
     public RunnerOptions Options { get; } = options;
-    public IRunnerEngine Engine { get; } = engine;
     public TextWriter Out { get; } = output;
     public TextWriter Err { get; } = error;
     public CancellationToken Cancel { get; } = cancel;
@@ -25,7 +25,7 @@ public sealed class Session(ParseResult parse, RunnerOptions options, IRunnerEng
     {
         DatasetOption();
         ArchOption();
-        if (Parse.GetResult(Options.Plot) is not null) Locations.PlotSize(Get(Options.PlotSize));
+        if (Parse.GetResult(Options.Plot) is not null) AccuracyPlot.ParseSize(Get(Options.PlotSize));
         Require(Options.BatchSize, v => v >= 1, "must be at least 1");
         Require(Options.SimLen, v => v >= 1, "must be at least 1 (time steps T)");
         Require(Options.PresimLen, v => v >= 0, "must be 0 (plain conversion) or more");
@@ -36,6 +36,7 @@ public sealed class Session(ParseResult parse, RunnerOptions options, IRunnerEng
         Require(Options.Wd, v => v >= 0 && double.IsFinite(v), "must be 0 or a positive number");
         RequireOptional(Options.L, v => v is >= 1 and <= 1024, "must be between 1 and 1024");
         RequireOptional(Options.Limit, v => v >= 1, "must be at least 1");
+        RequireOptional(Options.TrainLimit, v => v >= 1, "must be at least 1");
         RequireOptional(Options.Threads, v => v >= 1, "must be at least 1");
     }
 
@@ -52,7 +53,7 @@ public sealed class Session(ParseResult parse, RunnerOptions options, IRunnerEng
         if (Parse.GetValue(option) is T v && !ok(v)) throw new CliError($"{option.Name} {v}: {rule}.");
     }
 
-    /// <summary>Parses --device, applies --CUDA_VISIBLE_DEVICES and --threads, and asks the engine for the device.</summary>
+    /// <summary>Parses --device, applies --CUDA_VISIBLE_DEVICES and --threads, and checks the device can be used.</summary>
     public Device UseDevice()
     {
         Device device;
@@ -60,53 +61,89 @@ public sealed class Session(ParseResult parse, RunnerOptions options, IRunnerEng
         catch (ArgumentException e) { throw new CliError($"--device: {e.Message}"); }
         if (Parse.GetValue(Options.CudaVisibleDevices) is { Length: > 0 } visible)
             Environment.SetEnvironmentVariable("CUDA_VISIBLE_DEVICES", visible);
-        Engine.UseDevice(device, Parse.GetValue(Options.Threads));
+        try { Devices.Select(device, Parse.GetValue(Options.Threads)); }
+        catch (InvalidOperationException e) { throw new CliError($"--{e.Message}. Use --device cpu."); }
         return device;
     }
 
-    public DatasetKind? DatasetOption() =>
+    public DatasetInfo? DatasetOption() =>
         Parse.GetValue(Options.Dataset) is { } name ? Catalog.Dataset(name) : null;
 
     public string? ArchOption() =>
         Parse.GetValue(Options.NetArch) is { } name ? Catalog.Architecture(name) : null;
 
-    public DataRequest Data(DatasetKind dataset) =>
-        new(dataset,
-            Locations.FindData(dataset, Parse.GetValue(Options.DataDir), Parse.GetValue(Options.TestDir), Get(Options.Download)),
-            Get(Options.Download), Parse.GetValue(Options.Limit), Get(Options.Seed));
-
-    /// <summary>With --dataset given, checks its data folder before the (slower) checkpoint loading, so a missing folder is reported first.</summary>
-    public void CheckDataGiven()
+    /// <summary>
+    /// The folder the test images are read from: ImageNet --test_dir (else --datadir, whose val/ is used);
+    /// the others --datadir (null: the engine's default folders).
+    /// </summary>
+    public string? TestFolder(DatasetInfo dataset)
     {
-        if (DatasetOption() is { } dataset) Data(dataset);
+        var dataDir = Parse.GetValue(Options.DataDir);
+        if (dataset.Name != "ImageNet") return dataDir;
+        return Parse.GetValue(Options.TestDir) ?? dataDir
+            ?? throw new CliError($"ImageNet needs --test_dir (a folder <val>/<class>/<image>) or --datadir holding val/. {Datasets.HowToGet("ImageNet")}");
     }
+
+    /// <summary>The test split of <paramref name="dataset"/>, cut to --limit, downloaded first with --download.</summary>
+    public ImageSplit OpenTestData(DatasetInfo dataset) =>
+        DataSplits.Open(new DataRequest(dataset.Name)
+        {
+            Folder = TestFolder(dataset), Limit = Parse.GetValue(Options.Limit), Download = Get(Options.Download),
+        });
 
     /// <summary>
     /// Loads --load_model_name. The options fill in what the checkpoint does not say (a .pth has no
     /// metadata); where an option is given and the checkpoint disagrees, the engine refuses.
     /// </summary>
-    public IModel LoadModel(string path, Device device)
+    public LoadedModel LoadModel(string path, Device device) =>
+        ModelLoader.Load(new ModelRequest(path)
+        {
+            Arch = ArchOption(), Levels = Parse.GetValue(Options.L), Dataset = DatasetOption()?.Name, Device = device,
+        });
+
+    /// <summary>
+    /// The model and its test data. With --dataset given the data is opened first, so a missing folder is reported
+    /// before the (slower) checkpoint loading; otherwise the checkpoint says which data set it is for.
+    /// </summary>
+    public (LoadedModel Model, DatasetInfo Dataset, ImageSplit Data) LoadModelAndData(string command, Device device)
     {
-        var dataset = DatasetOption();
-        var arch = ArchOption();
-        var expected = new ModelSpec(arch ?? "vgg16", dataset?.Classes ?? 0, Parse.GetValue(Options.L) ?? 0,
-            dataset?.Name ?? "");
-        return Engine.Load(path, expected, arch is not null, device);
+        var given = DatasetOption();
+        var early = given is null ? null : OpenTestData(given);
+        var path = RequireCheckpoint(command);
+        var model = LoadModel(path, device);
+        var dataset = given ?? DatasetFor(model);
+        return (model, dataset, early ?? OpenTestData(dataset));
     }
 
-    public string RequireCheckpoint(string command)
+    public string RequireCheckpoint(string command) =>
+        FindCheckpoint(Get(Options.LoadModelName))
+        ?? throw new CliError($"{command} needs a checkpoint: pass --load_model_name FILE (.pth or .safetensors).");
+
+    /// <summary>
+    /// Resolves a checkpoint name: 'none' → null; else the file, or NAME with a checkpoint extension
+    /// (the reference appends .pth), each also inside --savedir.
+    /// </summary>
+    public string? FindCheckpoint(string name)
     {
-        var name = Get(Options.LoadModelName);
-        return Locations.FindCheckpoint(name, Get(Options.SaveDir))
-               ?? throw new CliError($"{command} needs a checkpoint: pass --load_model_name FILE (.pth or .safetensors).");
+        if (string.IsNullOrWhiteSpace(name) || name.Equals("none", StringComparison.OrdinalIgnoreCase)) return null;
+        var places = new List<string> { name };
+        if (!Path.IsPathRooted(name)) places.Add(Path.Combine(Get(Options.SaveDir), name));
+        foreach (var place in places)
+        {
+            try { return SpikeEngine.IO.Checkpoints.ResolvePath(place); }
+            catch (FileNotFoundException) { }
+        }
+        var tried = places.SelectMany(p => new[] { p }.Concat(SpikeEngine.IO.Checkpoints.Extensions.Select(e => p + e)));
+        throw new CliError($"Checkpoint not found: tried {string.Join(", ", tried)}. " +
+                           "Pass an existing .pth/.safetensors file or train one with the train command.");
     }
 
     /// <summary>The data set of a loaded model: --dataset if given, else the checkpoint's.</summary>
-    public DatasetKind DatasetFor(IModel model)
+    public DatasetInfo DatasetFor(LoadedModel model)
     {
         if (DatasetOption() is { } d) return d;
-        if (!string.IsNullOrEmpty(model.Spec.Dataset)) return Catalog.Dataset(model.Spec.Dataset);
-        throw new CliError($"{model.Source} does not say which data set it was trained on: pass --dataset ({string.Join(", ", Catalog.Datasets.Select(x => x.Name))}).");
+        if (!string.IsNullOrEmpty(model.Dataset)) return Catalog.Dataset(model.Dataset);
+        throw new CliError($"{model.Source} does not say which data set it was trained on: pass --dataset ({string.Join(", ", Datasets.Known.Select(x => x.Name))}).");
     }
 
     public void WriteLine(string text = "") => Out.WriteLine(text);

@@ -1,4 +1,5 @@
 using SpikeEngine.IO;
+using SpikeEngine.Runner.Cli;
 
 namespace SpikeEngine.Runner.Output;
 
@@ -23,6 +24,16 @@ public static class AccuracyPlot
         plot.ShowLegend(ScottPlot.Alignment.LowerRight);
         var png = plot.GetImageBytes(width, height, ScottPlot.ImageFormat.Png);
         AtomicFile.Write(path, s => s.Write(png));
+    }
+
+    /// <summary>Parses --plot_size WIDTHxHEIGHT.</summary>
+    public static (int Width, int Height) ParseSize(string text)
+    {
+        var parts = text.ToLowerInvariant().Split('x');
+        if (parts.Length == 2 && int.TryParse(parts[0], out var w) && int.TryParse(parts[1], out var h)
+            && w is >= 100 and <= 10000 && h is >= 100 and <= 10000)
+            return (w, h);
+        throw new CliError($"--plot_size '{text}' is not WIDTHxHEIGHT with each between 100 and 10000 (e.g. 800x500).");
     }
 
     private static void AddCurve(ScottPlot.Plot plot, double[] perStep, string label)

@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Text.Json.Serialization;
+using SpikeEngine.Data;
+using SpikeEngine.IO;
+using SpikeEngine.Nn.Models;
+using SpikeEngine.Tensors;
+using SpikeEngine.Training;
+
+namespace SpikeEngine.Workflows;
+
+/// <summary>
+/// Training a QCFS ANN from scratch (or from <see cref="InitFrom"/>) on a data set, saving best and last
+/// checkpoints in <see cref="SaveDir"/>. ImageNet reads <see cref="Folder"/> as the training folder and
+/// <see cref="TestFolder"/> as the validation folder (each &lt;class&gt;/&lt;image&gt;); the other data sets read
+/// both splits from <see cref="Folder"/> (null = <see cref="DataSplits.DefaultFolders"/>).
+/// </summary>
+public sealed record TrainRequest(string Arch, int Levels, string Dataset, string SaveDir)
+{
+    public string? Folder { get; init; }
+    public string? TestFolder { get; init; }
+    public bool Download { get; init; }
+    /// <summary>Only the first N training images.</summary>
+    public int? TrainLimit { get; init; }
+    /// <summary>Only the first N test images (the per-epoch evaluation).</summary>
+    public int? TestLimit { get; init; }
+    public int Epochs { get; init; } = 1;
+    public int BatchSize { get; init; } = 100;
+    public double LearningRate { get; init; } = 0.02;
+    public double WeightDecay { get; init; } = 5e-4;
+    public int Seed { get; init; }
+    public bool Resume { get; init; }
+    /// <summary>A checkpoint whose weights start the training (same architecture).</summary>
+    public string? InitFrom { get; init; }
+    public Device Device { get; init; } = Device.Cpu;
+    public Augmentation Augmentation { get; init; } = Augmentation.Full;
+}
+
+/// <summary>
+/// How a training run ended. <see cref="TrainImagesPerSecond"/>: training images per second over the training
+/// phase (data loading and augmentation included, evaluation and checkpoint writing excluded).
+/// </summary>
+public sealed record TrainingOutcome(
+    int EpochsDone,
+    [property: JsonConverter(typeof(ResultJson.Rounded))] double BestAccuracy,
+    [property: JsonPropertyName("best_checkpoint")] string BestPath,
+    [property: JsonPropertyName("last_checkpoint")] string LastPath,
+    bool Cancelled,
+    [property: JsonConverter(typeof(ResultJson.Rounded))] double Seconds,
+    [property: JsonConverter(typeof(ResultJson.Rounded))] double TrainImagesPerSecond);
+
+public static class TrainingRun
+{
+    /// <summary>
+    /// Trains; a cancellation stops after the current batch and returns <see cref="TrainingOutcome.Cancelled"/> with
+    /// the last good checkpoint (end of the last finished epoch) left on disk.
+    /// </summary>
+    public static TrainingOutcome Run(TrainRequest r, IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default)
+    {
+        var clock = Stopwatch.StartNew();
+        var dataset = Datasets.Info(r.Dataset);
+        var bundle = Bundle(r, dataset.Name);
+        bundle = bundle with
+        {
+            Train = DataSplits.First(bundle.Train, r.TrainLimit),
+            Test = DataSplits.First(bundle.Test, r.TestLimit),
+        };
+        var model = Models.Create(r.Arch, dataset.Classes, r.Levels, new ModelOptions
+        {
+            Seed = r.Seed, ImageNet = dataset.Name == "ImageNet", InputChannels = dataset.Channels,
+        });
+        if (r.InitFrom is not null)
+            Checkpoints.LoadInto(model, r.InitFrom, strict: true, expectedArch: r.Arch);
+        var info = ModelMetadata.Of(r.Arch, dataset.Classes, r.Levels, dataset.Name, bundle.Normalization);
+        var trainer = new Trainer(new TrainerOptions
+        {
+            Epochs = r.Epochs, LearningRate = (float)r.LearningRate, WeightDecay = (float)r.WeightDecay,
+            SaveDir = r.SaveDir, Resume = r.Resume, Device = r.Device, Seed = r.Seed,
+        }, info);
+        var tracker = new EpochTracker(progress);
+        try
+        {
+            var result = trainer.Fit(model, bundle.TrainLoader(r.BatchSize, r.Seed), bundle.TestLoader(r.BatchSize), tracker, cancel);
+            int done = result.Epochs.Count == 0 ? r.Epochs : result.Epochs[^1].Epoch;
+            return new TrainingOutcome(done, result.BestAccuracy, trainer.BestPath!, trainer.LastPath!, false,
+                clock.Elapsed.TotalSeconds, trainer.TrainingImagesPerSecond);
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            return new TrainingOutcome(tracker.LastEpoch, tracker.Best, trainer.BestPath!, trainer.LastPath!, true,
+                clock.Elapsed.TotalSeconds, trainer.TrainingImagesPerSecond);
+        }
+    }
+
+    /// <summary>Fails fast, before any loading, when the training data is not where the request says (and will not be downloaded).</summary>
+    public static void CheckData(TrainRequest r)
+    {
+        var dataset = Datasets.Info(r.Dataset).Name;
+        if (dataset == "ImageNet" || r.Download) return;
+        Datasets.Require(dataset, DataSplits.Folder(new DataRequest(dataset) { Folder = r.Folder, Split = DatasetSplit.Train }), DatasetSplit.Train);
+    }
+
+    private static DatasetBundle Bundle(TrainRequest r, string dataset)
+    {
+        if (dataset == "ImageNet")
+        {
+            var train = r.Folder ?? throw new ArgumentException("ImageNet training needs its training folder (<folder>/<class>/<image>).");
+            var val = r.TestFolder ?? throw new ArgumentException("ImageNet training needs its validation folder (<folder>/<class>/<image>).");
+            return Datasets.ImageNetFromFolders(train, val, r.Augmentation);
+        }
+        var folder = DataSplits.Folder(new DataRequest(dataset) { Folder = r.Folder, Split = DatasetSplit.Train });
+        return Datasets.Load(dataset, folder, r.Augmentation, r.Download);
+    }
+
+    /// <summary>Passes progress on and remembers the last finished epoch and the best accuracy (for a cancelled run).</summary>
+    private sealed class EpochTracker(IProgress<TrainingProgress>? inner) : IProgress<TrainingProgress>
+    {
+        public int LastEpoch;
+        public double Best;
+
+        public void Report(TrainingProgress p)
+        {
+            if (p.Completed is { } c) { LastEpoch = c.Epoch; Best = Math.Max(Best, c.Test.Top1); }
+            inner?.Report(p);
+        }
+    }
+}
