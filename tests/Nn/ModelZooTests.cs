@@ -18,6 +18,9 @@ public class ModelZooTests
     [TestCase("resnet20", 10, false, 272_493L, 19, 147)]
     [TestCase("resnet18", 10, false, 11_173_979L, 17, 139)]
     [TestCase("resnet34", 10, false, 21_282_155L, 33, 251)]
+    // ImageNet: the reference keeps the 3×3 stride-1 stem (METHOD.md §8); the published ResNet-34 has this count.
+    [TestCase("resnet34", 1000, true, 21_790_025L, 33, 251)]
+    [TestCase("resnet18", 1000, true, 11_681_849L, 17, 139)]
     public void CountsMatchTheReference(string arch, int classes, bool imageNet, long parameters, int lambdas, int entries)
     {
         var model = Models.Create(arch, classes, 4, NoInit with { ImageNet = imageNet });
@@ -79,8 +82,13 @@ public class ModelZooTests
         Assert.That(r18.Keys, Does.Contain("conv5_x.1.relu.up"));
         Assert.That(r18["fc.weight"].Shape, Is.EqualTo(new Shape(100, 512)));
         var r34 = Models.Create("resnet34", 1000, 4, NoInit with { ImageNet = true }).StateDict();
-        Assert.That(r34["conv1.0.weight"].Shape, Is.EqualTo(new Shape(64, 3, 7, 7)));
-        Assert.That(r34.Keys, Does.Contain("conv4_x.5.relu.up"));
+        Assert.That(r34["conv1.0.weight"].Shape, Is.EqualTo(new Shape(64, 3, 3, 3)), "the reference's stem on ImageNet");
+        Assert.That(r34.Keys, Does.Contain("conv4_x.5.relu.up").And.Not.Contain("conv1.3.weight"));
+        var torchvision = Models.Create("resnet34", 1000, 4, NoInit with { Stem = ResNetStem.Torchvision }).StateDict();
+        Assert.That(torchvision["conv1.0.weight"].Shape, Is.EqualTo(new Shape(64, 3, 7, 7)));
+        Assert.That(torchvision.Keys.Except(r34.Keys), Is.Empty, "the pool has no parameters: same keys, other stem shape");
+        Assert.That(() => Models.Create("resnet20", 10, 4, NoInit with { Stem = ResNetStem.Torchvision }),
+            Throws.ArgumentException.With.Message.Contains("resnet20"));
     }
 
     [Test]
@@ -166,12 +174,27 @@ public class ModelForwardTests
     }
 
     [Test]
-    public void ResNet18ImageNetStemTakes224PixelImages()
+    public void ResNet18TorchvisionStemTakes224PixelImages()
     {
-        var model = Models.Create("resnet18", 1000, 4, new ModelOptions { ImageNet = true });
+        var model = Models.Create("resnet18", 1000, 4, new ModelOptions { Stem = ResNetStem.Torchvision });
         model.Eval();
         using (Grad.NoGrad())
             Assert.That(model.Forward(GradCheck.Random(new Shape(1, 3, 224, 224), 1)).Shape, Is.EqualTo(new Shape(1, 1000)));
+    }
+
+    [Test]
+    public void VggClassifierInputFollowsTheClassCountAsTheReference()
+    {
+        // The reference picks 512·7·7 for 1000 classes, whatever the data set is called.
+        var thousand = Models.Create("vgg11", 1000, 4, new ModelOptions { Initialize = false }).StateDict();
+        Assert.That(thousand["classifier.1.weight"].Shape, Is.EqualTo(new Shape(4096, 512 * 7 * 7)));
+        var explicitInput = Models.Create("vgg11", 10, 4, new ModelOptions { Initialize = false } with { ClassifierInput = 512 * 2 * 2, Hidden = 64, Widths = [8, 8, 16, 16, 512] }).StateDict();
+        Assert.That(explicitInput["classifier.1.weight"].Shape, Is.EqualTo(new Shape(64, 2048)));
+        Assert.That(explicitInput["layer3.0.weight"].Shape, Is.EqualTo(new Shape(16, 8, 3, 3)));
+        Assert.That(() => Models.Create("vgg11", 10, 4, new ModelOptions { Initialize = false } with { ClassifierInput = 1000 }),
+            Throws.ArgumentException.With.Message.Contains("ClassifierInput 1000"));
+        Assert.That(() => Models.Create("vgg11", 10, 4, new ModelOptions { Initialize = false } with { Widths = [8, 8] }),
+            Throws.ArgumentException.With.Message.Contains("5 positive block widths"));
     }
 
     [Test]

@@ -1,13 +1,11 @@
-using StbImageSharp;
-
 namespace SpikeEngine.Data;
 
 /// <summary>
 /// torchvision's ImageFolder layout: root/&lt;class&gt;/**/&lt;image&gt;. Classes are the sub-folders sorted by
 /// ordinal name; files are found recursively in sorted order and kept when their extension (any case)
 /// is one of torchvision's IMG_EXTENSIONS. The folder is scanned eagerly (so an empty class fails at
-/// once); images are decoded lazily (StbImageSharp: JPEG, PNG, BMP, GIF; files with the other listed extensions are counted like torchvision but fail to decode with an error naming them) in the loader's threads and
-/// always returned as 3-channel RGB.
+/// once); images are decoded lazily (<see cref="ImageDecoder"/>: JPEG, PNG, BMP, GIF; files with the other listed extensions are
+/// counted like torchvision but fail to decode with an error naming them) in the loader's threads and always returned as 3-channel RGB.
 /// </summary>
 public sealed class ImageFolder : IImageDataset
 {
@@ -58,32 +56,6 @@ public sealed class ImageFolder : IImageDataset
 
     public Image GetImage(int index) => Decode(_files[index]);
 
-    /// <summary>Decodes an image file to 3-channel CHW bytes; any failure names the file.</summary>
-    public static Image Decode(string path)
-    {
-        byte[] bytes;
-        try { bytes = File.ReadAllBytes(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new InvalidDataException($"{path}: cannot read the image file ({e.Message}).", e);
-        }
-        ImageResult decoded;
-        try { decoded = ImageResult.FromMemory(bytes, ColorComponents.RedGreenBlue); }
-        catch (Exception e)
-        {
-            throw new InvalidDataException($"{path}: cannot decode the image ({e.Message}); StbImageSharp decodes JPEG, PNG, BMP, GIF, TGA and PSD (not PPM, PGM, TIFF or WebP).", e);
-        }
-        if (decoded is null || decoded.Data is null || decoded.Width < 1 || decoded.Height < 1 || decoded.Data.Length < decoded.Width * decoded.Height * 3)
-            throw new InvalidDataException($"{path}: cannot decode the image; StbImageSharp decodes JPEG, PNG, BMP, GIF, TGA and PSD (not PPM, PGM, TIFF or WebP).");
-        int plane = decoded.Width * decoded.Height;
-        var image = new Image(3, decoded.Height, decoded.Width);
-        var src = decoded.Data;
-        for (int i = 0; i < plane; i++)
-        {
-            image.Pixels[i] = src[3 * i];
-            image.Pixels[plane + i] = src[3 * i + 1];
-            image.Pixels[2 * plane + i] = src[3 * i + 2];
-        }
-        return image;
-    }
+    /// <summary>Decodes an image file to 3-channel CHW bytes as torchvision's loader does (<see cref="ImageDecoder"/>); any failure names the file.</summary>
+    public static Image Decode(string path) => ImageDecoder.Decode(path);
 }

@@ -3,7 +3,8 @@ namespace SpikeEngine.Nn.Models;
 /// <summary>The model zoo: builds a QCFS network by architecture name.</summary>
 public static class Models
 {
-    public static readonly IReadOnlyList<string> Architectures = ["vgg11", "vgg13", "vgg16", "vgg19", "resnet18", "resnet20", "resnet34", "cnn"];
+    public static readonly IReadOnlyList<string> Architectures =
+        [.. ArchitectureCatalog.Vggs.Select(v => v.Arch), .. ArchitectureCatalog.ResNets.Select(r => r.Arch), "cnn"];
 
     /// <summary>
     /// Builds <paramref name="arch"/> (case-insensitive; "vgg16", "resnet20", "cnn", …) with
@@ -14,18 +15,15 @@ public static class Models
         options ??= new ModelOptions();
         if (classes < 1) throw new ArgumentException($"Model '{arch}': the number of classes must be positive, got {classes}.");
         if (levels < 1) throw new ArgumentException($"Model '{arch}': the QCFS level L must be at least 1, got {levels}.");
-        Module model = arch.Trim().ToLowerInvariant().Replace("-", "").Replace("_", "") switch
+        var name = arch.Trim().ToLowerInvariant().Replace("-", "").Replace("_", "");
+        Module model = name switch
         {
-            "vgg11" => new Vgg(11, classes, levels, options),
-            "vgg13" => new Vgg(13, classes, levels, options),
-            "vgg16" => new Vgg(16, classes, levels, options),
-            "vgg19" => new Vgg(19, classes, levels, options),
-            "resnet18" => ResNet.ResNet18(classes, levels, options),
-            "resnet20" when options.ImageNet => throw new ArgumentException("resnet20 is a CIFAR network; it has no ImageNet layout."),
-            "resnet20" => ResNet.ResNet20(classes, levels, options),
-            "resnet34" => ResNet.ResNet34(classes, levels, options),
             "cnn" when options.ImageNet => throw new ArgumentException("cnn is a 28×28 network; it has no ImageNet layout."),
             "cnn" => new SmallCnn(classes, levels, options),
+            _ when ArchitectureCatalog.FindVgg(name) is { } vgg => new Vgg(vgg, classes, levels, options),
+            _ when ArchitectureCatalog.FindResNet(name) is { } resnet => resnet.HasImageNetForm || !options.ImageNet
+                ? new ResNet(resnet, classes, levels, options)
+                : throw new ArgumentException($"{name} is a CIFAR network; it has no ImageNet layout."),
             _ => throw new ArgumentException($"Unknown architecture '{arch}'. Valid names: {string.Join(", ", Architectures)}."),
         };
         if (options.Initialize) Initialization.Reference(model, options.Seed);

@@ -3,46 +3,55 @@ using SpikeEngine.Tensors;
 namespace SpikeEngine.Nn.Models;
 
 /// <summary>
-/// ResNet with QCFS (cos.md §8): stem conv1 = [Conv, BN, QCFS] (CIFAR: 3×3 stride 1; ImageNet:
-/// 7×7 stride 2 pad 3 plus AvgPool 3×3 stride 2 pad 1), stages conv2_x.. of <see cref="BasicBlock"/>s,
-/// global average pool (avg_pool), fc.
+/// ResNet with QCFS (METHOD.md §8): stem conv1 = [Conv 3×3 stride 1, BN, QCFS] on every data set, ImageNet
+/// included (a torchvision-style 7×7 stride-2 stem with AvgPool 3×3 stride 2 only when
+/// <see cref="ModelOptions.Stem"/> asks for it), stages conv2_x.. of <see cref="BasicBlock"/>s, global average
+/// pool (avg_pool), fc. Layer configurations: <see cref="ArchitectureCatalog.ResNets"/>.
 /// </summary>
 public sealed class ResNet : Module
 {
-    public ResNet(string name, int stemChannels, int[] stageChannels, int[] blocks, int classes, int levels, ModelOptions options)
+    public ResNet(ResNetLayout layout, int classes, int levels, ModelOptions options)
     {
-        Name = name;
+        Name = layout.DisplayName;
         Classes = classes;
-        RegisterChild("conv1", options.ImageNet
-            ? new Sequential(new Conv2d((options.InputChannels ?? 3), stemChannels, 7, 2, 3, bias: false), new BatchNorm2d(stemChannels), new Qcfs(levels), new AvgPool2d(3, 2, 1))
-            : new Sequential(new Conv2d((options.InputChannels ?? 3), stemChannels, 3, 1, 1, bias: false), new BatchNorm2d(stemChannels), new Qcfs(levels)));
+        Stem = options.Stem;
+        var widths = options.Widths ?? layout.Widths;
+        if (widths.Length != layout.Blocks.Length || widths.Any(w => w < 1))
+            throw new ArgumentException($"{layout.Arch}: Widths needs {layout.Blocks.Length} positive stage widths, got [{string.Join(", ", widths)}].");
+        int stemChannels = options.Widths is null ? layout.StemChannels : widths[0];
+        int inputs = options.InputChannels ?? 3;
+        RegisterChild(ArchitectureCatalog.ResNetStemName, options.Stem switch
+        {
+            ResNetStem.Reference => new Sequential(new Conv2d(inputs, stemChannels, 3, 1, 1, bias: false), new BatchNorm2d(stemChannels), new Qcfs(levels)),
+            _ when !layout.HasImageNetForm => throw new ArgumentException($"{layout.Arch} is a CIFAR network; it has no torchvision-style stem."),
+            _ => new Sequential(new Conv2d(inputs, stemChannels, ArchitectureCatalog.TorchvisionStemKernel, 2, 3, bias: false),
+                new BatchNorm2d(stemChannels), new Qcfs(levels), new AvgPool2d(3, 2, 1)),
+        });
         int channels = stemChannels;
-        for (int s = 0; s < stageChannels.Length; s++)
+        for (int s = 0; s < widths.Length; s++)
         {
             var stage = new List<Module>();
-            for (int b = 0; b < blocks[s]; b++)
+            for (int b = 0; b < layout.Blocks[s]; b++)
             {
                 int stride = b == 0 && s > 0 ? 2 : 1;
-                stage.Add(new BasicBlock(channels, stageChannels[s], stride, levels));
-                channels = stageChannels[s];
+                stage.Add(new BasicBlock(channels, widths[s], stride, levels));
+                channels = widths[s];
             }
-            RegisterChild($"conv{s + 2}_x", new Sequential([.. stage]));
+            RegisterChild(ArchitectureCatalog.ResNetStage(s), new Sequential([.. stage]));
         }
         RegisterChild("avg_pool", new GlobalAvgPool2d());
-        RegisterChild("fc", new Linear(channels, classes));
+        RegisterChild(ArchitectureCatalog.ResNetFc, new Linear(channels, classes));
     }
 
     public string Name { get; }
     public int Classes { get; }
+    public ResNetStem Stem { get; }
 
-    public static ResNet ResNet20(int classes, int levels, ModelOptions options) =>
-        new("ResNet-20", 16, [16, 32, 64], [3, 3, 3], classes, levels, options);
-    public static ResNet ResNet18(int classes, int levels, ModelOptions options) =>
-        new("ResNet-18", 64, [64, 128, 256, 512], [2, 2, 2, 2], classes, levels, options);
-    public static ResNet ResNet34(int classes, int levels, ModelOptions options) =>
-        new("ResNet-34", 64, [64, 128, 256, 512], [3, 4, 6, 3], classes, levels, options);
+    public static ResNet ResNet20(int classes, int levels, ModelOptions options) => new(ArchitectureCatalog.FindResNet("resnet20")!, classes, levels, options);
+    public static ResNet ResNet18(int classes, int levels, ModelOptions options) => new(ArchitectureCatalog.FindResNet("resnet18")!, classes, levels, options);
+    public static ResNet ResNet34(int classes, int levels, ModelOptions options) => new(ArchitectureCatalog.FindResNet("resnet34")!, classes, levels, options);
 
     public override Tensor Forward(Tensor x) => Intermediates.Chain(this, x);
 
-    public override string Describe() => $"{Name}({Classes} classes)";
+    public override string Describe() => $"{Name}({Classes} classes{(Stem == ResNetStem.Torchvision ? ", torchvision-style stem" : "")})";
 }

@@ -3,47 +3,51 @@ using SpikeEngine.Tensors;
 namespace SpikeEngine.Nn.Models;
 
 /// <summary>
-/// VGG with QCFS (cos.md §8): layer1..layer5, each [Conv3×3 pad 1 (bias), BN, QCFS, Dropout] per
+/// VGG with QCFS (METHOD.md §8): layer1..layer5, each [Conv3×3 pad 1 (bias), BN, QCFS, Dropout] per
 /// conv and AvgPool 2×2 stride 2 at the end; classifier = [Flatten, Linear(512 or 512·7·7, 4096),
-/// QCFS, Dropout, Linear(4096, 4096), QCFS, Dropout, Linear(4096, classes)].
+/// QCFS, Dropout, Linear(4096, 4096), QCFS, Dropout, Linear(4096, classes)]. Layer configurations:
+/// <see cref="ArchitectureCatalog.Vggs"/>.
 /// </summary>
 public sealed class Vgg : Module
 {
-    private static readonly Dictionary<int, int[][]> Configs = new()
-    {
-        [11] = [[64], [128], [256, 256], [512, 512], [512, 512]],
-        [13] = [[64, 64], [128, 128], [256, 256], [512, 512], [512, 512]],
-        [16] = [[64, 64], [128, 128], [256, 256, 256], [512, 512, 512], [512, 512, 512]],
-        [19] = [[64, 64], [128, 128], [256, 256, 256, 256], [512, 512, 512, 512], [512, 512, 512, 512]],
-    };
-
     public Vgg(int depth, int classes, int levels, ModelOptions options)
+        : this(ArchitectureCatalog.Vggs.FirstOrDefault(v => v.Depth == depth)
+            ?? throw new ArgumentException($"VGG depth {depth} is not supported ({string.Join(", ", ArchitectureCatalog.Vggs.Select(v => v.Depth))})."),
+            classes, levels, options) { }
+
+    public Vgg(VggLayout layout, int classes, int levels, ModelOptions options)
     {
-        if (!Configs.TryGetValue(depth, out var config))
-            throw new ArgumentException($"VGG depth {depth} is not supported (11, 13, 16, 19).");
-        Depth = depth;
+        Depth = layout.Depth;
         Classes = classes;
-        int channels = (options.InputChannels ?? 3);
-        for (int b = 0; b < config.Length; b++)
+        var widths = options.Widths ?? layout.BlockWidths;
+        if (widths.Length != layout.Blocks.Length || widths.Any(w => w < 1))
+            throw new ArgumentException($"{layout.Arch}: Widths needs {layout.Blocks.Length} positive block widths, got [{string.Join(", ", widths)}].");
+        int channels = options.InputChannels ?? 3;
+        for (int b = 0; b < layout.Blocks.Length; b++)
         {
             var layers = new List<Module>();
-            foreach (int width in config[b])
+            for (int i = 0; i < layout.Blocks[b].Length; i++)
             {
-                layers.Add(new Conv2d(channels, width, 3, 1, 1, bias: true));
-                layers.Add(new BatchNorm2d(width));
+                layers.Add(new Conv2d(channels, widths[b], 3, 1, 1, bias: true));
+                layers.Add(new BatchNorm2d(widths[b]));
                 layers.Add(new Qcfs(levels));
                 layers.Add(new Dropout(options.Dropout));
-                channels = width;
+                channels = widths[b];
             }
             layers.Add(new AvgPool2d(2, 2));
-            RegisterChild($"layer{b + 1}", new Sequential([.. layers]));
+            RegisterChild(ArchitectureCatalog.VggBlock(b), new Sequential([.. layers]));
         }
-        int features = options.ImageNet ? 512 * 7 * 7 : 512;
-        RegisterChild("classifier", new Sequential(
+        int features = options.ClassifierInput
+            ?? (options.ImageNet ? channels * 7 * 7 : VggLayout.ReferenceClassifierInput(channels, classes));
+        int grid = (int)Math.Round(Math.Sqrt(features / (double)channels));
+        if (features % channels != 0 || grid * grid * channels != features)
+            throw new ArgumentException($"{layout.Arch}: ClassifierInput {features} is not {channels}·k·k (the flattened last block of {channels} channels).");
+        int hidden = options.Hidden ?? VggLayout.Hidden;
+        RegisterChild(ArchitectureCatalog.VggClassifier, new Sequential(
             new Flatten(),
-            new Linear(features, 4096), new Qcfs(levels), new Dropout(options.Dropout),
-            new Linear(4096, 4096), new Qcfs(levels), new Dropout(options.Dropout),
-            new Linear(4096, classes)));
+            new Linear(features, hidden), new Qcfs(levels), new Dropout(options.Dropout),
+            new Linear(hidden, hidden), new Qcfs(levels), new Dropout(options.Dropout),
+            new Linear(hidden, classes)));
     }
 
     public int Depth { get; }
