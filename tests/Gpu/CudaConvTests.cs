@@ -42,7 +42,7 @@ public class CudaConvTests : GpuTestBase
     [TestCaseSource(nameof(Convolutions))]
     public void ConvolutionMatchesCudnn(int n, int c, int h, int w, int k, int r, int s, int sh, int sw, int ph, int pw)
     {
-        if (Cuda.CudnnUnavailableReason is { } why) Assert.Ignore(why);
+        RequireCudnn();
         var g = new Conv2dGeometry(n, c, h, w, k, r, s, sh, sw, ph, pw);
         var rng = new Random(g.GetHashCode() + 1);
         using var x = Tensor.FromArray(Random(rng, g.InputShape.Numel), g.InputShape, Gpu);

@@ -115,7 +115,7 @@ public class ReadmeSnippetTests
         using var batch = loader.Epoch().First();
         using var outputs = snn.Simulate(batch.Images, cos);
         int first = SpikingNetwork.PredictionsPerStep(outputs, batch.Size, 4)[^1][0];
-        Assert.That(result.Images, Is.EqualTo(1000));
+        Assert.That(result.Samples, Is.EqualTo(1000));
         return
         [
             string.Create(inv, $"ANN {100 * result.AnnAccuracy:F2} %, SNN (COS ρ = 4) at T = 4: {100 * result.Runs[0].At(4):F2} %"),

@@ -25,6 +25,7 @@ public sealed partial class CudaBackend
         {
             if (_cudnnProbed) return _cudnnReason;
             _cudnnProbed = true;
+            if (_context.IsEmulated) return _cudnnReason = CudaLibraries.CudnnAbsentUnderEmulator;
             if (!CudaLibraries.TryLoad(CudaLibraries.Cudnn, out _, out var why)) return _cudnnReason = $"no cuDNN ({why})";
             try
             {
