@@ -59,6 +59,21 @@ extern "C" __global__ void col2im(const float* col, float* dx, int count, int C,
     }
 }
 
+// y[r, i, p] = x[i, r, p]: [count, rows, plane] → [rows, count·plane], so the samples of a chunk form one
+// matrix and backward-weight is a single GEMM over (sample, position) instead of one per sample.
+extern "C" __global__ void batch_to_rows(const float* x, float* y, int count, int rows, int plane)
+{
+    const long long total = (long long)count * rows * plane;
+    for (long long k = blockIdx.x * (long long)blockDim.x + threadIdx.x; k < total; k += (long long)blockDim.x * gridDim.x)
+    {
+        const int p = (int)(k % plane);
+        const long long rest = k / plane;
+        const int r = (int)(rest % rows);
+        const int i = (int)(rest / rows);
+        y[((long long)r * count + i) * plane + p] = x[k];
+    }
+}
+
 // y[n, c, p] += bias[c] for [N, C, P] (conv layers, P = OutH·OutW).
 extern "C" __global__ void add_channel_bias(float* y, const float* bias, int n, int channels, int plane)
 {

@@ -73,16 +73,20 @@ public sealed partial class CudaBackend
         bool pointwise = IsPointwise(g);
         int chunk = pointwise ? g.N : ChunkSamples(g);
         using var col = Rent(pointwise ? 4 : (long)chunk * rows * plane * sizeof(float));
+        // The chunk's samples side by side: dyRows[K, count·P] and colRows[CRS, count·P], so
+        // dW[K, CRS] (+)= dyRows · colRowsᵀ is one GEMM per chunk over (sample, position).
+        using var dyRows = Rent((long)chunk * g.K * plane * sizeof(float));
+        using var colRows = Rent((long)chunk * rows * plane * sizeof(float));
         if (g.N == 0) _context.Memset32(pdw, 0, dw.Numel);
         for (int n0 = 0; n0 < g.N; n0 += chunk)
         {
             int count = Math.Min(chunk, g.N - n0);
             var columns = px.Floats((long)n0 * inSize);
             if (!pointwise) { ColumnKernel(CudaKernels.Im2Col, columns, col.Pointer, (long)count * rows * plane, count, g); columns = col.Pointer; }
-            // dW[K, CRS] += dy_i[K, P] · col_iᵀ[P, CRS], summed over the samples in order.
-            for (int i = 0; i < count; i++)
-                RowMajorGemm(false, true, g.K, rows, plane, 1f, pdy.Floats((long)(n0 + i) * g.K * plane), plane,
-                    columns.Floats((long)i * rows * plane), plane, n0 + i == 0 ? 0f : 1f, pdw, rows);
+            Launch(CudaKernels.BatchToRows, (long)count * g.K * plane, pdy.Floats((long)n0 * g.K * plane), dyRows.Pointer, count, g.K, plane);
+            Launch(CudaKernels.BatchToRows, (long)count * rows * plane, columns, colRows.Pointer, count, rows, plane);
+            RowMajorGemm(false, true, g.K, rows, count * plane, 1f, dyRows.Pointer, count * plane,
+                colRows.Pointer, count * plane, n0 == 0 ? 0f : 1f, pdw, rows);
         }
         if (dbias is not null) LaunchBlocks(CudaKernels.ChannelSums, g.K, A(dy), A(dbias), g.N, g.K, plane);
     }

@@ -25,6 +25,7 @@ public static class CudaKernels
     public static readonly KernelSpec Col2Im = new("conv", "col2im", "ppiiiiiiiiiiii");
     public static readonly KernelSpec AddChannelBias = new("conv", "add_channel_bias", "ppiii");
     public static readonly KernelSpec ChannelSums = new("conv", "channel_sums", "ppiii");
+    public static readonly KernelSpec BatchToRows = new("conv", "batch_to_rows", "ppiii");
     // norm.cu
     public static readonly KernelSpec BatchNormTraining = new("norm", "bn_forward_training", "pppppffpppiii");
     public static readonly KernelSpec BatchNormInference = new("norm", "bn_forward_inference", "pppppfpiii");
