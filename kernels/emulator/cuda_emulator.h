@@ -2,8 +2,10 @@
 // with g++ into the emulated device (kernels/emulator/README in kernels/README.md, "The emulated device").
 // Every CUDA thread of a block runs as a fiber on one OS thread: __syncthreads and the warp shuffles
 // suspend the fiber until every thread of the block (or lane of the warp) has arrived, so block
-// semantics are real, not assumed. __shared__ variables are thread_local: one copy per OS thread, which
-// runs one block at a time, so the threads of a block share it.
+// semantics are real, not assumed. Kernels without a barrier (build.sh finds them with barrier_scan.awk)
+// run their threads one after the other without fibers. The device runs one block at a time in the whole
+// process (launches hold the device lock), so __shared__ variables are plain statics shared by the threads
+// of the running block, and the thread/block indices are plain globals (no thread_local lookups per access).
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -15,7 +17,7 @@
 #define __device__
 #define __host__
 #define __forceinline__ inline __attribute__((always_inline))
-#define __shared__ static thread_local
+#define __shared__ static
 #define __restrict__ __restrict
 
 struct uint3 { unsigned int x, y, z; };
@@ -24,10 +26,10 @@ struct dim3 { unsigned int x, y, z; };
 namespace emu {
 
 struct Fiber { uint3 idx; unsigned linear; }; // linear = x + y·bx + z·bx·by: the lane is linear % 32
-extern thread_local Fiber* current_fiber;
-extern thread_local uint3 block_idx;
-extern thread_local dim3 block_dim;
-extern thread_local dim3 grid_dim;
+extern Fiber* current_fiber;
+extern uint3 block_idx;
+extern dim3 block_dim;
+extern dim3 grid_dim;
 
 void sync_block();                 // __syncthreads
 void sync_warp();                  // all lanes of the calling thread's warp
@@ -59,7 +61,7 @@ T shfl_down(unsigned mask, T v, unsigned delta)
 // names every `extern "C" __global__` kernel with EMU_KERNEL; the launcher unpacks the void** parameter
 // array exactly as cuLaunchKernel receives it (one pointer per parameter, to a value of the parameter's type).
 using Launcher = void (*)(void** params);
-void register_kernel(const char* name, Launcher launcher, int parameterCount);
+void register_kernel(const char* name, Launcher launcher, int parameterCount, bool barriers);
 
 template <typename F, F f> struct KernelLauncher;
 template <typename... A, void (*f)(A...)> struct KernelLauncher<void (*)(A...), f>
@@ -74,14 +76,15 @@ template <typename... A, void (*f)(A...)> struct KernelLauncher<void (*)(A...), 
 
 struct Registrar
 {
-    Registrar(const char* name, Launcher launcher, int count) { register_kernel(name, launcher, count); }
+    Registrar(const char* name, Launcher launcher, int count, bool barriers) { register_kernel(name, launcher, count, barriers); }
 };
 
 } // namespace emu
 
-#define EMU_KERNEL(name) \
+// barriers: 1 when the kernel can reach __syncthreads or a shuffle (then its threads run as fibers).
+#define EMU_KERNEL(name, barriers) \
     static ::emu::Registrar emu_registrar_##name(#name, &::emu::KernelLauncher<decltype(&name), &name>::run, \
-        ::emu::KernelLauncher<decltype(&name), &name>::count);
+        ::emu::KernelLauncher<decltype(&name), &name>::count, (barriers) != 0);
 
 #define threadIdx (::emu::current_fiber->idx)
 #define blockIdx (::emu::block_idx)

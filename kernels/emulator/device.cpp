@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <pthread.h>
 #include <mutex>
 #include <string>
 #include <sys/mman.h>
@@ -30,10 +31,11 @@
 
 namespace emu {
 
-thread_local Fiber* current_fiber;
-thread_local uint3 block_idx;
-thread_local dim3 block_dim;
-thread_local dim3 grid_dim;
+// One launch at a time in the process (the device lock), so these are plain globals.
+Fiber* current_fiber;
+uint3 block_idx;
+dim3 block_dim;
+dim3 grid_dim;
 
 // ---------------------------------------------------------------- errors
 
@@ -204,12 +206,12 @@ void set_detail(int code, const std::string& detail) { fail(code, detail); }
 
 // ---------------------------------------------------------------- kernels and modules
 
-struct Kernel { Launcher launcher; int parameters; };
+struct Kernel { Launcher launcher; int parameters; bool barriers; };
 static std::unordered_map<std::string, Kernel>& registry() { static std::unordered_map<std::string, Kernel> r; return r; }
 
-void register_kernel(const char* name, Launcher launcher, int parameterCount)
+void register_kernel(const char* name, Launcher launcher, int parameterCount, bool barriers)
 {
-    registry()[name] = Kernel{launcher, parameterCount};
+    registry()[name] = Kernel{launcher, parameterCount, barriers};
 }
 
 struct Module { std::vector<std::string> entries; };
@@ -239,13 +241,13 @@ enum class State { Ready, AtBlockBarrier, AtWarpBarrier, Done };
 struct Thread : Fiber { void* sp; State state; };
 
 struct BlockRun {
-    Launcher launcher; void** params;
+    Launcher launcher; void** params; bool direct; // direct: a barrier-free kernel, threads run without fibers
     std::vector<Thread> threads;
     std::vector<uint64_t> slots; // 32 per warp
     void* schedulerSp;
     FiberStacks stacks;
 };
-static thread_local BlockRun* run;
+static BlockRun* run;
 
 [[noreturn]] static void fiber_main()
 {
@@ -256,8 +258,11 @@ static thread_local BlockRun* run;
     __builtin_unreachable();
 }
 
+[[noreturn]] static void barrier_in_direct_mode();
+
 static void suspend(State why)
 {
+    if (run->direct) barrier_in_direct_mode();
     Thread* self = static_cast<Thread*>(current_fiber);
     self->state = why;
     fiber_switch(&self->sp, run->schedulerSp);
@@ -279,6 +284,16 @@ static void resume(Thread& t)
 static bool run_block(unsigned count)
 {
     auto& threads = run->threads;
+    if (run->direct) {
+        for (unsigned i = 0; i < count; i++) {
+            Thread& t = threads[i];
+            t.linear = i;
+            t.idx = uint3{i % block_dim.x, (i / block_dim.x) % block_dim.y, i / (block_dim.x * block_dim.y)};
+            current_fiber = &t;
+            run->launcher(run->params);
+        }
+        return true;
+    }
     for (unsigned i = 0; i < count; i++) {
         Thread& t = threads[i];
         t.linear = i;
@@ -318,9 +333,12 @@ static bool run_block(unsigned count)
 
 // ---------------------------------------------------------------- fault handling during a launch
 
-static thread_local sigjmp_buf* launch_escape;
-static thread_local volatile sig_atomic_t in_launch;
-static thread_local void* volatile fault_address;
+// The launching thread is recorded so that a fault on any other thread (.NET's own) goes to the previous handler.
+static sigjmp_buf* launch_escape;
+static volatile sig_atomic_t in_launch;
+static pthread_t launch_thread;
+static void* volatile fault_address;
+static constexpr int BarrierEscape = 1 << 20; // siglongjmp value: a barrier in a kernel classed barrier-free
 static struct sigaction previous_segv, previous_bus, previous_fpe;
 
 static void chain(int sig, siginfo_t* info, void* context)
@@ -334,7 +352,7 @@ static void chain(int sig, siginfo_t* info, void* context)
 
 static void on_fault(int sig, siginfo_t* info, void* context)
 {
-    if (in_launch && launch_escape != nullptr) {
+    if (in_launch && launch_escape != nullptr && pthread_equal(launch_thread, pthread_self())) {
         fault_address = info->si_addr;
         in_launch = 0;
         siglongjmp(*launch_escape, sig);
@@ -361,16 +379,23 @@ struct FaultHandlers {
     }
 };
 
+static void barrier_in_direct_mode()
+{
+    in_launch = 0;
+    siglongjmp(*launch_escape, BarrierEscape);
+}
+
 static int launch(const Function& f, dim3 grid, dim3 block, void** params)
 {
     const unsigned count = block.x * block.y * block.z;
-    static thread_local BlockRun state;
+    static BlockRun state;
     run = &state;
+    state.direct = !f.kernel.barriers;
     state.launcher = f.kernel.launcher;
     state.params = params;
     if (state.threads.size() < count) state.threads.resize(count);
     state.slots.assign(round_up(count, 32), 0);
-    state.stacks.reserve(count);
+    if (!state.direct) state.stacks.reserve(count);
     grid_dim = grid;
     block_dim = block;
 
@@ -379,6 +404,7 @@ static int launch(const Function& f, dim3 grid, dim3 block, void** params)
     {
         FaultHandlers handlers;
         launch_escape = &escape;
+        launch_thread = pthread_self();
         const int sig = sigsetjmp(escape, 1);
         if (sig == 0) {
             in_launch = 1;
@@ -391,7 +417,9 @@ static int launch(const Function& f, dim3 grid, dim3 block, void** params)
             in_launch = 0;
         } else {
             const uintptr_t where = (uintptr_t)fault_address;
-            if (sig == SIGFPE) result = fail(LaunchFailed, "kernel " + f.name + ": arithmetic exception (integer division by zero?) in block " +
+            if (sig == BarrierEscape) result = fail(LaunchFailed, "kernel " + f.name + " reached a barrier, but kernels/emulator/barrier_scan.awk " +
+                "classed it barrier-free (fix the scan)");
+            else if (sig == SIGFPE) result = fail(LaunchFailed, "kernel " + f.name + ": arithmetic exception (integer division by zero?) in block " +
                 std::to_string(block_idx.x));
             else result = fail(IllegalAddress, "kernel " + f.name + " (block " + std::to_string(block_idx.x) + ") touched " + describe_address(where));
         }
