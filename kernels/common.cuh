@@ -1,11 +1,12 @@
 // Shared helpers for the SpikeEngine kernels. Every kernel is extern "C" (unmangled names, looked up
 // by cuModuleGetFunction) and takes only pointers, int, float and unsigned long long parameters, in
 // the order declared by the matching KernelSpec in engine/Backend/Cuda/CudaKernels.cs.
-// Kernels use grid-stride loops so any grid size is correct.
+// Kernels use grid-stride loops so any grid size is correct. The index is 64-bit: with n close to 2^31
+// (a time-major ImageNet activation) an int index would overflow when it steps past n.
 #pragma once
 
 #define GRID_STRIDE_LOOP(i, n) \
-    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += blockDim.x * gridDim.x)
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < (long long)(n); i += (long long)blockDim.x * gridDim.x)
 
 // Sum of v over the block (blockDim.x a multiple of 32, at most 1024); the result is valid in every thread.
 template <typename T>

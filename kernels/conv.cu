@@ -58,3 +58,39 @@ extern "C" __global__ void col2im(const float* col, float* dx, int count, int C,
         dx[i] = acc;
     }
 }
+
+// y[r, i, p] = x[i, r, p]: [count, rows, plane] → [rows, count·plane], so the samples of a chunk form one
+// matrix and backward-weight is a single GEMM over (sample, position) instead of one per sample.
+extern "C" __global__ void batch_to_rows(const float* x, float* y, int count, int rows, int plane)
+{
+    const long long total = (long long)count * rows * plane;
+    for (long long k = blockIdx.x * (long long)blockDim.x + threadIdx.x; k < total; k += (long long)blockDim.x * gridDim.x)
+    {
+        const int p = (int)(k % plane);
+        const long long rest = k / plane;
+        const int r = (int)(rest % rows);
+        const int i = (int)(rest / rows);
+        y[((long long)r * count + i) * plane + p] = x[k];
+    }
+}
+
+// y[n, c, p] += bias[c] for [N, C, P] (conv layers, P = OutH·OutW).
+extern "C" __global__ void add_channel_bias(float* y, const float* bias, int n, int channels, int plane)
+{
+    GRID_STRIDE_LOOP(i, n * channels * plane) y[i] += bias[(i / plane) % channels];
+}
+
+// dbias[c] = sum over n and p of dy[n, c, p]; one block per channel.
+extern "C" __global__ void channel_sums(const float* dy, float* dbias, int n, int channels, int plane)
+{
+    const int c = blockIdx.x;
+    const int count = n * plane;
+    float acc = 0.0f;
+    for (int j = threadIdx.x; j < count; j += blockDim.x)
+    {
+        const int s = j / plane, p = j - s * plane;
+        acc += dy[((long long)s * channels + c) * plane + p];
+    }
+    acc = block_sum(acc);
+    if (threadIdx.x == 0) dbias[c] = acc;
+}

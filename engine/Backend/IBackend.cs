@@ -5,8 +5,20 @@ namespace SpikeEngine.Backend;
 /// <summary>
 /// The op set of the engine, one implementation per device (Cpu/ is the reference for Cuda/).
 /// Conventions: NCHW float32; every output tensor is allocated by the caller and overwritten
-/// (never accumulated into) unless the summary says otherwise; shapes are validated by the
-/// callers (Autograd/Functional) so kernels can trust them.
+/// (never accumulated into) unless the summary says otherwise.
+/// <para>
+/// Validation contract: every op first calls its check in <see cref="BackendContract"/> (same name as
+/// the op), before it reads or writes any data, so every backend rejects the same bad arguments with
+/// the same exception type and message. The checks cover what can be known without reading tensor
+/// contents: every tensor lives on the backend's device; ranks, shapes and element counts agree with
+/// each other and with the geometry (sizes such as In, Out and C come from the weight or the input the
+/// summary names, never guessed from another tensor); scalar options lie in their range (θ finite and
+/// &gt; 0, ρ in 0..steps, k ≥ 1, QCFS L ≥ 1, dropout p in [0, 1], eps finite &gt; 0, SGD rates finite ≥ 0);
+/// labels lie in [0, classes). Out-of-range scalars throw <see cref="ArgumentOutOfRangeException"/>,
+/// everything else <see cref="ArgumentException"/>; messages start with the op's name. Tensor values
+/// are not scanned (NaN and ∞ in data propagate as IEEE arithmetic says). The layers above
+/// (Autograd/Functional) check again with the layer's name, for messages that point at the model.
+/// </para>
 /// </summary>
 public interface IBackend
 {
@@ -17,17 +29,20 @@ public interface IBackend
     // ---- memory ----
     Tensor Empty(Shape shape);
     Tensor Zeros(Shape shape);
+    /// <summary>Copies source into the first source.Length elements of destination (at most its Numel).</summary>
     void CopyFromHost(ReadOnlySpan<float> source, Tensor destination);
+    /// <summary>Copies the first destination.Length elements (at most its Numel) of source to the host.</summary>
     void CopyToHost(Tensor source, Span<float> destination);
+    /// <summary>source and destination hold the same number of elements.</summary>
     void Copy(Tensor source, Tensor destination);
     void Fill(Tensor tensor, float value);
     /// <summary>Waits until queued work is done (no-op on the CPU).</summary>
     void Synchronize();
 
     // ---- elementwise ----
-    /// <summary>y = a + b (same shapes).</summary>
+    /// <summary>y = a + b elementwise (a, b, y hold the same number of elements).</summary>
     void Add(Tensor a, Tensor b, Tensor y);
-    /// <summary>y = a * b elementwise (same shapes).</summary>
+    /// <summary>y = a * b elementwise (a, b, y hold the same number of elements).</summary>
     void Mul(Tensor a, Tensor b, Tensor y);
     /// <summary>y += alpha · x (accumulates).</summary>
     void Axpy(float alpha, Tensor x, Tensor y);
@@ -39,17 +54,18 @@ public interface IBackend
     // ---- dense algebra ----
     /// <summary>
     /// Row-major C[m,n] = alpha · op(A)[m,k] · op(B)[k,n] + beta · C, where op transposes when asked.
-    /// Offsets and leading dimensions are in elements of each tensor's storage.
+    /// Offsets and leading dimensions are in elements of each tensor; every matrix must lie inside its tensor.
     /// </summary>
     void Gemm(bool transA, bool transB, int m, int n, int k, float alpha,
         Tensor a, int aOffset, int lda, Tensor b, int bOffset, int ldb,
         float beta, Tensor c, int cOffset, int ldc);
 
-    /// <summary>y[N,Out] = x[N,In] · wᵀ (w is [Out,In]) + bias.</summary>
+    /// <summary>y[N,Out] = x[N,In] · wᵀ (w is [Out,In]; In and Out are read from w) + bias[Out].</summary>
     void LinearForward(Tensor x, Tensor w, Tensor? bias, Tensor y);
     /// <summary>Gradients of LinearForward; any output may be null when not wanted. dw, dbias are overwritten.</summary>
     void LinearBackward(Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, Tensor? dbias);
 
+    /// <summary>x, w and y have exactly g's InputShape, WeightShape and OutputShape; bias has K elements.</summary>
     void Conv2dForward(Tensor x, Tensor w, Tensor? bias, Tensor y, Conv2dGeometry g);
     void Conv2dBackwardData(Tensor dy, Tensor w, Tensor dx, Conv2dGeometry g);
     /// <summary>dw (and dbias when given) are overwritten.</summary>

@@ -25,6 +25,8 @@ public sealed unsafe class CudaContext : IDisposable
     public int Multiprocessors { get; }
     public long TotalMemoryBytes { get; }
     public int DriverVersion { get; }
+    /// <summary>True on the emulated device (SPIKEENGINE_CUDA=emulator): kernels run on the CPU, see kernels/README.md.</summary>
+    public bool IsEmulated { get; private init; }
     internal IntPtr Stream { get; }
 
     private CudaContext(int ordinal, IntPtr context, IntPtr stream, string name, int major, int minor, int sms, long total, int driver)
@@ -71,7 +73,10 @@ public sealed unsafe class CudaContext : IDisposable
         CuDriver.Check(CuDriver.cuCtxSetCurrent(ctx), "cuCtxSetCurrent");
         _currentOnThread = ctx;
         CuDriver.Check(CuDriver.cuStreamCreate(out var stream, 0), "cuStreamCreate");
-        return new CudaContext(ordinal, ctx, stream, name2, major, minor, sms, (long)total, driverVersion);
+        return new CudaContext(ordinal, ctx, stream, name2, major, minor, sms, (long)total, driverVersion)
+        {
+            IsEmulated = CudaLibraries.EmulatorSelected
+        };
     }
 
     /// <summary>Makes this context current on the calling thread (cheap when it already is).</summary>

@@ -9,6 +9,8 @@ namespace SpikeEngine.Cuda;
 /// by the path separator), CUDA_PATH/lib64, LD_LIBRARY_PATH, the system library folders,
 /// /usr/local/cuda*/lib64, pip-installed site-packages/nvidia/*/lib (and torch/lib), and finally
 /// the loader's own search by soname.
+/// With SPIKEENGINE_CUDA=emulator, "cuda" and "cublas" both resolve to the emulated device
+/// (kernels/emulator, see kernels/README.md "The emulated device") and cuDNN is reported absent.
 /// </summary>
 public static class CudaLibraries
 {
@@ -16,6 +18,16 @@ public static class CudaLibraries
     public const string Cublas = "cublas";
     public const string Cudnn = "cudnn";
     public const string OverrideVariable = "SPIKEENGINE_CUDA_LIB_DIR";
+    /// <summary>SPIKEENGINE_CUDA=emulator selects the emulated device instead of libcuda/libcublas.</summary>
+    public const string ModeVariable = "SPIKEENGINE_CUDA";
+    /// <summary>Path of the emulator library, when it is not at kernels/emulator/build/ above the program or the working folder.</summary>
+    public const string EmulatorPathVariable = "SPIKEENGINE_CUDA_EMULATOR";
+    public const string EmulatorFileName = "libspikeengine_cuda_emulator.so";
+    public const string CudnnAbsentUnderEmulator = "cuDNN absent (emulator)";
+
+    /// <summary>Whether SPIKEENGINE_CUDA=emulator (case-insensitive) is set.</summary>
+    public static bool EmulatorSelected =>
+        string.Equals(Environment.GetEnvironmentVariable(ModeVariable)?.Trim(), "emulator", StringComparison.OrdinalIgnoreCase);
 
     private static readonly object Gate = new();
     private static bool _resolverInstalled;
@@ -154,6 +166,7 @@ public static class CudaLibraries
 
     private static (IntPtr, string?) Load(string library)
     {
+        if (EmulatorSelected) return library == Cudnn ? (IntPtr.Zero, CudnnAbsentUnderEmulator) : LoadEmulator();
         var names = FileNames(library);
         var folders = SearchFolders();
         foreach (var folder in folders)
@@ -169,5 +182,35 @@ public static class CudaLibraries
         foreach (var name in names) // the loader's own search (ldconfig cache, RUNPATH, ...)
             if (NativeLibrary.TryLoad(name, out var h)) return (h, null);
         return (IntPtr.Zero, $"{names[0]} not found (searched {folders.Count} folders; set {OverrideVariable} to the folder that holds it)");
+    }
+
+    /// <summary>
+    /// Where the emulator library is looked for: SPIKEENGINE_CUDA_EMULATOR, then kernels/emulator/build/ in the
+    /// program's folder and each folder above it, then the same from the working folder.
+    /// </summary>
+    public static IReadOnlyList<string> EmulatorCandidates()
+    {
+        var paths = new List<string>();
+        var explicitPath = Environment.GetEnvironmentVariable(EmulatorPathVariable);
+        if (!string.IsNullOrWhiteSpace(explicitPath)) paths.Add(explicitPath.Trim());
+        foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+                paths.Add(Path.Combine(dir.FullName, "kernels", "emulator", "build", EmulatorFileName));
+        return paths.Distinct().ToList();
+    }
+
+    private static (IntPtr, string?) LoadEmulator()
+    {
+        if (!OperatingSystem.IsLinux()) return (IntPtr.Zero, "the CUDA emulator runs on Linux only");
+        var explicitPath = Environment.GetEnvironmentVariable(EmulatorPathVariable);
+        foreach (var path in EmulatorCandidates())
+        {
+            if (!File.Exists(path)) continue;
+            if (NativeLibrary.TryLoad(path, out var h)) return (h, null);
+            return (IntPtr.Zero, $"CUDA emulator {path} does not load (rebuild it: kernels/emulator/build.sh)");
+        }
+        return (IntPtr.Zero, !string.IsNullOrWhiteSpace(explicitPath)
+            ? $"CUDA emulator not found at {EmulatorPathVariable}={explicitPath}"
+            : $"CUDA emulator not built ({ModeVariable}=emulator; run kernels/emulator/build.sh, or set {EmulatorPathVariable} to {EmulatorFileName})");
     }
 }

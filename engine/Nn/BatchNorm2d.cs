@@ -32,13 +32,17 @@ public sealed class BatchNorm2d : Module
     public Tensor RunningVar => Get("running_var");
     public Tensor NumBatchesTracked => Get("num_batches_tracked");
 
+    private Tensor? _one; // the increment of num_batches_tracked, kept on its device
+
     public override Tensor Forward(Tensor x)
     {
         var y = F.BatchNorm(x, Weight, Bias, RunningMean, RunningVar, Training, Momentum, Eps, Describe());
         if (Training)
         {
+            // num_batches_tracked += 1 on its device (reading it with Item() would sync the GPU every step)
             var n = NumBatchesTracked;
-            n.Backend.Fill(n, n.Item() + 1f);
+            if (_one is null || _one.Device != n.Device) { _one?.Dispose(); _one = Tensor.Full(n.Shape, 1f, n.Device); }
+            n.Backend.Add(n, _one, n);
         }
         return y;
     }

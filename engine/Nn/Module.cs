@@ -7,7 +7,9 @@ namespace SpikeEngine.Nn;
 /// order, so <see cref="StateDict"/> yields PyTorch's state_dict keys ("layer1.0.weight",
 /// "layer1.1.running_mean", "layer1.2.up", …). Composite modules look their children up by name at
 /// forward time (<see cref="Child{T}"/>), so conversion can swap a child (QCFS → IF layer) with
-/// <see cref="SetChild"/>.
+/// <see cref="SetChild"/>. A child registered under the empty name is transparent: its parameters,
+/// buffers and children appear under its parent's own path (a wrapper such as Snn.SynapseCounter keeps
+/// the keys of the layer it wraps).
 /// </summary>
 public abstract class Module
 {
@@ -101,7 +103,7 @@ public abstract class Module
     {
         yield return (prefix, this);
         foreach (var (n, m) in _children)
-            foreach (var item in m.NamedModules(prefix.Length == 0 ? n : prefix + "." + n))
+            foreach (var item in m.NamedModules(Join(prefix, n)))
                 yield return item;
     }
 
@@ -138,7 +140,7 @@ public abstract class Module
         foreach (var (n, m) in _children) m.Collect(d, Join(prefix, n));
     }
 
-    private static string Join(string prefix, string name) => prefix.Length == 0 ? name : prefix + "." + name;
+    private static string Join(string prefix, string name) => prefix.Length == 0 ? name : name.Length == 0 ? prefix : prefix + "." + name;
 
     /// <summary>
     /// Copies tensors into this module's parameters and buffers by name. Missing keys, unexpected keys

@@ -34,9 +34,8 @@ public sealed class IfLayer : Module
 
     public override Tensor Forward(Tensor x)
     {
-        var ctx = Context;
-        ctx.SpikesStarted = true;
-        return ctx.Streaming ? Step(x) : MultiStep(x);
+        Context.MarkSpikesStarted();
+        return Context.Streaming ? Step(x) : MultiStep(x);
     }
 
     private Tensor MultiStep(Tensor x)
@@ -94,11 +93,11 @@ public sealed class IfLayer : Module
         }
         else
         {
-            // No strided device copy in IBackend: go through the host (once per image batch).
-            var host = x.ToArray();
-            var repeated = new float[host.Length * times];
-            for (int t = 0; t < times; t++) host.CopyTo(repeated, t * host.Length);
-            y.Backend.CopyFromHost(repeated, y);
+            // On the device, without a host round trip: y[times, n] = ones[times, 1] · x[1, n], one GEMM with
+            // k = 1, exact (every element is 1·x).
+            int n = x.Numel;
+            using var ones = Tensor.Full(new Shape(times, 1), 1f, x.Device);
+            y.Backend.Gemm(false, false, times, n, 1, 1f, ones, 0, 1, x, 0, n, 0f, y, 0, n);
         }
         return y;
     }

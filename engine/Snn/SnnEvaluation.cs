@@ -73,7 +73,7 @@ public sealed record SnnEvaluation(
     }
 }
 
-/// <summary>How <see cref="SnnEvaluator.Evaluate"/> runs beyond the settings themselves.</summary>
+/// <summary>How <see cref="SnnEvaluator.Evaluate(Module, SpikingNetwork, DataLoader, IEnumerable{SimulationSettings}, SnnEvaluationOptions)"/> runs beyond the settings themselves.</summary>
 public sealed record SnnEvaluationOptions
 {
     /// <summary>The device the ANN and the spiking network are on; every batch is moved there (<see cref="DevicePlacement"/>).</summary>

@@ -9,7 +9,7 @@ namespace SpikeEngine.Snn;
 /// <summary>
 /// Collects spike statistics (cos.md §6) while a <see cref="SpikingNetwork"/> simulates: per IF layer the
 /// spikes per step, the offset-spike histogram ψ = Σ_t s(t) − clamp(floor(Σ_t I(t) + 1/2), 0, T) over the
-/// first T steps, and how many neurons COS shifted up (v₀ > 0.5) or down (v₀ < 0.5); per Conv2d/Linear the
+/// first T steps, and how many neurons COS shifted up (v₀ > 0.5) or down (v₀ &lt; 0.5); per Conv2d/Linear the
 /// synaptic operations. Pass one recorder to several Simulate calls with the same settings to pool batches.
 /// </summary>
 public sealed class SpikeRecorder
@@ -149,6 +149,9 @@ public static class EnergyModel
 }
 
 /// <summary>One IF layer over the first T steps, per image.</summary>
+/// <param name="Name">The path of the QCFS unit the layer replaces.</param>
+/// <param name="Threshold">θ = λ.</param>
+/// <param name="NeuronsPerImage">IF neurons of the layer for one image.</param>
 /// <param name="FiringRate">Spikes per neuron per step.</param>
 /// <param name="SpikesPerStep">Mean spikes per image at each step 1..T.</param>
 /// <param name="OffsetHistogram">ψ → number of neurons (over all images).</param>

@@ -24,7 +24,14 @@ public sealed class SpikingNetwork
 
     public static SpikingNetwork Convert(Module ann) => SnnConverter.Convert(ann);
 
-    /// <summary>The converted module tree (QCFS → IfLayer, BN folded, dropout removed).</summary>
+    private static readonly SimulationSettings StreamingSettings = new(1);
+
+    /// <summary>
+    /// The converted module tree (QCFS → IfLayer, BN folded, dropout removed). It owns every layer as a
+    /// registered child: its StateDict() holds the folded ANN's keys (e.g. "features.0.weight") for every
+    /// Conv2d/Linear (the synapse counters are transparent), Parameters() and To() reach them too. The IF
+    /// thresholds θ are <see cref="IfLayer.Threshold"/> values, not tensors.
+    /// </summary>
     public Module Network { get; }
     public IReadOnlyList<IfLayer> IfLayers { get; }
     public IReadOnlyList<SynapseCounter> Synapses { get; }
@@ -39,11 +46,7 @@ public sealed class SpikingNetwork
         ArgumentNullException.ThrowIfNull(settings);
         if (images.Rank < 2) throw new ArgumentException($"SNN input must be a batch [B, …]; got {images.Shape}.");
         using var noGrad = Grad.NoGrad();
-        _context.Streaming = false;
-        _context.Settings = settings;
-        _context.Batch = images.Shape[0];
-        _context.SpikesStarted = false;
-        _context.Recorder = recorder;
+        _context.BeginPass(streaming: false, settings, images.Shape[0], recorder);
         try
         {
             recorder?.BeginBatch(settings, images.Shape[0]);
@@ -53,7 +56,7 @@ public sealed class SpikingNetwork
                 throw new InvalidOperationException($"SNN output {y.Shape} does not have N·B = {rows} rows; does the model's forward reach its IF layers?");
             return y;
         }
-        finally { _context.Recorder = null; }
+        finally { _context.EndPass(); }
     }
 
     /// <summary>
@@ -63,12 +66,20 @@ public sealed class SpikingNetwork
     public Tensor Step(Tensor images)
     {
         using var noGrad = Grad.NoGrad();
-        _context.Streaming = true;
-        _context.Batch = images.Shape[0];
-        _context.SpikesStarted = false;
-        _context.Recorder = null;
-        return Network.Forward(images);
+        _context.BeginPass(streaming: true, StreamingSettings, images.Shape[0], recorder: null);
+        try { return Network.Forward(images); }
+        finally { _context.EndPass(); }
     }
+
+    /// <summary>Moves every weight to <paramref name="device"/> (in place) and clears the streaming state; images must be on it too.</summary>
+    public void To(Device device)
+    {
+        Network.To(device);
+        Reset();
+    }
+
+    /// <summary>The folded ANN's weights and biases of every Conv2d/Linear, by state_dict key.</summary>
+    public Dictionary<string, Tensor> StateDict() => Network.StateDict();
 
     /// <summary>Clears the streaming state of every IF layer.</summary>
     public void Reset()

@@ -7,11 +7,12 @@ namespace SpikeEngine.Snn;
 /// Wraps a Conv2d or Linear of a converted network and, while a <see cref="SpikeRecorder"/> listens,
 /// counts its synaptic operations: for each non-zero input element, the number of outputs it feeds
 /// (its fan-out; exact at padded borders). Layers that run before the first IF layer see the analog
-/// image and are counted as dense multiply-accumulates instead.
+/// image and are counted as dense multiply-accumulates instead. The layer is a registered child under
+/// the empty name, so the converted network's StateDict(), Parameters() and To() see its weight and
+/// bias under the layer's own path ("features.0.weight").
 /// </summary>
 public sealed class SynapseCounter : Module
 {
-    private readonly Module _layer;
     private int[]? _fanOut;
     private Shape? _fanOutFor;
 
@@ -19,18 +20,19 @@ public sealed class SynapseCounter : Module
     {
         if (layer is not (Conv2d or Linear)) throw new ArgumentException($"SynapseCounter wraps Conv2d or Linear, not {layer.GetType().Name} ('{layerName}').");
         LayerName = layerName;
-        _layer = layer;
+        RegisterChild("", layer);
         Context = context;
     }
 
     public string LayerName { get; }
     /// <summary>The wrapped Conv2d or Linear (BatchNorm already folded in where it followed).</summary>
-    public Module Layer => _layer;
+    public Module Layer => Child("");
     internal SimulationContext Context { get; }
 
     public override Tensor Forward(Tensor x)
     {
-        var y = _layer.Forward(x);
+        var layer = Layer;
+        var y = layer.Forward(x);
         Context.Recorder?.RecordSynapses(this, x, y, dense: !Context.SpikesStarted);
         return y;
     }
@@ -39,7 +41,7 @@ public sealed class SynapseCounter : Module
     internal long DenseMacsPerImage(Tensor x, Tensor y)
     {
         long outputsPerImage = y.Numel / y.Shape[0];
-        long fanIn = _layer is Conv2d c ? (long)c.InChannels * c.KernelSize * c.KernelSize : ((Linear)_layer).InFeatures;
+        long fanIn = Layer is Conv2d c ? (long)c.InChannels * c.KernelSize * c.KernelSize : ((Linear)Layer).InFeatures;
         return outputsPerImage * fanIn;
     }
 
@@ -48,11 +50,11 @@ public sealed class SynapseCounter : Module
     {
         var perImage = new Shape(x.Shape.ToArray()[1..]);
         if (_fanOut is not null && _fanOutFor == perImage) return _fanOut;
-        if (_layer is Linear linear)
+        if (Layer is Linear linear)
             _fanOut = [linear.OutFeatures];
         else
         {
-            var c = (Conv2d)_layer;
+            var c = (Conv2d)Layer;
             int h = x.Shape[2], w = x.Shape[3];
             int ho = (h + 2 * c.Padding - c.KernelSize) / c.Stride + 1, wo = (w + 2 * c.Padding - c.KernelSize) / c.Stride + 1;
             var rows = Reach(h, ho, c);
@@ -78,5 +80,5 @@ public sealed class SynapseCounter : Module
         return reach;
     }
 
-    public override string Describe() => _layer.Describe();
+    public override string Describe() => Layer.Describe();
 }

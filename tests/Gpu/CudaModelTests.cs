@@ -10,8 +10,8 @@ namespace SpikeEngine.Tests.Gpu;
 
 /// <summary>
 /// The engine's own model, trainer and simulator on the CUDA backend (what `--device cuda` runs),
-/// against the same on the CPU: a training step of the model zoo's "cnn", and a COS SNN run whose
-/// per-step accuracy must equal the CPU's on the same model and data.
+/// against the same on the CPU: a training step of the model zoo's "cnn", and a COS SNN run whose outputs
+/// must equal the CPU's exactly with dyadic weights (and stay within two images per step otherwise).
 /// </summary>
 public class CudaModelTests : GpuTestBase
 {
@@ -53,30 +53,44 @@ public class CudaModelTests : GpuTestBase
     public void SnnRunOfTheZooCnnHasTheCpuAccuracyAtEveryStep(int steps, int presim)
     {
         const int batch = 32;
-        var cpuAnn = SnnTestModels.Cnn(21);
-        var gpuAnn = SnnTestModels.Cnn(21);
-        gpuAnn.To(Gpu);
-        cpuAnn.Eval(); gpuAnn.Eval();
-        var cpuSnn = SpikingNetwork.Convert(cpuAnn);
-        var gpuSnn = SpikingNetwork.Convert(gpuAnn);
-        using var images = SnnTestModels.Images(batch, 1, 28, 22);
-        using var gimages = images.To(Gpu);
         var labels = Labels(batch, 23);
         var settings = new SimulationSettings(steps, presim);
+
+        // Dyadic weights, thresholds and images: every sum is exact in any order, so the GPU must give the CPU's outputs.
+        var cpuSnn = DyadicSnn(SnnTestModels.Cnn(21), 21);
+        var gpuAnn = SnnTestModels.Cnn(21);
+        gpuAnn.To(Gpu);
+        var gpuSnn = DyadicSnn(gpuAnn, 21);
+        using var images = DyadicImages(batch, 1, 28, 22);
+        using var gimages = images.To(Gpu);
         using var outCpu = cpuSnn.Simulate(images, settings);
         using var outGpu = gpuSnn.Simulate(gimages, settings);
         Assert.That(outGpu.Device, Is.EqualTo(Gpu), "the simulation stays on the GPU");
+        AssertExact(outCpu, outGpu, $"outputs, T={steps}, ρ={presim}");
         var predCpu = SpikingNetwork.PredictionsPerStep(outCpu, batch, settings.TotalSteps);
         var predGpu = SpikingNetwork.PredictionsPerStep(outGpu, batch, settings.TotalSteps);
+        for (int t = 0; t < steps; t++) Assert.That(predGpu[t], Is.EqualTo(predCpu[t]), $"predictions at t = {t + 1}");
+
+        // General (non-dyadic) weights: the convolutions round differently (another summation order), so a
+        // spike may flip; the accuracy per step may then differ by an image or two, not more.
+        var cpuGeneral = SpikingNetwork.Convert(SnnTestModels.Cnn(21));
+        var gpuGeneralAnn = SnnTestModels.Cnn(21);
+        gpuGeneralAnn.To(Gpu);
+        var gpuGeneral = SpikingNetwork.Convert(gpuGeneralAnn);
+        using var realImages = SnnTestModels.Images(batch, 1, 28, 22);
+        using var realGimages = realImages.To(Gpu);
+        using var generalCpu = cpuGeneral.Simulate(realImages, settings);
+        using var generalGpu = gpuGeneral.Simulate(realGimages, settings);
+        var pc = SpikingNetwork.PredictionsPerStep(generalCpu, batch, settings.TotalSteps);
+        var pg = SpikingNetwork.PredictionsPerStep(generalGpu, batch, settings.TotalSteps);
         for (int t = 0; t < steps; t++)
         {
-            int correctCpu = predCpu[t].Zip(labels).Count(z => z.First == z.Second);
-            int correctGpu = predGpu[t].Zip(labels).Count(z => z.First == z.Second);
-            Assert.That(correctGpu, Is.EqualTo(correctCpu), $"accuracy at t = {t + 1}");
+            int correctCpu = pc[t].Zip(labels).Count(z => z.First == z.Second);
+            int correctGpu = pg[t].Zip(labels).Count(z => z.First == z.Second);
+            Assert.That(Math.Abs(correctGpu - correctCpu), Is.LessThanOrEqualTo(2), $"accuracy at t = {t + 1} (general weights)");
         }
-        // outputs differ only by float rounding of the convolutions (rare spike flips): report, do not assert
-        var a = outCpu.ToArray(); var b = outGpu.ToArray();
+        var a = generalCpu.ToArray(); var b = generalGpu.ToArray();
         int differing = a.Zip(b).Count(p => Math.Abs(p.First - p.Second) > 1e-3f * Math.Max(1f, Math.Abs(p.First)));
-        TestContext.Out.WriteLine($"{differing} of {a.Length} output values differ beyond 1e-3 (spike flips from rounding)");
+        TestContext.Out.WriteLine($"general weights: {differing} of {a.Length} output values differ beyond 1e-3 (spike flips from rounding)");
     }
 }

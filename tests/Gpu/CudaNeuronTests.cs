@@ -67,7 +67,7 @@ public class CudaNeuronTests : GpuTestBase
         using var gy = Cuda.Empty(shape);
         using var gv0 = Cuda.Empty(new Shape(neurons));
         Cuda.IfNeuronForward(gx, steps, theta, presim, iterations, gy, gv0);
-        Assert.That(gy.ToArray(), Is.EqualTo(expected), "spike train vs the cos.md reference loop");
+        Assert.That(gy.ToArray(), Is.EqualTo(expected), "spike train vs the plain reference loop");
         Assert.That(gv0.ToArray(), Is.EqualTo(expectedV0), "initial potentials vs the reference loop");
         if (presim >= 2)
         {
@@ -91,7 +91,7 @@ public class CudaNeuronTests : GpuTestBase
     {
         using var x = Cuda.Zeros(new Shape(4, 10));
         using var y = Cuda.Empty(new Shape(4, 10));
-        Assert.That(() => Cuda.IfNeuronForward(x, 4, 1f, 5, 1, y, null), Throws.ArgumentException.With.Message.Contains("pre-simulation"));
+        Assert.That(() => Cuda.IfNeuronForward(x, 4, 1f, 5, 1, y, null), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("presimSteps (ρ) must be in 0..steps (4)"));
     }
 
     [Test]

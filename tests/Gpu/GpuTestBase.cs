@@ -2,14 +2,18 @@ using NUnit.Framework;
 using SpikeEngine.Backend;
 using SpikeEngine.Backend.Cpu;
 using SpikeEngine.Backend.Cuda;
+using SpikeEngine.Cuda;
+using SpikeEngine.Nn;
+using SpikeEngine.Snn;
 using SpikeEngine.Tensors;
 
 namespace SpikeEngine.Tests.Gpu;
 
 /// <summary>
-/// Base of the [Category("Gpu")] fixtures: skips every test with the reason when CUDA cannot be used
-/// here (no driver, no device, kernels not built), and offers the CPU reference backend, the CUDA
-/// backend and helpers to put the same data on both and compare results.
+/// Base of the [Category("Gpu")] fixtures: they run on a GPU, or on the emulated device with
+/// SPIKEENGINE_CUDA=emulator (kernels/README.md, "The emulated device"), and skip every test with the
+/// reason when neither can be used here (no driver, no device, emulator or kernels not built). Offers
+/// the CPU reference backend, the CUDA backend and helpers to put the same data on both and compare results.
 /// </summary>
 [Category("Gpu")]
 public abstract class GpuTestBase
@@ -22,8 +26,45 @@ public abstract class GpuTestBase
     public void RequireCuda()
     {
         var reason = CudaBackend.UnavailableReason();
-        if (reason is not null) Assert.Ignore("CUDA unavailable: " + reason);
+        if (reason is not null)
+            Assert.Ignore("CUDA unavailable: " + reason + (CudaLibraries.EmulatorSelected ? "" : $" (set {CudaLibraries.ModeVariable}=emulator to run these tests on the CPU)"));
         Cuda = (CudaBackend)Backends.For(Gpu);
+    }
+
+    /// <summary>Whether the tests run on the emulated device (kernels compiled for the CPU) rather than a GPU.</summary>
+    protected bool Emulated => Cuda.Context.IsEmulated;
+
+    /// <summary>Skips a cuDNN-specific test with the reason cuDNN is missing ("cuDNN absent (emulator)" on the emulator).</summary>
+    protected void RequireCudnn()
+    {
+        if (Cuda.CudnnUnavailableReason is { } why) Assert.Ignore(why);
+    }
+
+    /// <summary>
+    /// Converts <paramref name="ann"/> into a spiking network whose arithmetic is exact in float32 whatever the
+    /// summation order (so CPU and GPU spike trains must be equal, not close): QCFS thresholds λ are set to k/4,
+    /// then every folded weight and bias is rounded to a multiple of 1/64. Inputs should be dyadic too
+    /// (<see cref="DyadicImages"/>). Both networks of a comparison get the same values from the same seed.
+    /// </summary>
+    protected static SpikingNetwork DyadicSnn(Module ann, int seed)
+    {
+        var rng = new Random(seed);
+        foreach (var (_, m) in ann.NamedModules())
+            if (m is Qcfs q) SetAll(q.Up, _ => rng.Next(4, 11) / 4f);
+        var snn = SpikingNetwork.Convert(ann);
+        foreach (var (_, t) in snn.StateDict()) SetAll(t, v => MathF.Round(v * 64f) / 64f);
+        return snn;
+    }
+
+    /// <summary>Images with values k/16 in [−1.5, 2.5] (exact products with the weights of <see cref="DyadicSnn"/>).</summary>
+    protected static Tensor DyadicImages(int batch, int channels, int size, int seed)
+        => Tensor.FromArray(Dyadic(new Random(seed), batch * channels * size * size, -24, 40, 16), new Shape(batch, channels, size, size));
+
+    private static void SetAll(Tensor t, Func<float, float> f)
+    {
+        var a = t.ToArray();
+        for (int i = 0; i < a.Length; i++) a[i] = f(a[i]);
+        t.Backend.CopyFromHost(a, t);
     }
 
     protected static float[] Random(Random rng, int n, float lo = -1f, float hi = 1f)

@@ -57,5 +57,5 @@ public class DropoutTests
     [TestCase(1.5f)]
     [TestCase(float.NaN)]
     public void InvalidProbabilityIsRejected(float p)
-        => Assert.That(() => Run([1f], p, 0, 1), Throws.ArgumentException.With.Message.Contains("Dropout probability"));
+        => Assert.That(() => Run([1f], p, 0, 1), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("dropout probability"));
 }

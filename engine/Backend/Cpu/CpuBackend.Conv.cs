@@ -35,6 +35,7 @@ public sealed partial class CpuBackend
 
     public void Conv2dForward(Tensor x, Tensor w, Tensor? bias, Tensor y, Conv2dGeometry g)
     {
+        BackendContract.Conv2dForward(Device, x, w, bias, y, g);
         float[] xd = Data(x), wd = Data(w), yd = Data(y);
         float[]? bd = bias is null ? null : Data(bias);
         int crs = g.C * g.R * g.S, ohw = g.OutH * g.OutW, inSize = g.C * g.H * g.W, outSize = g.K * ohw;
@@ -76,6 +77,7 @@ public sealed partial class CpuBackend
 
     public void Conv2dBackwardData(Tensor dy, Tensor w, Tensor dx, Conv2dGeometry g)
     {
+        BackendContract.Conv2dBackwardData(Device, dy, w, dx, g);
         float[] gy = Data(dy), wd = Data(w), gx = Data(dx);
         int crs = g.C * g.R * g.S, ohw = g.OutH * g.OutW, inSize = g.C * g.H * g.W, outSize = g.K * ohw;
         var (per, chunks, gemmThreads) = ConvPlan(g);
@@ -111,6 +113,7 @@ public sealed partial class CpuBackend
 
     public void Conv2dBackwardWeight(Tensor x, Tensor dy, Tensor dw, Tensor? dbias, Conv2dGeometry g)
     {
+        BackendContract.Conv2dBackwardWeight(Device, x, dy, dw, dbias, g);
         float[] xd = Data(x), gy = Data(dy), gw = Data(dw);
         int crs = g.C * g.R * g.S, ohw = g.OutH * g.OutW, inSize = g.C * g.H * g.W, outSize = g.K * ohw;
         int wSize = g.K * crs;

@@ -20,7 +20,7 @@ public sealed partial class CpuBackend
 
     public void DropoutForward(Tensor x, float p, ulong seed, Tensor y, Tensor mask)
     {
-        if (!(p >= 0f && p <= 1f)) throw new ArgumentException($"Dropout probability must be in [0, 1], got {p}.");
+        BackendContract.DropoutForward(Device, x, p, y, mask);
         float[] xd = Data(x), yd = Data(y), md = Data(mask);
         int n = x.Numel;
         if (p == 0f)

@@ -7,9 +7,9 @@ namespace SpikeEngine.Backend.Cpu;
 // Elementwise ops and the full sum. Outputs may alias inputs (same index read before written).
 public sealed partial class CpuBackend
 {
-    public void Add(Tensor a, Tensor b, Tensor y) => Binary<AddOp>(a, b, y);
+    public void Add(Tensor a, Tensor b, Tensor y) { BackendContract.Binary(nameof(Add), Device, a, b, y); Binary<AddOp>(a, b, y); }
 
-    public void Mul(Tensor a, Tensor b, Tensor y) => Binary<MulOp>(a, b, y);
+    public void Mul(Tensor a, Tensor b, Tensor y) { BackendContract.Binary(nameof(Mul), Device, a, b, y); Binary<MulOp>(a, b, y); }
 
     private interface IBinaryOp
     {
@@ -51,12 +51,14 @@ public sealed partial class CpuBackend
 
     public void Axpy(float alpha, Tensor x, Tensor y)
     {
+        BackendContract.Unary(nameof(Axpy), Device, x, y);
         float[] dx = Data(x), dy = Data(y);
         ForChunks(y.Numel, ParallelGrain, (s, e) => AxpySpan(alpha, dx.AsSpan(s, e - s), dy.AsSpan(s, e - s)));
     }
 
     public void Scale(Tensor x, float alpha, Tensor y)
     {
+        BackendContract.Unary(nameof(Scale), Device, x, y);
         float[] dx = Data(x), dy = Data(y);
         ForChunks(y.Numel, ParallelGrain, (s, e) =>
         {
@@ -77,6 +79,7 @@ public sealed partial class CpuBackend
     /// <summary>Sum in double; chunk partial sums are combined in a fixed order, so the result does not depend on threading.</summary>
     public double Sum(Tensor x)
     {
+        BackendContract.Sum(Device, x);
         float[] dx = Data(x);
         int n = x.Numel;
         int chunks = (n + ParallelGrain - 1) / ParallelGrain;

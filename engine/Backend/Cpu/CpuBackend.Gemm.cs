@@ -16,8 +16,11 @@ public sealed partial class CpuBackend
     public void Gemm(bool transA, bool transB, int m, int n, int k, float alpha,
         Tensor a, int aOffset, int lda, Tensor b, int bOffset, int ldb,
         float beta, Tensor c, int cOffset, int ldc)
-        => GemmArrays(transA, transB, m, n, k, alpha, Data(a), aOffset, lda, Data(b), bOffset, ldb,
+    {
+        BackendContract.Gemm(Device, transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc);
+        GemmArrays(transA, transB, m, n, k, alpha, Data(a), aOffset, lda, Data(b), bOffset, ldb,
             beta, Data(c), cOffset, ldc, Threads);
+    }
 
     /// <summary>Which micro-kernel this machine uses: 512 (AVX-512F), 256 (AVX2+FMA) or 0 (portable loops).</summary>
     internal static readonly int GemmKernelWidth =

@@ -7,7 +7,8 @@ public sealed partial class CpuBackend
 {
     public void LinearForward(Tensor x, Tensor w, Tensor? bias, Tensor y)
     {
-        int n = x.Shape[0], inF = x.Numel / Math.Max(1, n), outF = w.Shape[0];
+        BackendContract.LinearForward(Device, x, w, bias, y);
+        int n = x.Shape[0], inF = w.Shape[1], outF = w.Shape[0];
         GemmArrays(false, true, n, outF, inF, 1f, Data(x), 0, inF, Data(w), 0, inF, 0f, Data(y), 0, outF, Threads);
         if (bias is null) return;
         float[] dy = Data(y), db = Data(bias);
@@ -16,7 +17,8 @@ public sealed partial class CpuBackend
 
     public void LinearBackward(Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, Tensor? dbias)
     {
-        int n = x.Shape[0], inF = x.Numel / Math.Max(1, n), outF = w.Shape[0];
+        BackendContract.LinearBackward(Device, x, w, dy, dx, dw, dbias);
+        int n = x.Shape[0], inF = w.Shape[1], outF = w.Shape[0];
         float[] g = Data(dy);
         // dx[N,In] = dy[N,Out] · w[Out,In]
         if (dx is not null)

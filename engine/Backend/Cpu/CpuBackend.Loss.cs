@@ -12,8 +12,8 @@ public sealed partial class CpuBackend
     /// </summary>
     public float SoftmaxCrossEntropy(Tensor logits, ReadOnlySpan<int> labels, Tensor? dlogits)
     {
-        int n = logits.Shape[0], classes = logits.Numel / Math.Max(1, n);
-        ValidateLabels(labels, n, classes, "SoftmaxCrossEntropy");
+        BackendContract.SoftmaxCrossEntropy(Device, logits, labels, dlogits);
+        int n = logits.Shape[0], classes = logits.Shape[1];
         float[] xd = Data(logits);
         float[]? gd = dlogits is null ? null : Data(dlogits);
         int[] lab = labels.ToArray();
@@ -47,8 +47,8 @@ public sealed partial class CpuBackend
 
     public void ArgMax(Tensor x, Span<int> indices)
     {
-        int n = x.Shape[0], classes = x.Numel / Math.Max(1, n);
-        if (indices.Length < n) throw new ArgumentException($"ArgMax: {indices.Length} slots for {n} rows.");
+        BackendContract.ArgMax(Device, x, indices.Length);
+        int n = x.Shape[0], classes = x.Shape[1];
         var xd = x.Span;
         for (int r = 0; r < n; r++)
         {
@@ -61,10 +61,8 @@ public sealed partial class CpuBackend
 
     public void TopKCorrect(Tensor x, ReadOnlySpan<int> labels, int k, Span<bool> correct)
     {
-        int n = x.Shape[0], classes = x.Numel / Math.Max(1, n);
-        if (k < 1) throw new ArgumentException($"TopKCorrect: k must be at least 1, got {k}.");
-        ValidateLabels(labels, n, classes, "TopKCorrect");
-        if (correct.Length < n) throw new ArgumentException($"TopKCorrect: {correct.Length} slots for {n} rows.");
+        BackendContract.TopKCorrect(Device, x, labels, k, correct.Length);
+        int n = x.Shape[0], classes = x.Shape[1];
         var xd = x.Span;
         for (int r = 0; r < n; r++)
         {
@@ -77,13 +75,5 @@ public sealed partial class CpuBackend
                 if (row[j] > v || (row[j] == v && j < label)) ahead++;
             correct[r] = ahead < k;
         }
-    }
-
-    private static void ValidateLabels(ReadOnlySpan<int> labels, int rows, int classes, string op)
-    {
-        if (labels.Length != rows) throw new ArgumentException($"{op}: {labels.Length} labels for {rows} rows.");
-        for (int r = 0; r < rows; r++)
-            if ((uint)labels[r] >= (uint)classes)
-                throw new ArgumentException($"{op}: label {labels[r]} in row {r} is out of range [0, {classes}).");
     }
 }

@@ -4,7 +4,7 @@ using SpikeEngine.Tensors;
 
 namespace SpikeEngine.Backend.Cpu;
 
-// Spiking neuron kernels (cos.md §3–4), owned by the SNN work.
+// Spiking neuron kernels (cos.md §3–4).
 //
 // Arithmetic is float32 throughout and in the order of tools/reference/cos_reference.py, so spike
 // trains match the reference bit for bit when fed the same pre-activations:
@@ -25,19 +25,8 @@ public sealed partial class CpuBackend
     public void IfNeuronForward(Tensor input, int steps, float threshold, int presimSteps, int iterations,
         Tensor output, Tensor? initialPotential)
     {
-        if (steps < 1) throw new ArgumentOutOfRangeException(nameof(steps), steps, "IfNeuronForward: steps must be ≥ 1.");
-        if (presimSteps < 0 || presimSteps > steps)
-            throw new ArgumentOutOfRangeException(nameof(presimSteps), presimSteps, $"IfNeuronForward: presimSteps (ρ) must be in 0..steps ({steps}); the input must hold max(ρ, T) steps.");
-        if (iterations < 1) throw new ArgumentOutOfRangeException(nameof(iterations), iterations, "IfNeuronForward: iterations (k) must be ≥ 1.");
-        if (!(threshold > 0) || float.IsInfinity(threshold))
-            throw new ArgumentOutOfRangeException(nameof(threshold), threshold, "IfNeuronForward: the threshold θ must be a finite value > 0.");
-        if (input.Numel % steps != 0)
-            throw new ArgumentException($"IfNeuronForward: input {input.Shape} does not split into {steps} equal time steps.");
-        if (output.Numel != input.Numel)
-            throw new ArgumentException($"IfNeuronForward: output {output.Shape} must have as many elements as input {input.Shape}.");
+        BackendContract.IfNeuronForward(Device, input, steps, threshold, presimSteps, iterations, output, initialPotential);
         int neurons = input.Numel / steps;
-        if (initialPotential is not null && initialPotential.Numel != neurons)
-            throw new ArgumentException($"IfNeuronForward: initialPotential {initialPotential.Shape} must have {neurons} elements (one per neuron).");
 
         var x = ((CpuStorage)input.Storage).Data;
         var y = ((CpuStorage)output.Storage).Data;
@@ -57,10 +46,7 @@ public sealed partial class CpuBackend
 
     public void IfNeuronStep(Tensor input, float threshold, Tensor membrane, Tensor output)
     {
-        if (!(threshold > 0) || float.IsInfinity(threshold))
-            throw new ArgumentOutOfRangeException(nameof(threshold), threshold, "IfNeuronStep: the threshold θ must be a finite value > 0.");
-        if (membrane.Numel != input.Numel || output.Numel != input.Numel)
-            throw new ArgumentException($"IfNeuronStep: input {input.Shape}, membrane {membrane.Shape} and output {output.Shape} must have the same number of elements.");
+        BackendContract.IfNeuronStep(Device, input, threshold, membrane, output);
         var x = ((CpuStorage)input.Storage).Data;
         var v = ((CpuStorage)membrane.Storage).Data;
         var y = ((CpuStorage)output.Storage).Data;

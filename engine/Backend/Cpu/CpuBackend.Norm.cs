@@ -13,10 +13,9 @@ public sealed partial class CpuBackend
     public void BatchNormForwardTraining(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
         float momentum, float eps, Tensor y, Tensor saveMean, Tensor saveInvStd)
     {
+        BackendContract.BatchNormForwardTraining(Device, x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd);
         var (n, c, hw) = NormDims(x);
         long count = (long)n * hw;
-        if (count < 2)
-            throw new ArgumentException($"BatchNorm training needs more than one value per channel; input {x.Shape} has {count}.");
         float[] xd = Data(x), yd = Data(y), gd = Data(gamma), bd = Data(beta), rm = Data(runningMean), rv = Data(runningVar),
             sm = Data(saveMean), si = Data(saveInvStd);
         int chw = c * hw;
@@ -41,6 +40,7 @@ public sealed partial class CpuBackend
     public void BatchNormForwardInference(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
         float eps, Tensor y)
     {
+        BackendContract.BatchNormForwardInference(Device, x, gamma, beta, runningMean, runningVar, eps, y);
         var (n, c, hw) = NormDims(x);
         float[] xd = Data(x), yd = Data(y), gd = Data(gamma), bd = Data(beta), rm = Data(runningMean), rv = Data(runningVar);
         ForEach(n * c, nc =>
@@ -54,6 +54,7 @@ public sealed partial class CpuBackend
     public void BatchNormBackward(Tensor dy, Tensor x, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
         Tensor dx, Tensor dgamma, Tensor dbeta)
     {
+        BackendContract.BatchNormBackward(Device, dy, x, gamma, saveMean, saveInvStd, dx, dgamma, dbeta);
         var (n, c, hw) = NormDims(x);
         long count = (long)n * hw;
         float[] gy = Data(dy), xd = Data(x), gd = Data(gamma), sm = Data(saveMean), si = Data(saveInvStd),

@@ -10,6 +10,7 @@ public sealed partial class CpuBackend
     /// <summary>PyTorch SGD (dampening 0, no Nesterov): d = g + wd·p; buf = first ? d : μ·buf + d; p −= lr·buf.</summary>
     public void SgdUpdate(Tensor param, Tensor grad, Tensor momentumBuffer, float lr, float momentum, float weightDecay, bool firstStep)
     {
+        BackendContract.SgdUpdate(Device, param, grad, momentumBuffer, lr, momentum, weightDecay);
         float[] pd = Data(param), gd = Data(grad), bd = Data(momentumBuffer);
         ForChunks(param.Numel, ParallelGrain, (s, e) =>
         {

@@ -7,6 +7,7 @@ public sealed partial class CpuBackend
 {
     public void AvgPool2dForward(Tensor x, Tensor y, Pool2dGeometry g)
     {
+        BackendContract.AvgPool2dForward(Device, x, y, g);
         float[] xd = Data(x), yd = Data(y);
         int oh = g.OutH, ow = g.OutW, inPlane = g.H * g.W, outPlane = oh * ow;
         // Without ceil mode every window lies inside the padded input, so the divisor is the kernel area.
@@ -33,6 +34,7 @@ public sealed partial class CpuBackend
 
     public void AvgPool2dBackward(Tensor dy, Tensor dx, Pool2dGeometry g)
     {
+        BackendContract.AvgPool2dBackward(Device, dy, dx, g);
         float[] gy = Data(dy), gx = Data(dx);
         int oh = g.OutH, ow = g.OutW, inPlane = g.H * g.W, outPlane = oh * ow;
         float inv = 1f / (g.KernelH * g.KernelW);
@@ -58,6 +60,7 @@ public sealed partial class CpuBackend
 
     public void GlobalAvgPoolForward(Tensor x, Tensor y)
     {
+        BackendContract.GlobalAvgPool(nameof(GlobalAvgPoolForward), Device, x, "x", y, "y");
         float[] xd = Data(x), yd = Data(y);
         int planes = x.Shape[0] * x.Shape[1], hw = x.Shape[2] * x.Shape[3];
         ForChunks(planes, Math.Max(1, ParallelGrain / Math.Max(1, hw)), (s, e) =>
@@ -68,6 +71,7 @@ public sealed partial class CpuBackend
 
     public void GlobalAvgPoolBackward(Tensor dy, Tensor dx)
     {
+        BackendContract.GlobalAvgPool(nameof(GlobalAvgPoolBackward), Device, dx, "dx", dy, "dy");
         float[] gy = Data(dy), gx = Data(dx);
         int planes = dx.Shape[0] * dx.Shape[1], hw = dx.Shape[2] * dx.Shape[3];
         ForChunks(planes, Math.Max(1, ParallelGrain / Math.Max(1, hw)), (s, e) =>

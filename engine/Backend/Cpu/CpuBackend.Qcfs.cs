@@ -17,6 +17,7 @@ public sealed partial class CpuBackend
 
     public void QcfsForward(Tensor x, Tensor lambda, int levels, Tensor y)
     {
+        BackendContract.QcfsForward(Device, x, lambda, levels, y);
         float lam = Data(lambda)[0], fl = levels;
         float[] xd = Data(x), yd = Data(y);
         ForChunks(y.Numel, ParallelGrain, (s, e) =>
@@ -44,6 +45,7 @@ public sealed partial class CpuBackend
 
     public void QcfsBackward(Tensor dy, Tensor x, Tensor lambda, int levels, Tensor dx, Tensor dlambda)
     {
+        BackendContract.QcfsBackward(Device, dy, x, lambda, levels, dx, dlambda);
         float lam = Data(lambda)[0], fl = levels;
         float[] gy = Data(dy), xd = Data(x), gx = Data(dx);
         int n = x.Numel, chunks = (n + ParallelGrain - 1) / ParallelGrain;

@@ -24,9 +24,28 @@ public sealed partial class CpuBackend : IBackend
     public Tensor Empty(Shape shape) => new(shape, new CpuStorage(shape.Numel, clear: false));
     public Tensor Zeros(Shape shape) => new(shape, new CpuStorage(shape.Numel, clear: true));
 
-    public void CopyFromHost(ReadOnlySpan<float> source, Tensor destination) => source.CopyTo(destination.Span);
-    public void CopyToHost(Tensor source, Span<float> destination) => source.Span.CopyTo(destination);
-    public void Copy(Tensor source, Tensor destination) => source.Span.CopyTo(destination.Span);
-    public void Fill(Tensor tensor, float value) => tensor.Span.Fill(value);
+    public void CopyFromHost(ReadOnlySpan<float> source, Tensor destination)
+    {
+        BackendContract.CopyFromHost(Device, source.Length, destination);
+        source.CopyTo(destination.Span);
+    }
+
+    public void CopyToHost(Tensor source, Span<float> destination)
+    {
+        BackendContract.CopyToHost(Device, source, destination.Length);
+        source.Span[..destination.Length].CopyTo(destination);
+    }
+
+    public void Copy(Tensor source, Tensor destination)
+    {
+        BackendContract.Copy(Device, source, destination);
+        source.Span.CopyTo(destination.Span);
+    }
+
+    public void Fill(Tensor tensor, float value)
+    {
+        BackendContract.Fill(Device, tensor);
+        tensor.Span.Fill(value);
+    }
     public void Synchronize() { }
 }

@@ -5,17 +5,9 @@ namespace SpikeEngine.Backend.Cuda;
 // Softmax cross-entropy, argmax and top-k. Labels travel to the device, per-row results come back.
 public sealed partial class CudaBackend
 {
-    private static (int Rows, int Classes) Rows(Tensor x, string op)
+    /// <summary>Copies the labels (checked by the contract) to the device.</summary>
+    private Scratch UploadLabels(ReadOnlySpan<int> labels, int rows)
     {
-        if (x.Rank != 2) throw new ArgumentException($"{op}: expected [N, classes], got {x.Shape}.");
-        return (x.Shape[0], x.Shape[1]);
-    }
-
-    private Scratch UploadLabels(ReadOnlySpan<int> labels, int rows, int classes, string op)
-    {
-        if (labels.Length != rows) throw new ArgumentException($"{op}: {labels.Length} labels for {rows} rows.");
-        foreach (var l in labels)
-            if ((uint)l >= (uint)classes) throw new ArgumentException($"{op}: label {l} is outside [0, {classes}).");
         var buffer = Rent(Math.Max(rows, 1) * sizeof(int));
         _context.CopyHostToDevice(labels, buffer.Pointer);
         return buffer;
@@ -23,9 +15,10 @@ public sealed partial class CudaBackend
 
     public float SoftmaxCrossEntropy(Tensor logits, ReadOnlySpan<int> labels, Tensor? dlogits)
     {
-        var (rows, classes) = Rows(logits, "SoftmaxCrossEntropy");
+        BackendContract.SoftmaxCrossEntropy(Device, logits, labels, dlogits);
+        int rows = logits.Shape[0], classes = logits.Shape[1];
         if (rows == 0) return 0f;
-        using var deviceLabels = UploadLabels(labels, rows, classes, "SoftmaxCrossEntropy");
+        using var deviceLabels = UploadLabels(labels, rows);
         using var losses = Rent(rows * sizeof(float));
         Launch(CudaKernels.SoftmaxCrossEntropy, rows, A(logits), deviceLabels.Pointer, losses.Pointer, A(dlogits, optional: true), rows, classes);
         var host = new float[rows];
@@ -37,8 +30,8 @@ public sealed partial class CudaBackend
 
     public void ArgMax(Tensor x, Span<int> indices)
     {
-        var (rows, classes) = Rows(x, "ArgMax");
-        if (indices.Length < rows) throw new ArgumentException($"ArgMax: {indices.Length} slots for {rows} rows.");
+        BackendContract.ArgMax(Device, x, indices.Length);
+        int rows = x.Shape[0], classes = x.Shape[1];
         if (rows == 0) return;
         using var result = Rent(rows * sizeof(int));
         Launch(CudaKernels.ArgMax, rows, A(x), result.Pointer, rows, classes);
@@ -47,11 +40,10 @@ public sealed partial class CudaBackend
 
     public void TopKCorrect(Tensor x, ReadOnlySpan<int> labels, int k, Span<bool> correct)
     {
-        var (rows, classes) = Rows(x, "TopKCorrect");
-        if (k < 1) throw new ArgumentException($"TopKCorrect: k must be at least 1, got {k}.");
-        if (correct.Length < rows) throw new ArgumentException($"TopKCorrect: {correct.Length} slots for {rows} rows.");
+        BackendContract.TopKCorrect(Device, x, labels, k, correct.Length);
+        int rows = x.Shape[0], classes = x.Shape[1];
         if (rows == 0) return;
-        using var deviceLabels = UploadLabels(labels, rows, classes, "TopKCorrect");
+        using var deviceLabels = UploadLabels(labels, rows);
         using var result = Rent(rows * sizeof(int));
         Launch(CudaKernels.TopKCorrect, rows, A(x), deviceLabels.Pointer, result.Pointer, rows, classes, k);
         var host = new int[rows];

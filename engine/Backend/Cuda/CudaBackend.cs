@@ -7,7 +7,8 @@ namespace SpikeEngine.Backend.Cuda;
 /// The CUDA backend: device-resident tensors (<see cref="CudaStorage"/> from a caching pool), one
 /// stream, hand-written kernels from kernels/*.cu (PTX embedded in the engine, JIT-loaded at start)
 /// and cuBLAS for the GEMMs. Semantics follow the IBackend doc comments; the CPU backend is the
-/// reference the GPU tests compare against. Split by op family over CudaBackend.*.cs.
+/// reference the GPU tests compare against. Split by op family over CudaBackend.&lt;Family&gt;.cs, the
+/// same families as CpuBackend.&lt;Family&gt;.cs and kernels/&lt;family&gt;.cu (map: kernels/README.md).
 /// </summary>
 public sealed partial class CudaBackend : IBackend, IDisposable
 {
@@ -133,23 +134,27 @@ public sealed partial class CudaBackend : IBackend, IDisposable
 
     public void CopyFromHost(ReadOnlySpan<float> source, Tensor destination)
     {
-        if (source.Length > destination.Numel) throw new ArgumentException($"CopyFromHost: {source.Length} values do not fit {destination}.");
+        BackendContract.CopyFromHost(Device, source.Length, destination);
         _context.CopyHostToDevice(source, P(destination, "destination"));
     }
 
     public void CopyToHost(Tensor source, Span<float> destination)
     {
-        if (destination.Length > source.Numel) throw new ArgumentException($"CopyToHost: {destination.Length} values asked from {source}.");
+        BackendContract.CopyToHost(Device, source, destination.Length);
         _context.CopyDeviceToHost(P(source, "source"), destination);
     }
 
     public void Copy(Tensor source, Tensor destination)
     {
-        if (source.Numel != destination.Numel) throw new ArgumentException($"Copy: {source} and {destination} differ in size.");
+        BackendContract.Copy(Device, source, destination);
         _context.CopyDeviceToDevice(P(source, "source"), P(destination, "destination"), (long)source.Numel * sizeof(float));
     }
 
-    public void Fill(Tensor tensor, float value) => Launch(CudaKernels.Fill, tensor.Numel, A(tensor), value, tensor.Numel);
+    public void Fill(Tensor tensor, float value)
+    {
+        BackendContract.Fill(Device, tensor);
+        Launch(CudaKernels.Fill, tensor.Numel, A(tensor), value, tensor.Numel);
+    }
 
     public void Synchronize() => _context.Synchronize();
 }

@@ -17,13 +17,15 @@ public static class CudaKernels
     public static readonly KernelSpec Axpy = new("elementwise", "ew_axpy", "fppi");
     public static readonly KernelSpec Scale = new("elementwise", "ew_scale", "pfpi");
     public static readonly KernelSpec SumPartials = new("elementwise", "reduce_sum_partials", "pip");
-    public static readonly KernelSpec AddRowBias = new("elementwise", "add_row_bias", "ppii");
-    public static readonly KernelSpec AddChannelBias = new("elementwise", "add_channel_bias", "ppiii");
-    public static readonly KernelSpec ColumnSums = new("elementwise", "column_sums", "ppii");
-    public static readonly KernelSpec ChannelSums = new("elementwise", "channel_sums", "ppiii");
+    // linear.cu
+    public static readonly KernelSpec AddRowBias = new("linear", "add_row_bias", "ppii");
+    public static readonly KernelSpec ColumnSums = new("linear", "column_sums", "ppii");
     // conv.cu
     public static readonly KernelSpec Im2Col = new("conv", "im2col", "ppiiiiiiiiiiii");
     public static readonly KernelSpec Col2Im = new("conv", "col2im", "ppiiiiiiiiiiii");
+    public static readonly KernelSpec AddChannelBias = new("conv", "add_channel_bias", "ppiii");
+    public static readonly KernelSpec ChannelSums = new("conv", "channel_sums", "ppiii");
+    public static readonly KernelSpec BatchToRows = new("conv", "batch_to_rows", "ppiii");
     // norm.cu
     public static readonly KernelSpec BatchNormTraining = new("norm", "bn_forward_training", "pppppffpppiii");
     public static readonly KernelSpec BatchNormInference = new("norm", "bn_forward_inference", "pppppfpiii");

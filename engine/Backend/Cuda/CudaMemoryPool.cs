@@ -15,7 +15,17 @@ public sealed class CudaMemoryPool : IDisposable
     private readonly Dictionary<long, Stack<DevicePointer>> _free = new();
     private readonly object _gate = new();
 
-    public CudaMemoryPool(CudaContext context) => _context = context;
+    /// <summary>
+    /// On the emulated device blocks have the exact size asked for, so its guard page right after every
+    /// allocation catches a kernel that runs past the end of its tensor (rounding would leave slack).
+    /// </summary>
+    private readonly bool _exactSizes;
+
+    public CudaMemoryPool(CudaContext context)
+    {
+        _context = context;
+        _exactSizes = context.IsEmulated;
+    }
 
     /// <summary>Bytes held by live blocks and by cached free blocks.</summary>
     public long InUseBytes { get; private set; }
@@ -29,9 +39,12 @@ public sealed class CudaMemoryPool : IDisposable
         return bytes <= large ? (bytes + small - 1) / small * small : (bytes + large - 1) / large * large;
     }
 
+    /// <summary>The size of the block <see cref="Rent"/> hands out for <paramref name="bytes"/>.</summary>
+    public long BlockSize(long bytes) => _exactSizes ? Math.Max(bytes, 1) : RoundSize(bytes);
+
     public DevicePointer Rent(long bytes, out long blockBytes)
     {
-        blockBytes = RoundSize(bytes);
+        blockBytes = BlockSize(bytes);
         lock (_gate)
             if (TryRentLocked(blockBytes, out var p)) return p;
         // Out of memory: tensors nobody disposed give their blocks back through their finalizers (outside

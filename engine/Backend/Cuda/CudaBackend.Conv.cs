@@ -3,53 +3,12 @@ using SpikeEngine.Tensors;
 
 namespace SpikeEngine.Backend.Cuda;
 
-// GEMM, linear and convolution layers. cuBLAS is column-major: a row-major C = op(A)·op(B) is the
-// column-major Cᵀ = op(B)ᵀ·op(A)ᵀ, so every call swaps the operands (and m with n) and keeps the
-// leading dimensions and transpose flags as they are.
+// 2-D convolution: im2col / col2im (kernels/conv.cu) around batched cuBLAS SGEMMs, or cuDNN when
+// UseCudnn is set (CudaBackend.Conv.Cudnn.cs). Samples are processed in chunks whose column matrices fit MaxColumnFloats.
 public sealed partial class CudaBackend
 {
     /// <summary>Largest im2col buffer of one convolution chunk, in floats (samples are processed in chunks that fit).</summary>
     internal static long MaxColumnFloats { get; set; } = 32L << 20;
-
-    private unsafe void RowMajorGemm(bool transA, bool transB, int m, int n, int k, float alpha,
-        DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc)
-    {
-        if (m == 0 || n == 0) return;
-        _context.MakeCurrent();
-        Cublas.Check(Cublas.cublasSgemm_v2(_cublas, transB ? Cublas.OpT : Cublas.OpN, transA ? Cublas.OpT : Cublas.OpN,
-            n, m, k, &alpha, b.Address, ldb, a.Address, lda, &beta, c.Address, ldc), "cublasSgemm_v2");
-    }
-
-    private unsafe void RowMajorGemmBatched(bool transA, bool transB, int m, int n, int k, float alpha,
-        DevicePointer a, int lda, long strideA, DevicePointer b, int ldb, long strideB,
-        float beta, DevicePointer c, int ldc, long strideC, int batch)
-    {
-        if (m == 0 || n == 0 || batch == 0) return;
-        _context.MakeCurrent();
-        Cublas.Check(Cublas.cublasSgemmStridedBatched(_cublas, transB ? Cublas.OpT : Cublas.OpN, transA ? Cublas.OpT : Cublas.OpN,
-            n, m, k, &alpha, b.Address, ldb, strideB, a.Address, lda, strideA, &beta, c.Address, ldc, strideC, batch),
-            "cublasSgemmStridedBatched");
-    }
-
-    public void Gemm(bool transA, bool transB, int m, int n, int k, float alpha, Tensor a, int aOffset, int lda,
-        Tensor b, int bOffset, int ldb, float beta, Tensor c, int cOffset, int ldc)
-        => RowMajorGemm(transA, transB, m, n, k, alpha, P(a, "a").Floats(aOffset), lda, P(b, "b").Floats(bOffset), ldb,
-            beta, P(c, "c").Floats(cOffset), ldc);
-
-    public void LinearForward(Tensor x, Tensor w, Tensor? bias, Tensor y)
-    {
-        int n = x.Shape[0], inF = w.Shape[1], outF = w.Shape[0];
-        RowMajorGemm(false, true, n, outF, inF, 1f, P(x, "x"), inF, P(w, "weight"), inF, 0f, P(y, "y"), outF);
-        if (bias is not null) Launch(CudaKernels.AddRowBias, y.Numel, A(y), A(bias), n, outF);
-    }
-
-    public void LinearBackward(Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, Tensor? dbias)
-    {
-        int n = x.Shape[0], inF = w.Shape[1], outF = w.Shape[0];
-        if (dx is not null) RowMajorGemm(false, false, n, inF, outF, 1f, P(dy, "dy"), outF, P(w, "weight"), inF, 0f, P(dx, "dx"), inF);
-        if (dw is not null) RowMajorGemm(true, false, outF, inF, n, 1f, P(dy, "dy"), outF, P(x, "x"), inF, 0f, P(dw, "dw"), inF);
-        if (dbias is not null) Launch(CudaKernels.ColumnSums, outF, A(dy), A(dbias), n, outF);
-    }
 
     /// <summary>1×1 stride-1 unpadded convolutions need no im2col: the input plane is already the column matrix.</summary>
     private static bool IsPointwise(Conv2dGeometry g) => g is { R: 1, S: 1, StrideH: 1, StrideW: 1, PadH: 0, PadW: 0 };
@@ -66,6 +25,7 @@ public sealed partial class CudaBackend
 
     public void Conv2dForward(Tensor x, Tensor w, Tensor? bias, Tensor y, Conv2dGeometry g)
     {
+        BackendContract.Conv2dForward(Device, x, w, bias, y, g);
         if (UseCudnn && CudnnAvailable) { CudnnConvolutionForward(x, w, bias, y, g); return; }
         int plane = g.OutH * g.OutW, rows = g.C * g.R * g.S, inSize = g.C * g.H * g.W;
         var px = P(x, "x"); var pw = P(w, "weight"); var py = P(y, "y");
@@ -86,6 +46,7 @@ public sealed partial class CudaBackend
 
     public void Conv2dBackwardData(Tensor dy, Tensor w, Tensor dx, Conv2dGeometry g)
     {
+        BackendContract.Conv2dBackwardData(Device, dy, w, dx, g);
         if (UseCudnn && CudnnAvailable) { CudnnConvolutionBackwardData(dy, w, dx, g); return; }
         int plane = g.OutH * g.OutW, rows = g.C * g.R * g.S, inSize = g.C * g.H * g.W;
         var pdy = P(dy, "dy"); var pw = P(w, "weight"); var pdx = P(dx, "dx");
@@ -105,22 +66,27 @@ public sealed partial class CudaBackend
 
     public void Conv2dBackwardWeight(Tensor x, Tensor dy, Tensor dw, Tensor? dbias, Conv2dGeometry g)
     {
+        BackendContract.Conv2dBackwardWeight(Device, x, dy, dw, dbias, g);
         if (UseCudnn && CudnnAvailable) { CudnnConvolutionBackwardFilter(x, dy, dw, dbias, g); return; }
         int plane = g.OutH * g.OutW, rows = g.C * g.R * g.S, inSize = g.C * g.H * g.W;
         var px = P(x, "x"); var pdy = P(dy, "dy"); var pdw = P(dw, "dw");
         bool pointwise = IsPointwise(g);
         int chunk = pointwise ? g.N : ChunkSamples(g);
         using var col = Rent(pointwise ? 4 : (long)chunk * rows * plane * sizeof(float));
+        // The chunk's samples side by side: dyRows[K, count·P] and colRows[CRS, count·P], so
+        // dW[K, CRS] (+)= dyRows · colRowsᵀ is one GEMM per chunk over (sample, position).
+        using var dyRows = Rent((long)chunk * g.K * plane * sizeof(float));
+        using var colRows = Rent((long)chunk * rows * plane * sizeof(float));
         if (g.N == 0) _context.Memset32(pdw, 0, dw.Numel);
         for (int n0 = 0; n0 < g.N; n0 += chunk)
         {
             int count = Math.Min(chunk, g.N - n0);
             var columns = px.Floats((long)n0 * inSize);
             if (!pointwise) { ColumnKernel(CudaKernels.Im2Col, columns, col.Pointer, (long)count * rows * plane, count, g); columns = col.Pointer; }
-            // dW[K, CRS] += dy_i[K, P] · col_iᵀ[P, CRS], summed over the samples in order.
-            for (int i = 0; i < count; i++)
-                RowMajorGemm(false, true, g.K, rows, plane, 1f, pdy.Floats((long)(n0 + i) * g.K * plane), plane,
-                    columns.Floats((long)i * rows * plane), plane, n0 + i == 0 ? 0f : 1f, pdw, rows);
+            Launch(CudaKernels.BatchToRows, (long)count * g.K * plane, pdy.Floats((long)n0 * g.K * plane), dyRows.Pointer, count, g.K, plane);
+            Launch(CudaKernels.BatchToRows, (long)count * rows * plane, columns, colRows.Pointer, count, rows, plane);
+            RowMajorGemm(false, true, g.K, rows, count * plane, 1f, dyRows.Pointer, count * plane,
+                colRows.Pointer, count * plane, n0 == 0 ? 0f : 1f, pdw, rows);
         }
         if (dbias is not null) LaunchBlocks(CudaKernels.ChannelSums, g.K, A(dy), A(dbias), g.N, g.K, plane);
     }

@@ -5,51 +5,10 @@ using SpikeEngine.Tensors;
 
 namespace SpikeEngine.Tests.Gpu;
 
-/// <summary>GEMM, linear and convolution: cuBLAS-based CUDA paths against the CPU backend (float tolerance: summation order differs).</summary>
-public class CudaDenseTests : GpuTestBase
+/// <summary>Convolution (im2col + cuBLAS, and cuDNN) against the CPU backend (float tolerance: summation order differs).</summary>
+public class CudaConvTests : GpuTestBase
 {
     private const float Atol = 1e-4f, Rtol = 1e-4f;
-
-    [TestCase(false, false, 5, 7, 3)]
-    [TestCase(true, false, 33, 17, 64)]
-    [TestCase(false, true, 64, 65, 129)]
-    [TestCase(true, true, 1, 300, 40)]
-    public void GemmWithOffsetsAndLeadingDimensionsMatchesCpu(bool transA, bool transB, int m, int n, int k)
-    {
-        var rng = new Random(m * 1000 + n + k);
-        int lda = (transA ? m : k) + 3, ldb = (transB ? k : n) + 1, ldc = n + 2;
-        int aRows = transA ? k : m, bRows = transB ? n : k;
-        int aOff = 5, bOff = 2, cOff = 7;
-        var (a, ga) = BothRandom(rng, new Shape(aOff + aRows * lda));
-        var (b, gb) = BothRandom(rng, new Shape(bOff + bRows * ldb));
-        var (c, gc) = BothRandom(rng, new Shape(cOff + m * ldc));
-        Cpu.Gemm(transA, transB, m, n, k, 0.75f, a, aOff, lda, b, bOff, ldb, 0.5f, c, cOff, ldc);
-        Cuda.Gemm(transA, transB, m, n, k, 0.75f, ga, aOff, lda, gb, bOff, ldb, 0.5f, gc, cOff, ldc);
-        AssertClose(c, gc, Atol, Rtol, "C (including the untouched padding)");
-    }
-
-    [TestCase(1, 3, 2, true)]
-    [TestCase(37, 129, 10, true)]
-    [TestCase(64, 512, 100, false)]
-    public void LinearForwardAndBackwardMatchCpu(int n, int inF, int outF, bool withBias)
-    {
-        var rng = new Random(n + inF + outF);
-        var (x, gx) = BothRandom(rng, new Shape(n, inF));
-        var (w, gw) = BothRandom(rng, new Shape(outF, inF));
-        var (b, gb) = BothRandom(rng, new Shape(outF));
-        var (dy, gdy) = BothRandom(rng, new Shape(n, outF));
-        using var y = Cpu.Empty(new Shape(n, outF)); using var gy = Cuda.Empty(new Shape(n, outF));
-        Cpu.LinearForward(x, w, withBias ? b : null, y);
-        Cuda.LinearForward(gx, gw, withBias ? gb : null, gy);
-        AssertClose(y, gy, Atol, Rtol, "y");
-        using var dx = Cpu.Empty(x.Shape); using var dw = Cpu.Empty(w.Shape); using var db = Cpu.Empty(b.Shape);
-        using var gdx = Cuda.Empty(x.Shape); using var gdw = Cuda.Empty(w.Shape); using var gdb = Cuda.Empty(b.Shape);
-        Cpu.LinearBackward(x, w, dy, dx, dw, withBias ? db : null);
-        Cuda.LinearBackward(gx, gw, gdy, gdx, gdw, withBias ? gdb : null);
-        AssertClose(dx, gdx, Atol, Rtol, "dx");
-        AssertClose(dw, gdw, Atol, Rtol, "dw");
-        if (withBias) AssertClose(db, gdb, Atol, Rtol, "dbias");
-    }
 
     public static IEnumerable<TestCaseData> Convolutions()
     {
@@ -83,7 +42,7 @@ public class CudaDenseTests : GpuTestBase
     [TestCaseSource(nameof(Convolutions))]
     public void ConvolutionMatchesCudnn(int n, int c, int h, int w, int k, int r, int s, int sh, int sw, int ph, int pw)
     {
-        if (Cuda.CudnnUnavailableReason is { } why) Assert.Ignore(why);
+        RequireCudnn();
         var g = new Conv2dGeometry(n, c, h, w, k, r, s, sh, sw, ph, pw);
         var rng = new Random(g.GetHashCode() + 1);
         using var x = Tensor.FromArray(Random(rng, g.InputShape.Numel), g.InputShape, Gpu);

@@ -25,6 +25,7 @@ public sealed partial class CudaBackend
         {
             if (_cudnnProbed) return _cudnnReason;
             _cudnnProbed = true;
+            if (_context.IsEmulated) return _cudnnReason = CudaLibraries.CudnnAbsentUnderEmulator;
             if (!CudaLibraries.TryLoad(CudaLibraries.Cudnn, out _, out var why)) return _cudnnReason = $"no cuDNN ({why})";
             try
             {
@@ -83,6 +84,7 @@ public sealed partial class CudaBackend
 
     public unsafe void CudnnConvolutionForward(Tensor x, Tensor w, Tensor? bias, Tensor y, Conv2dGeometry g)
     {
+        BackendContract.Conv2dForward(Device, x, w, bias, y, g);
         var handle = CudnnHandle;
         var d = Descriptors(g);
         _context.MakeCurrent();
@@ -97,6 +99,7 @@ public sealed partial class CudaBackend
 
     public unsafe void CudnnConvolutionBackwardData(Tensor dy, Tensor w, Tensor dx, Conv2dGeometry g)
     {
+        BackendContract.Conv2dBackwardData(Device, dy, w, dx, g);
         var handle = CudnnHandle;
         var d = Descriptors(g);
         _context.MakeCurrent();
@@ -110,6 +113,7 @@ public sealed partial class CudaBackend
 
     public unsafe void CudnnConvolutionBackwardFilter(Tensor x, Tensor dy, Tensor dw, Tensor? dbias, Conv2dGeometry g)
     {
+        BackendContract.Conv2dBackwardWeight(Device, x, dy, dw, dbias, g);
         var handle = CudnnHandle;
         var d = Descriptors(g);
         _context.MakeCurrent();
