@@ -7,11 +7,14 @@ over the runs). Exit status 1 when a test failed, when a test skipped that may n
 run holds no test, or when a --require'd test did not pass in every run.
 
 May skip: tests in category Gpu, and only when this machine has no CUDA device (--no-cuda-device;
-.ci/run decides that from the driver, not from the tests). Nothing else: a missing Python, data set or
-fixture must fail, never skip, or CI would go green while a cross-check stops running.
+.ci/run decides that from the driver, not from the tests). In a run on the emulated CUDA device
+(--emulator-run) only the cuDNN cases of category Gpu may skip: the emulator has no cuDNN. Nothing else:
+a missing Python, data set or fixture must fail, never skip, or CI would go green while a cross-check
+stops running.
 
-Usage: test_report.py [--no-cuda-device] [--require TEST]... --run LABEL RESULT.xml [--run LABEL RESULT.xml]...
-  --require TEST  TEST (a method name or full name) must pass in every run; its output is printed per run
+Usage: test_report.py [--no-cuda-device] [--require TEST]... --run LABEL RESULT.xml [--run ...]
+                      [--emulator-run LABEL RESULT.xml]...
+  --require TEST  TEST (a method name or full name) must pass in every --run; its output is printed per run
 """
 import argparse
 import sys
@@ -36,7 +39,16 @@ def first_line(text):
     return text.splitlines()[0] if text else ""
 
 
-def check_run(label, path, no_cuda_device, required):
+EMULATOR_SKIP_REASON = "cuDNN absent"
+
+
+def may_skip(categories, reason, no_cuda_device, emulated):
+    if ALLOWED_SKIP_CATEGORY not in categories:
+        return False
+    return EMULATOR_SKIP_REASON in reason if emulated else no_cuda_device
+
+
+def check_run(label, path, no_cuda_device, required, emulated=False):
     """Prints the run's problems and counts; returns (passed, failed, skipped, allowed skips, problems)."""
     try:
         root = ET.parse(path).getroot()
@@ -52,7 +64,7 @@ def check_run(label, path, no_cuda_device, required):
             passed += 1
         elif result == "Skipped":
             skipped += 1
-            if not (no_cuda_device and ALLOWED_SKIP_CATEGORY in categories):
+            if not may_skip(categories, case.findtext("reason/message") or "", no_cuda_device, emulated):
                 where = f"category {', '.join(categories)}" if categories else "no category"
                 not_allowed.append(f"{name} ({where}): {first_line(case.findtext('reason/message'))}")
         else:  # Failed, and Inconclusive/Warning, which a green run must not hide either
@@ -82,11 +94,14 @@ def main():
     ap.add_argument("--no-cuda-device", action="store_true", help="no CUDA device here: category Gpu may skip")
     ap.add_argument("--require", action="append", default=[], metavar="TEST")
     ap.add_argument("--run", action="append", nargs=2, required=True, metavar=("LABEL", "XML"))
+    ap.add_argument("--emulator-run", action="append", nargs=2, default=[], metavar=("LABEL", "XML"),
+                    help="a run of category Gpu on the emulated device: only cuDNN cases may skip")
     args = ap.parse_args()
 
     totals, per_run = [0, 0, 0, 0, 0], []
-    for label, path in args.run:
-        counts = check_run(label, path, args.no_cuda_device, args.require)
+    runs = [(label, path, False) for label, path in args.run] + [(label, path, True) for label, path in args.emulator_run]
+    for label, path, emulated in runs:
+        counts = check_run(label, path, args.no_cuda_device, [] if emulated else args.require, emulated)
         per_run.append(f"{label} {counts[0]}/{counts[1]}/{counts[2]}")
         for i, v in enumerate(counts):
             totals[i] += v
@@ -94,10 +109,11 @@ def main():
     if skipped == 0:
         why = "0 skipped"
     elif allowed == skipped:
-        why = f"{skipped} skipped: all in category {ALLOWED_SKIP_CATEGORY} (no CUDA device)"
+        why = (f"{skipped} skipped: all in category {ALLOWED_SKIP_CATEGORY} (no CUDA device; on the emulated "
+               f"device only the cuDNN cases)")
     else:
-        why = (f"{skipped} skipped: {allowed} in category {ALLOWED_SKIP_CATEGORY} (no CUDA device), "
-               f"{skipped - allowed} that may not skip (named above)")
+        why = (f"{skipped} skipped: {allowed} in category {ALLOWED_SKIP_CATEGORY} (no CUDA device, or cuDNN on the "
+               f"emulated device), {skipped - allowed} that may not skip (named above)")
     if len(per_run) > 1:
         why += f"; sums over {len(per_run)} runs (passed/failed/skipped: {', '.join(per_run)})"
     print(why)
