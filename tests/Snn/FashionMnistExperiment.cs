@@ -7,7 +7,7 @@ using SpikeEngine.Training;
 namespace SpikeEngine.Tests.Snn;
 
 /// <summary>
-/// The Fashion-MNIST experiment behind the README's table (not part of the suite: minutes of CPU): train the engine's small QCFS CNN
+/// The brief's experiment (not part of the suite: minutes of CPU): train the engine's small QCFS CNN
 /// (conv 32/64, L = 4) for 2 epochs on Fashion-MNIST, convert it, and print ANN | plain T=1,2,4,8 |
 /// COS (ρ=4) T=1,2,4,8 on the test set, plus diagnostics. Run with
 ///   ./tests/bin/Release/net10.0/SpikeEngine.Tests --filter "FullyQualifiedName~FashionMnistExperiment"
