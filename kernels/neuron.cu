@@ -1,4 +1,4 @@
-// Integrate-and-fire neurons with offset-spike calibration (cos.md §3–4), potentials in units of θ.
+// Integrate-and-fire neurons with offset-spike calibration (engine/METHOD.md §3–4), potentials in units of θ.
 #include "common.cuh"
 
 // One thread per neuron j of a layer with `neurons` neurons; input/output are time-major

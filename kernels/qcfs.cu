@@ -1,4 +1,4 @@
-// QCFS activation (cos.md §1): q = floor(x·L/λ + 1/2)/L, y = λ·clamp(q, 0, 1).
+// QCFS activation (engine/METHOD.md §1): q = floor(x·L/λ + 1/2)/L, y = λ·clamp(q, 0, 1).
 #include "common.cuh"
 
 __device__ __forceinline__ float qcfs_q(float x, float lambda, int levels)

@@ -139,7 +139,7 @@ public static class F
 
     // ---- activations ----
 
-    /// <summary>QCFS (cos.md §1): λ·clamp(floor(x·L/λ + ½)/L, 0, 1); lambda is a one-element tensor.</summary>
+    /// <summary>QCFS (METHOD.md §1): λ·clamp(floor(x·L/λ + ½)/L, 0, 1); lambda is a one-element tensor.</summary>
     public static Tensor Qcfs(Tensor x, Tensor lambda, int levels, string layer = "qcfs")
     {
         if (lambda.Numel != 1) throw new ArgumentException($"{layer}: λ ('up') must have one element, got shape {lambda.Shape}.");

@@ -19,7 +19,7 @@ public static class BackendContract
 
     private static string Named(Tensor t, string what) => t.Name is null ? what : $"{what} '{t.Name}'";
 
-    /// <summary>Every given tensor lives on <paramref name="device"/>.</summary>
+    /// <summary>The tensor lives on <paramref name="device"/> (the device of the backend running the op).</summary>
     public static void OnDevice(string op, Device device, Tensor t, string what)
     {
         if (t.Device != device)

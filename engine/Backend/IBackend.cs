@@ -91,7 +91,7 @@ public interface IBackend
     void GlobalAvgPoolForward(Tensor x, Tensor y);
     void GlobalAvgPoolBackward(Tensor dy, Tensor dx);
 
-    // ---- QCFS (cos.md §1); lambda is a one-element tensor ----
+    // ---- QCFS (METHOD.md §1); lambda is a one-element tensor ----
     void QcfsForward(Tensor x, Tensor lambda, int levels, Tensor y);
     /// <summary>dx overwritten; dlambda (one element) overwritten with the summed λ gradient.</summary>
     void QcfsBackward(Tensor dy, Tensor x, Tensor lambda, int levels, Tensor dx, Tensor dlambda);
@@ -113,7 +113,7 @@ public interface IBackend
     /// </summary>
     void SgdUpdate(Tensor param, Tensor grad, Tensor momentumBuffer, float lr, float momentum, float weightDecay, bool firstStep);
 
-    // ---- spiking neurons (cos.md §3–4), potentials in units of θ ----
+    // ---- spiking neurons (METHOD.md §3–4), potentials in units of θ ----
     /// <summary>
     /// One IF layer over a whole spike train. input holds the pre-activations z of `steps` time steps,
     /// time-major ([steps·B, …]: step t occupies a block of numel/steps elements). Each neuron pre-simulates

@@ -4,7 +4,7 @@ using SpikeEngine.Tensors;
 namespace SpikeEngine.Nn;
 
 /// <summary>
-/// The QCFS activation (cos.md §1) with its trainable threshold λ stored as parameter "up"
+/// The QCFS activation (METHOD.md §1) with its trainable threshold λ stored as parameter "up"
 /// (shape [1], initial 8.0) and the quantisation level L.
 /// </summary>
 public sealed class Qcfs : Module

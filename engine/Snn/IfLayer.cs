@@ -5,7 +5,7 @@ using SpikeEngine.Tensors;
 namespace SpikeEngine.Snn;
 
 /// <summary>
-/// Integrate-and-fire neurons that replace one QCFS unit (θ = λ, reset by subtraction, cos.md §3–4).
+/// Integrate-and-fire neurons that replace one QCFS unit (θ = λ, reset by subtraction, METHOD.md §3–4).
 /// Multi-step: Forward takes the whole train [N·B, …] (time-major) and runs the fused IF + COS kernel;
 /// an input of B rows is the constant analog input of the layers before the first IF layer and is
 /// repeated over time. Streaming: Forward takes one step [B, …] and keeps the membrane between calls.

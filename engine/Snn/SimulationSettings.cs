@@ -1,7 +1,7 @@
 namespace SpikeEngine.Snn;
 
 /// <summary>
-/// One SNN run (cos.md §4): simulation length T (sim_len, ≥ 1), pre-simulation length ρ (presim_len, ≥ 0;
+/// One SNN run (METHOD.md §4): simulation length T (sim_len, ≥ 1), pre-simulation length ρ (presim_len, ≥ 0;
 /// 0 = plain conversion) and COS iterations k (≥ 1). Layers see N = max(ρ, T) steps.
 /// </summary>
 public sealed record SimulationSettings

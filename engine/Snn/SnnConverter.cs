@@ -5,7 +5,7 @@ using SpikeEngine.Tensors;
 namespace SpikeEngine.Snn;
 
 /// <summary>
-/// ANN → SNN conversion (cos.md §2) on a copy of the trained module tree: BatchNorm (eval) that follows
+/// ANN → SNN conversion (METHOD.md §2) on a copy of the trained module tree: BatchNorm (eval) that follows
 /// a Conv2d/Linear inside a Sequential is folded into it; Dropout becomes Identity; each QCFS unit
 /// becomes an <see cref="IfLayer"/> with θ = λ; every Conv2d/Linear is wrapped in a
 /// <see cref="SynapseCounter"/>. The ANN itself is left untouched.

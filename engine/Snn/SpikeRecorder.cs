@@ -7,7 +7,7 @@ using SpikeEngine.Tensors;
 namespace SpikeEngine.Snn;
 
 /// <summary>
-/// Collects spike statistics (cos.md §6) while a <see cref="SpikingNetwork"/> simulates: per IF layer the
+/// Collects spike statistics (METHOD.md §6) while a <see cref="SpikingNetwork"/> simulates: per IF layer the
 /// spikes per step, the offset-spike histogram ψ = Σ_t s(t) − clamp(floor(Σ_t I(t) + 1/2), 0, T) over the
 /// first T steps, and how many neurons COS shifted up (v₀ > 0.5) or down (v₀ &lt; 0.5); per Conv2d/Linear the
 /// synaptic operations. Pass one recorder to several Simulate calls with the same settings to pool batches.

@@ -5,11 +5,11 @@ namespace SpikeEngine.Tests.Gpu;
 
 /// <summary>
 /// The fused IF + COS kernel and the streaming step: spike trains must equal, exactly, both a plain
-/// loop written from cos.md §3–4 here and the CPU backend.
+/// loop written from engine/METHOD.md §3–4 here and the CPU backend.
 /// </summary>
 public class CudaNeuronTests : GpuTestBase
 {
-    /// <summary>cos.md §3–4 for one layer, neuron by neuron (iterations repeat the shift from the v₀ just found).</summary>
+    /// <summary>engine/METHOD.md §3–4 for one layer, neuron by neuron (iterations repeat the shift from the v₀ just found).</summary>
     internal static (float[] Output, float[] V0) ReferenceIf(float[] z, int steps, float theta, int presim, int iterations)
     {
         int neurons = z.Length / steps;

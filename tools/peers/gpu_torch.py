@@ -6,7 +6,7 @@ Measures, in strict FP32 (TF32 off, like our cuBLAS SGEMM):
   * SNN inference with COS: time of one run of T steps (pre-simulation rho) for a batch, and that
     time divided by T ("latency per time step"); BatchNorm folded into the convolutions, the whole
     spike train run layer by layer as [T*B, ...] (the engine's execution model).
-Writes a JSON summary (--out) and prints one line per figure. The SNN follows cos.md §2–4.
+Writes a JSON summary (--out) and prints one line per figure. Written from cos.md, not copied.
 """
 import argparse, json, time
 import torch

@@ -4,7 +4,7 @@ using SpikeEngine.Tensors;
 
 namespace SpikeEngine.Backend.Cpu;
 
-// Spiking neuron kernels (cos.md §3–4).
+// Spiking neuron kernels (METHOD.md §3–4).
 //
 // Arithmetic is float32 throughout and in the order of tools/reference/cos_reference.py, so spike
 // trains match the reference bit for bit when fed the same pre-activations:

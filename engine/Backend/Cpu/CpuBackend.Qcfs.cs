@@ -4,7 +4,7 @@ using SpikeEngine.Tensors;
 
 namespace SpikeEngine.Backend.Cpu;
 
-// QCFS activation (cos.md §1): q = floor(x·L/λ + 1/2)/L, y = λ·clamp(q, 0, 1), straight-through floor.
+// QCFS activation (METHOD.md §1): q = floor(x·L/λ + 1/2)/L, y = λ·clamp(q, 0, 1), straight-through floor.
 // The vector and scalar paths evaluate the same float32 operations in the same order (no FMA contraction),
 // so every element gets the bitwise same q.
 public sealed partial class CpuBackend
