@@ -4,7 +4,7 @@ using SpikeEngine.Tensors;
 namespace SpikeEngine.Bench.Gpu;
 
 /// <summary>
-/// The converted (BN folded, QCFS → IF with COS) VGG-16 or ResNet-20 of cos.md §8 at CIFAR shapes,
+/// The converted (BN folded, QCFS → IF with COS) VGG-16 or ResNet-20 of engine/METHOD.md §8 at CIFAR shapes,
 /// built from backend ops with random weights: the same computation tools/peers/gpu_torch.py times
 /// in PyTorch. The whole spike train runs layer by layer as a batch of N·B samples (N = max(ρ, T)).
 /// </summary>

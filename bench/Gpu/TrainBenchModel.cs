@@ -4,7 +4,7 @@ using SpikeEngine.Tensors;
 namespace SpikeEngine.Bench.Gpu;
 
 /// <summary>
-/// QCFS VGG-16 / ResNet-20 (CIFAR shapes, cos.md §8) as a chain of backend ops with hand-written
+/// QCFS VGG-16 / ResNet-20 (CIFAR shapes, engine/METHOD.md §8) as a chain of backend ops with hand-written
 /// backward passes, for training-throughput measurement on any backend (the same models as
 /// tools/peers/gpu_torch.py). Bench-only: swap for the Nn models once they drive the CUDA backend.
 /// </summary>

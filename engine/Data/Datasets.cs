@@ -7,7 +7,7 @@ public enum Augmentation
     None,
     /// <summary>CIFAR: random crop 32 (4 px zero padding) + horizontal flip. ImageNet: random-resized-crop 224 + flip.</summary>
     Basic,
-    /// <summary>The reference recipe (cos.md §1). CIFAR: crop + flip + AutoAugment CIFAR-10 policy, then Cutout on the normalised tensor.</summary>
+    /// <summary>The reference recipe (METHOD.md §1). CIFAR: crop + flip + AutoAugment CIFAR-10 policy, then Cutout on the normalised tensor.</summary>
     Full,
 }
 

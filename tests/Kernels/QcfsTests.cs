@@ -48,7 +48,7 @@ public class QcfsTests
     public void GradientsAtClampEdgesFollowTheInclusiveRule(float lambda, int levels)
     {
         float step = lambda / levels;
-        // (x, expected dx, expected dλ per unit dy) from cos.md §1: dx = [0 ≤ q ≤ 1]; dλ = clamp(q,0,1) − (x/λ)·[0 ≤ q ≤ 1].
+        // (x, expected dx, expected dλ per unit dy) from engine/METHOD.md §1: dx = [0 ≤ q ≤ 1]; dλ = clamp(q,0,1) − (x/λ)·[0 ≤ q ≤ 1].
         var cases = new (float X, float Dx, float Dl, string What)[]
         {
             (0f, 1f, 0f, "x = 0: q = 0 is inside"),

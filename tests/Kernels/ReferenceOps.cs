@@ -134,7 +134,7 @@ internal static class ReferenceOps
         return y;
     }
 
-    /// <summary>q·L = floor(x·L/λ + 1/2), in float32 exactly as cos.md §1 prescribes.</summary>
+    /// <summary>q·L = floor(x·L/λ + 1/2), in float32 exactly as engine/METHOD.md §1 prescribes.</summary>
     public static float QcfsSteps(float x, float lambda, int levels) => MathF.Floor(x * levels / lambda + 0.5f);
 
     public static double Qcfs(float x, float lambda, int levels)

@@ -10,7 +10,7 @@ public class ModelZooTests
 {
     private static readonly ModelOptions NoInit = new() { Initialize = false };
 
-    // Trainable parameters (λ included), QCFS units and PyTorch state_dict entries of the reference models (issue 2).
+    // Trainable parameters (λ included), QCFS units and PyTorch state_dict entries of the reference models.
     [TestCase("vgg16", 10, false, 33_646_681L, 15, 112)]
     [TestCase("vgg16", 100, false, 34_015_411L, 15, 112)]
     [TestCase("vgg11", 10, false, 28_149_524L, 10, 72)]

@@ -10,7 +10,7 @@ namespace SpikeEngine.Tests.Nn;
 public class ModuleTests
 {
     // With a very fine quantisation (L = 2^20) QCFS is, at finite-difference resolution, λ·clamp(x/λ, 0, 1),
-    // whose exact derivatives are the straight-through rule of cos.md §1: dx = [0 ≤ x ≤ λ], dλ = clamp − x/λ·[inside].
+    // whose exact derivatives are the straight-through rule of engine/METHOD.md §1: dx = [0 ≤ x ≤ λ], dλ = clamp − x/λ·[inside].
     private const int FineLevels = 1 << 20;
 
     private static void Perturb(Module model, int seed)

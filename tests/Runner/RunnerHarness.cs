@@ -19,7 +19,7 @@ internal sealed record CliRun(int ExitCode, string Out, string Err)
         return new CliRun(code, o.ToString(), e.ToString());
     }
 
-    /// <summary>A failure as the brief wants it: non-zero, one line on stderr, no stack trace.</summary>
+    /// <summary>A failure as a user should see it: non-zero, one line on stderr, no stack trace.</summary>
     public void AssertOneLineFailure(params string[] mustContain)
     {
         Assert.That(ExitCode, Is.Not.EqualTo(0), $"expected failure; stdout: {Out}");

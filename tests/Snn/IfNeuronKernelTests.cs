@@ -4,10 +4,10 @@ using SpikeEngine.Tensors;
 
 namespace SpikeEngine.Tests.Snn;
 
-/// <summary>The IF + COS kernels (cos.md §3–4) against a plain scalar loop and hand-built cases.</summary>
+/// <summary>The IF + COS kernels (engine/METHOD.md §3–4) against a plain scalar loop and hand-built cases.</summary>
 public class IfNeuronKernelTests
 {
-    /// <summary>The obviously-right loop, one neuron at a time, written straight from cos.md.</summary>
+    /// <summary>The obviously-right loop, one neuron at a time, written straight from engine/METHOD.md.</summary>
     internal static (float[] Output, float[] V0) Reference(float[] z, int steps, float theta, int rho, int k)
     {
         int neurons = z.Length / steps;

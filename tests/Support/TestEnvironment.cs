@@ -77,7 +77,7 @@ internal static class TestEnvironment
         Require(data is not null, $"no data folder: set {DataVariable} or run from a checkout with ../shared/data beside it");
         var path = Path.Combine(data, folder);
         Require(File.Exists(Path.Combine(path, marker)),
-            $"{marker} not found in {path} (set {DataVariable} to the folder that holds {folder}/, see docs/environment.md)");
+            $"{marker} not found in {path} (set {DataVariable} to the folder that holds {folder}/, or place it at ../shared/data beside the repository)");
         return path;
     }
 

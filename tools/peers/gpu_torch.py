@@ -6,7 +6,7 @@ Measures, in strict FP32 (TF32 off, like our cuBLAS SGEMM):
   * SNN inference with COS: time of one run of T steps (pre-simulation rho) for a batch, and that
     time divided by T ("latency per time step"); BatchNorm folded into the convolutions, the whole
     spike train run layer by layer as [T*B, ...] (the engine's execution model).
-Writes a JSON summary (--out) and prints one line per figure. Written from cos.md, not copied.
+Writes a JSON summary (--out) and prints one line per figure. Follows engine/METHOD.md.
 """
 import argparse, json, time
 import torch
@@ -92,7 +92,7 @@ class ResNet20(nn.Module):
 
 
 class IFCOS(nn.Module):
-    """IF neurons with offset-spike calibration over a time-major spike train [T*B, ...] (cos.md 3-4)."""
+    """IF neurons with offset-spike calibration over a time-major spike train [T*B, ...] (engine/METHOD.md §3-4)."""
 
     def __init__(self, theta, steps, presim):
         super().__init__()

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Peer for bench/Training: one QCFS training step (forward, cross-entropy, backward, SGD with
 momentum 0.9 and weight decay 5e-4) of VGG-16 and ResNet-20 at batch 64 on CIFAR shapes, with
-PyTorch on 2 CPU threads. Prints images/s. The models follow shared/spec/cos.md §8 (same layers
+PyTorch on 2 CPU threads. Prints images/s. The models follow engine/METHOD.md §8 (same layers
 and parameter counts as SpikeEngine's model zoo).
 
 usage: /usr/bin/python3 tools/peers/train_step_torch.py [--steps 5] [--warmup 2] [--threads 2] [--arch vgg16 resnet20]

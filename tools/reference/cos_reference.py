@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """From-the-spec reference for ANN->SNN conversion with offset-spike calibration (COS).
 
-Written from shared/spec/cos.md (sections 2-4 and 6), independently of the engine's C#. It builds a QCFS
-model with the reference's parameter names (cos.md section 8), loads a state_dict (.pth) or makes a
+Written from engine/METHOD.md (sections 2-4 and 6), independently of the engine's C#. It builds a QCFS
+model with the reference's parameter names (engine/METHOD.md section 8), loads a state_dict (.pth) or makes a
 deterministic random one, converts it (QCFS -> IF neurons with threshold = lambda, BatchNorm kept as
 its eval-mode affine map, dropout = identity) and simulates it layer by layer over whole spike trains
 for several pre-simulation lengths rho, writing a safetensors fixture with:
@@ -15,7 +15,7 @@ for several pre-simulation lengths rho, writing a safetensors fixture with:
   kernel.z                   the exact pre-activations of one IF layer (the probe) at rho = 4 [N*B, ...]
   kernel.v0, kernel.spikes   its initial potentials and output (theta * s) from this implementation
 
-All neuron arithmetic is float32 in the order of cos.md: I = z / theta (a division), v = v + I,
+All neuron arithmetic is float32 in the order of engine/METHOD.md: I = z / theta (a division), v = v + I,
 s = (v >= 1), v = v - s; the COS shift uses float32 constants 0.5, 0.999, 1.001 and -1000.
 
 Usage: /usr/bin/python3 tools/reference/cos_reference.py --arch cnn --out fixture.safetensors
@@ -38,7 +38,7 @@ MARGIN_UP = torch.tensor(1.001, dtype=F32)
 NO_QUIET_STEP = torch.tensor(-1000.0, dtype=F32)
 
 
-# ---------------------------------------------------------------- the ANN (cos.md section 1, 8)
+# ---------------------------------------------------------------- the ANN (engine/METHOD.md section 1, 8)
 class QCFS(nn.Module):
     def __init__(self, levels, up=8.0):
         super().__init__()
@@ -159,7 +159,7 @@ def randomise(model, x, seed):
             h.remove()
 
 
-# ---------------------------------------------------------------- the SNN (cos.md sections 2-4)
+# ---------------------------------------------------------------- the SNN (engine/METHOD.md sections 2-4)
 class IFLayer(nn.Module):
     """IF neurons with threshold theta = lambda over a whole spike train [N*B, ...] (time-major)."""
 
@@ -196,7 +196,7 @@ class IFLayer(nn.Module):
 
 
 def calibrate(current, rho, iterations):
-    """cos.md section 4 steps 1-2 (repeated `iterations` times); returns v0 per neuron."""
+    """engine/METHOD.md section 4 steps 1-2 (repeated `iterations` times); returns v0 per neuron."""
     v0 = torch.full_like(current[0], 0.5)
     if rho == 0:
         return v0
