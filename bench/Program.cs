@@ -1,4 +1,12 @@
 using BenchmarkDotNet.Running;
+using SpikeEngine.Bench.Compare;
 
 // Run with: dotnet run -c Release --project bench -- --filter '*'
+//       or: dotnet run -c Release --project bench -- compare [options]   (engine beside its PyTorch peers, one table)
+//       or: dotnet run -c Release --project bench -- convpaths            (direct vs im2col convolution per layer)
+if (args.Length > 0 && args[0] == "convpaths")
+{
+    ConvPathProbe.Run(64, 5);
+    return;
+}
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

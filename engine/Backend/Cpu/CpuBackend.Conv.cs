@@ -37,6 +37,7 @@ public sealed partial class CpuBackend
     {
         float[] xd = Data(x), wd = Data(w), yd = Data(y);
         float[]? bd = bias is null ? null : Data(bias);
+        if (UseDirectConv(g)) { Conv2dForwardDirect(xd, wd, bd, yd, g); return; }
         int crs = g.C * g.R * g.S, ohw = g.OutH * g.OutW, inSize = g.C * g.H * g.W, outSize = g.K * ohw;
         var (per, chunks, gemmThreads) = ConvPlan(g);
         ForConvChunks(chunks, gemmThreads, chunk =>
@@ -77,6 +78,7 @@ public sealed partial class CpuBackend
     public void Conv2dBackwardData(Tensor dy, Tensor w, Tensor dx, Conv2dGeometry g)
     {
         float[] gy = Data(dy), wd = Data(w), gx = Data(dx);
+        if (UseDirectConv(g)) { Conv2dBackwardDataDirect(gy, wd, gx, g); return; }
         int crs = g.C * g.R * g.S, ohw = g.OutH * g.OutW, inSize = g.C * g.H * g.W, outSize = g.K * ohw;
         var (per, chunks, gemmThreads) = ConvPlan(g);
         ForConvChunks(chunks, gemmThreads, chunk =>
@@ -112,6 +114,13 @@ public sealed partial class CpuBackend
     public void Conv2dBackwardWeight(Tensor x, Tensor dy, Tensor dw, Tensor? dbias, Conv2dGeometry g)
     {
         float[] xd = Data(x), gy = Data(dy), gw = Data(dw);
+        if (UseDirectConv(g)) Conv2dBackwardWeightDirect(xd, gy, gw, g);
+        else Conv2dBackwardWeightIm2Col(xd, gy, gw, g);
+        if (dbias is not null) ConvBiasGradient(gy, Data(dbias), g);
+    }
+
+    private void Conv2dBackwardWeightIm2Col(float[] xd, float[] gy, float[] gw, Conv2dGeometry g)
+    {
         int crs = g.C * g.R * g.S, ohw = g.OutH * g.OutW, inSize = g.C * g.H * g.W, outSize = g.K * ohw;
         int wSize = g.K * crs;
         var (per, chunks, _) = ConvPlan(g);
@@ -173,16 +182,17 @@ public sealed partial class CpuBackend
         {
             for (int p = 0; p < parts; p++) ArrayPool<float>.Shared.Return(partial[p]);
         }
-        if (dbias is not null)
+    }
+
+    private void ConvBiasGradient(float[] gy, float[] gb, Conv2dGeometry g)
+    {
+        int ohw = g.OutH * g.OutW, outSize = g.K * ohw;
+        ForEach(g.K, k =>
         {
-            float[] gb = Data(dbias);
-            ForEach(g.K, k =>
-            {
-                double s = 0;
-                for (int n = 0; n < g.N; n++) s += SumSpan(gy.AsSpan(n * outSize + k * ohw, ohw));
-                gb[k] = (float)s;
-            });
-        }
+            double s = 0;
+            for (int n = 0; n < g.N; n++) s += SumSpan(gy.AsSpan(n * outSize + k * ohw, ohw));
+            gb[k] = (float)s;
+        });
     }
 
     private static void AddChannelBias(float[] y, int offset, int channels, int plane, float[] bias)
