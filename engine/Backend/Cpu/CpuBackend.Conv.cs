@@ -37,6 +37,7 @@ public sealed partial class CpuBackend
     {
         float[] xd = Data(x), wd = Data(w), yd = Data(y);
         float[]? bd = bias is null ? null : Data(bias);
+        if (TryConv2dForwardEvents(xd, wd, bd, yd, g)) return;
         if (UseDirectConv(g)) { Conv2dForwardDirect(xd, wd, bd, yd, g); return; }
         int crs = g.C * g.R * g.S, ohw = g.OutH * g.OutW, inSize = g.C * g.H * g.W, outSize = g.K * ohw;
         var (per, chunks, gemmThreads) = ConvPlan(g);

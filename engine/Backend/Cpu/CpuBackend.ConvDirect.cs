@@ -90,17 +90,19 @@ public sealed partial class CpuBackend
 
     /// <summary>Forward direct convolution: y = conv(x, w) (+ bias).</summary>
     private void Conv2dForwardDirect(float[] xd, float[] wd, float[]? bd, float[] yd, Conv2dGeometry g)
+        => DirectForwardPacked(xd, PackDirectWeights(wd, g), (g.K + DirectKb - 1) / DirectKb * DirectKb, bd, yd, g);
+
+    /// <summary>packed[tap][kp]: the weights of one tap (c, r, s) for consecutive output channels, zero-padded to whole tiles.</summary>
+    private static float[] PackDirectWeights(float[] wd, Conv2dGeometry g)
     {
-        int kp = (g.K + DirectKb - 1) / DirectKb * DirectKb;
-        int taps = g.C * g.R * g.S;
-        // packed[tap][kp]: the weights of one tap for consecutive output channels
+        int kp = (g.K + DirectKb - 1) / DirectKb * DirectKb, taps = g.C * g.R * g.S;
         var packed = GC.AllocateUninitializedArray<float>(taps * kp, pinned: true);
         for (int t = 0; t < taps; t++)
         {
             for (int k = 0; k < g.K; k++) packed[t * kp + k] = wd[k * taps + t];
             for (int k = g.K; k < kp; k++) packed[t * kp + k] = 0f;
         }
-        DirectForwardPacked(xd, packed, kp, bd, yd, g);
+        return packed;
     }
 
     /// <summary>Backward data by the forward kernel: dx = conv(dy, flip(w)ᵀ) with padding R−1−p.</summary>
@@ -121,46 +123,51 @@ public sealed partial class CpuBackend
         DirectForwardPacked(gy, packed, cp, null, gx, gt);
     }
 
-    private unsafe void DirectForwardPacked(float[] xd, float[] packed, int kp, float[]? bd, float[] yd, Conv2dGeometry g)
+    private void DirectForwardPacked(float[] xd, float[] packed, int kp, float[]? bd, float[] yd, Conv2dGeometry g)
     {
-        int hp = g.H + 2 * g.PadH, wp = g.W + 2 * g.PadW, oh = g.OutH, ow = g.OutW;
-        int computed = DirectComputed(oh, wp), padLength = DirectPadLength(g.C, hp, wp, g.R, g.S, computed);
-        int taps = g.C * g.R * g.S, inSize = g.C * g.H * g.W, outSize = g.K * oh * ow;
-        var offsets = TapOffsets(g.C, g.R, g.S, hp, wp, 1);
         // Few samples: also split the output channels so both cores have work.
         int kTiles = kp / DirectKb;
         int kSplit = g.N >= 2 * Threads ? 1 : Math.Min(kTiles, (2 * Threads + g.N - 1) / g.N);
         ForEach(g.N * kSplit, item =>
         {
             int n = item / kSplit, part = item % kSplit;
-            int t0 = kTiles * part / kSplit, t1 = kTiles * (part + 1) / kSplit;
-            var pad = ThreadBuffer(ref _directPad, padLength);
-            var outBuf = ThreadBuffer(ref _directOut, kp * computed);
-            PadSample(xd, n * inSize, g.C, g.H, g.W, g.PadH, g.PadW, pad.AsSpan(0, padLength));
-            fixed (float* px = pad, pw = packed, po = outBuf)
-            fixed (int* pofs = offsets)
-            {
-                for (int kt = t0; kt < t1; kt++)
-                {
-                    int k0 = kt * DirectKb;
-                    for (int p = 0; p < computed; p += DirectTilePositions)
-                        DirectTile8x48(taps, pw + k0, kp, px + p, pofs, po + k0 * computed + p, computed);
-                }
-            }
-            // grid rows → output rows (+ bias)
-            int kEnd = Math.Min(g.K, t1 * DirectKb);
-            for (int k = t0 * DirectKb; k < kEnd; k++)
-            {
-                float b = bd?[k] ?? 0f;
-                var src = outBuf.AsSpan(k * computed);
-                var dst = yd.AsSpan(n * outSize + k * oh * ow, oh * ow);
-                for (int i = 0; i < oh; i++)
-                {
-                    src.Slice(i * wp, ow).CopyTo(dst.Slice(i * ow, ow));
-                    if (b != 0f) AddScalar(dst.Slice(i * ow, ow), b);
-                }
-            }
+            DirectForwardSample(xd, packed, kp, bd, yd, g, n, kTiles * part / kSplit, kTiles * (part + 1) / kSplit);
         });
+    }
+
+    /// <summary>Output channel tiles [t0, t1) of sample n.</summary>
+    private static unsafe void DirectForwardSample(float[] xd, float[] packed, int kp, float[]? bd, float[] yd, Conv2dGeometry g, int n, int t0, int t1)
+    {
+        int hp = g.H + 2 * g.PadH, wp = g.W + 2 * g.PadW, oh = g.OutH, ow = g.OutW;
+        int computed = DirectComputed(oh, wp), padLength = DirectPadLength(g.C, hp, wp, g.R, g.S, computed);
+        int taps = g.C * g.R * g.S, inSize = g.C * g.H * g.W, outSize = g.K * oh * ow;
+        var pad = ThreadBuffer(ref _directPad, padLength);
+        var outBuf = ThreadBuffer(ref _directOut, kp * computed);
+        PadSample(xd, n * inSize, g.C, g.H, g.W, g.PadH, g.PadW, pad.AsSpan(0, padLength));
+        var offsetArray = TapOffsets(g.C, g.R, g.S, hp, wp, 1);
+        fixed (float* px = pad, pw = packed, po = outBuf)
+        fixed (int* pofs = offsetArray)
+        {
+            for (int kt = t0; kt < t1; kt++)
+            {
+                int k0 = kt * DirectKb;
+                for (int p = 0; p < computed; p += DirectTilePositions)
+                    DirectTile8x48(taps, pw + k0, kp, px + p, pofs, po + k0 * computed + p, computed);
+            }
+        }
+        // grid rows → output rows (+ bias)
+        int kEnd = Math.Min(g.K, t1 * DirectKb);
+        for (int k = t0 * DirectKb; k < kEnd; k++)
+        {
+            float b = bd?[k] ?? 0f;
+            var src = outBuf.AsSpan(k * computed);
+            var dst = yd.AsSpan(n * outSize + k * oh * ow, oh * ow);
+            for (int i = 0; i < oh; i++)
+            {
+                src.Slice(i * wp, ow).CopyTo(dst.Slice(i * ow, ow));
+                if (b != 0f) AddScalar(dst.Slice(i * ow, ow), b);
+            }
+        }
     }
 
     private static void AddScalar(Span<float> x, float b)
