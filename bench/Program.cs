@@ -4,9 +4,15 @@ using SpikeEngine.Bench.Compare;
 // Run with: dotnet run -c Release --project bench -- --filter '*'
 //       or: dotnet run -c Release --project bench -- compare [options]   (engine beside its PyTorch peers, one table)
 //       or: dotnet run -c Release --project bench -- convpaths            (direct vs im2col convolution per layer)
+//       or: dotnet run -c Release --project bench -- sparsepaths          (dense vs event-driven convolution per firing rate)
 if (args.Length > 0 && args[0] == "convpaths")
 {
     ConvPathProbe.Run(64, 5);
+    return;
+}
+if (args.Length > 0 && args[0] == "sparsepaths")
+{
+    SparsePathProbe.Run(128, 3);
     return;
 }
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -21,7 +21,7 @@ internal static class ConvPathProbe
     public static void Run(int batch, int repeats)
     {
         var cpu = Backends.Cpu;
-        Console.WriteLine($"{"layer",-28} {"op",-8} {"direct ms",10} {"im2col ms",10} {"im2col/direct",14}");
+        Console.WriteLine($"{"layer",-28} {"op",-8} {"direct cpu-ms",13} {"im2col cpu-ms",13} {"im2col/direct",14}");
         foreach (var (name, c, h, k) in Layers)
         {
             var g = new Conv2dGeometry(batch, c, h, h, k, 3, 3, 1, 1, 1, 1);
@@ -45,7 +45,7 @@ internal static class ConvPathProbe
                 }
                 CpuBackend.DirectConvEnabled = true;
                 string used = CpuBackend.UseDirectConv(g) ? "" : " (im2col used)";
-                Console.WriteLine($"{name,-28} {op,-8} {direct,10:F2} {im2col,10:F2} {im2col / direct,14:F2}{used}");
+                Console.WriteLine($"{name,-28} {op,-8} {direct,13:F2} {im2col,13:F2} {im2col / direct,14:F2}{used}");
             }
         }
     }
@@ -57,10 +57,13 @@ internal static class ConvPathProbe
         return Tensor.FromArray(d, shape);
     }
 
+    /// <summary>Process CPU time (all threads) of one call, in ms: steadier than wall time on a shared, loaded machine.</summary>
     private static double Time(Action body)
     {
-        var sw = Stopwatch.StartNew();
+        var process = Process.GetCurrentProcess();
+        var start = process.TotalProcessorTime;
         body();
-        return sw.Elapsed.TotalMilliseconds;
+        process.Refresh();
+        return (process.TotalProcessorTime - start).TotalMilliseconds;
     }
 }

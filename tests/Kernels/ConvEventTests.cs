@@ -10,8 +10,15 @@ namespace SpikeEngine.Tests.Kernels;
 /// <see cref="ReferenceOps.Conv2d"/>: spike-like inputs (0 or θ) and sparse analog ones, strides 1 and 2,
 /// 1×1, padding, odd sizes, batches that mix sparse and dense samples, 1 and 2 threads.
 /// </summary>
+[NonParallelizable]
 public class ConvEventTests
 {
+    private CpuBackend.EventChoice _saved;
+
+    // Every sample under EventMaxDensity takes the event path, whatever the cost model would choose.
+    [SetUp] public void ByDensity() { _saved = CpuBackend.EventPath; CpuBackend.EventPath = CpuBackend.EventChoice.ByDensity; }
+    [TearDown] public void Restore() => CpuBackend.EventPath = _saved;
+
     // N, C, H, W, K, R, S, stride, pad
     private static readonly int[][] Cases =
     [

@@ -58,7 +58,8 @@ public class EventDrivenInferenceTests
         var taps = TapIfLayers(snn.Network);
         Assert.That(taps, Has.Count.EqualTo(snn.IfLayers.Count));
 
-        double saved = CpuBackend.EventMaxDensity;
+        var saved = CpuBackend.EventPath;
+        double threshold = CpuBackend.EventMaxDensity;
         try
         {
             foreach (int rho in new[] { 0, 4 })
@@ -67,7 +68,8 @@ public class EventDrivenInferenceTests
                 var outputs = new float[2][];
                 for (int run = 0; run < 2; run++)
                 {
-                    CpuBackend.EventMaxDensity = run == 0 ? 0 : saved;   // run 0: dense only
+                    // run 0: dense only; run 1: every sample under the density bound by events
+                    CpuBackend.EventPath = run == 0 ? CpuBackend.EventChoice.Off : CpuBackend.EventChoice.ByDensity;
                     foreach (var t in taps) t.Outputs.Clear();
                     using var y = snn.Simulate(x, new SimulationSettings(steps, rho));
                     outputs[run] = y.ToArray();
@@ -79,16 +81,16 @@ public class EventDrivenInferenceTests
                 {
                     Assert.That(trains[1][i], Is.EqualTo(trains[0][i]), $"ρ={rho}: spike train {i} differs between the dense and event paths");
                     spikes += trains[0][i].Count(v => v != 0);
-                    sparseSamples += SparseSamples(trains[0][i], x.Shape[0] * Math.Max(rho, steps), saved);
+                    sparseSamples += SparseSamples(trains[0][i], x.Shape[0] * Math.Max(rho, steps), threshold);
                 }
                 for (int i = 0; i < outputs[0].Length; i++)
                     Assert.That(outputs[1][i], Is.EqualTo(outputs[0][i]).Within(1e-5 * (1 + Math.Abs(outputs[0][i]))), $"ρ={rho}: output {i}");
-                TestContext.Out.WriteLine($"ρ={rho}: {spikes} spikes identical; {sparseSamples} IF-output samples below the event threshold {saved}");
+                TestContext.Out.WriteLine($"ρ={rho}: {spikes} spikes identical; {sparseSamples} IF-output samples below the event threshold {threshold}");
                 Assert.That(spikes, Is.GreaterThan(0));
                 Assert.That(sparseSamples, Is.GreaterThan(0), "no sample was sparse enough for the event path: the test would not exercise it");
             }
         }
-        finally { CpuBackend.EventMaxDensity = saved; }
+        finally { CpuBackend.EventPath = saved; }
     }
 
     /// <summary>Samples (rows of the time-major train) whose non-zero share is below the event threshold.</summary>
