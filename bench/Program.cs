@@ -5,14 +5,16 @@ using SpikeEngine.Bench.Compare;
 //       or: dotnet run -c Release --project bench -- compare [options]   (engine beside its PyTorch peers, one table)
 //       or: dotnet run -c Release --project bench -- convpaths            (direct vs im2col convolution per layer)
 //       or: dotnet run -c Release --project bench -- sparsepaths          (dense vs event-driven convolution per firing rate)
+if (args.Length > 0 && args[0] == "compare") return CompareCommand.Run(args);
 if (args.Length > 0 && args[0] == "convpaths")
 {
     ConvPathProbe.Run(64, 5);
-    return;
+    return 0;
 }
 if (args.Length > 0 && args[0] == "sparsepaths")
 {
     SparsePathProbe.Run(128, 3);
-    return;
+    return 0;
 }
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;
