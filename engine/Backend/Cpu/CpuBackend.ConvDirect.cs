@@ -125,18 +125,22 @@ public sealed partial class CpuBackend
 
     private void DirectForwardPacked(float[] xd, float[] packed, int kp, float[]? bd, float[] yd, Conv2dGeometry g)
     {
+        var offsets = DirectForwardOffsets(g);
         // Few samples: also split the output channels so both cores have work.
         int kTiles = kp / DirectKb;
         int kSplit = g.N >= 2 * Threads ? 1 : Math.Min(kTiles, (2 * Threads + g.N - 1) / g.N);
         ForEach(g.N * kSplit, item =>
         {
             int n = item / kSplit, part = item % kSplit;
-            DirectForwardSample(xd, packed, kp, bd, yd, g, n, kTiles * part / kSplit, kTiles * (part + 1) / kSplit);
+            DirectForwardSample(xd, packed, kp, offsets, bd, yd, g, n, kTiles * part / kSplit, kTiles * (part + 1) / kSplit);
         });
     }
 
+    /// <summary>The forward kernel's tap offsets on the padded grid of g's input.</summary>
+    private static int[] DirectForwardOffsets(Conv2dGeometry g) => TapOffsets(g.C, g.R, g.S, g.H + 2 * g.PadH, g.W + 2 * g.PadW, 1);
+
     /// <summary>Output channel tiles [t0, t1) of sample n.</summary>
-    private static unsafe void DirectForwardSample(float[] xd, float[] packed, int kp, float[]? bd, float[] yd, Conv2dGeometry g, int n, int t0, int t1)
+    private static unsafe void DirectForwardSample(float[] xd, float[] packed, int kp, int[] offsetArray, float[]? bd, float[] yd, Conv2dGeometry g, int n, int t0, int t1)
     {
         int hp = g.H + 2 * g.PadH, wp = g.W + 2 * g.PadW, oh = g.OutH, ow = g.OutW;
         int computed = DirectComputed(oh, wp), padLength = DirectPadLength(g.C, hp, wp, g.R, g.S, computed);
@@ -144,7 +148,6 @@ public sealed partial class CpuBackend
         var pad = ThreadBuffer(ref _directPad, padLength);
         var outBuf = ThreadBuffer(ref _directOut, kp * computed);
         PadSample(xd, n * inSize, g.C, g.H, g.W, g.PadH, g.PadW, pad.AsSpan(0, padLength));
-        var offsetArray = TapOffsets(g.C, g.R, g.S, hp, wp, 1);
         fixed (float* px = pad, pw = packed, po = outBuf)
         fixed (int* pofs = offsetArray)
         {

@@ -64,14 +64,15 @@ public sealed partial class CpuBackend
             for (int k = g.K; k < kv; k++) wt[t * kv + k] = 0f;
         }
         float[]? packed = null;
+        int[]? offsets = null;
         int kp = (g.K + DirectKb - 1) / DirectKb * DirectKb;
-        if (direct && sparseCount < g.N) packed = PackDirectWeights(wd, g);
+        if (direct && sparseCount < g.N) { packed = PackDirectWeights(wd, g); offsets = DirectForwardOffsets(g); }
         var rows = EventReach(g.H, g.OutH, g.R, g.StrideH, g.PadH);
         var cols = EventReach(g.W, g.OutW, g.S, g.StrideW, g.PadW);
         ForEach(g.N, n =>
         {
             if (sparse[n]) EventSample(xd, n * inSize, wt, kv, bd, yd, n * outSize, g, rows, cols);
-            else if (direct) DirectForwardSample(xd, packed!, kp, bd, yd, g, n, 0, kp / DirectKb);
+            else if (direct) DirectForwardSample(xd, packed!, kp, offsets!, bd, yd, g, n, 0, kp / DirectKb);
             else Im2ColForwardSample(xd, wd, bd, yd, g, n);
         });
         return true;
