@@ -5,10 +5,16 @@ using SpikeEngine.Bench.Compare;
 //       or: dotnet run -c Release --project bench -- compare [options]   (engine beside its PyTorch peers, one table)
 //       or: dotnet run -c Release --project bench -- convpaths            (direct vs im2col convolution per layer)
 //       or: dotnet run -c Release --project bench -- sparsepaths          (dense vs event-driven convolution per firing rate)
+//       or: dotnet run -c Release --project bench -- steploop resnet20 10    (training steps in a loop, for a profiler)
 if (args.Length > 0 && args[0] == "compare") return CompareCommand.Run(args);
 if (args.Length > 0 && args[0] == "convpaths")
 {
     ConvPathProbe.Run(64, 5);
+    return 0;
+}
+if (args.Length > 0 && args[0] == "steploop")
+{
+    StepLoop.Run(args.Length > 1 ? args[1] : "resnet20", args.Length > 2 ? int.Parse(args[2]) : 10);
     return 0;
 }
 if (args.Length > 0 && args[0] == "sparsepaths")

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -90,13 +91,17 @@ public sealed partial class CpuBackend
 
     /// <summary>Forward direct convolution: y = conv(x, w) (+ bias).</summary>
     private void Conv2dForwardDirect(float[] xd, float[] wd, float[]? bd, float[] yd, Conv2dGeometry g)
-        => DirectForwardPacked(xd, PackDirectWeights(wd, g), (g.K + DirectKb - 1) / DirectKb * DirectKb, bd, yd, g);
+    {
+        var packed = PackDirectWeights(wd, g);
+        try { DirectForwardPacked(xd, packed, (g.K + DirectKb - 1) / DirectKb * DirectKb, bd, yd, g); }
+        finally { ArrayPool<float>.Shared.Return(packed); }
+    }
 
-    /// <summary>packed[tap][kp]: the weights of one tap (c, r, s) for consecutive output channels, zero-padded to whole tiles.</summary>
+    /// <summary>packed[tap][kp]: the weights of one tap (c, r, s) for consecutive output channels, zero-padded to whole tiles (a pooled array).</summary>
     private static float[] PackDirectWeights(float[] wd, Conv2dGeometry g)
     {
         int kp = (g.K + DirectKb - 1) / DirectKb * DirectKb, taps = g.C * g.R * g.S;
-        var packed = GC.AllocateUninitializedArray<float>(taps * kp, pinned: true);
+        var packed = ArrayPool<float>.Shared.Rent(taps * kp);
         for (int t = 0; t < taps; t++)
         {
             for (int k = 0; k < g.K; k++) packed[t * kp + k] = wd[k * taps + t];
@@ -111,7 +116,7 @@ public sealed partial class CpuBackend
         var gt = new Conv2dGeometry(g.N, g.K, g.OutH, g.OutW, g.C, g.R, g.S, 1, 1, g.R - 1 - g.PadH, g.S - 1 - g.PadW);
         int cp = (g.C + DirectKb - 1) / DirectKb * DirectKb;
         int taps = g.K * g.R * g.S, rs = g.R * g.S;
-        var packed = GC.AllocateUninitializedArray<float>(taps * cp, pinned: true);
+        var packed = ArrayPool<float>.Shared.Rent(taps * cp);
         for (int k = 0; k < g.K; k++)
             for (int r = 0; r < g.R; r++)
                 for (int s = 0; s < g.S; s++)
@@ -120,7 +125,8 @@ public sealed partial class CpuBackend
                     for (int c = 0; c < g.C; c++) packed[t * cp + c] = wd[(k * g.C + c) * rs + src];
                     for (int c = g.C; c < cp; c++) packed[t * cp + c] = 0f;
                 }
-        DirectForwardPacked(gy, packed, cp, null, gx, gt);
+        try { DirectForwardPacked(gy, packed, cp, null, gx, gt); }
+        finally { ArrayPool<float>.Shared.Return(packed); }
     }
 
     private void DirectForwardPacked(float[] xd, float[] packed, int kp, float[]? bd, float[] yd, Conv2dGeometry g)
@@ -236,7 +242,8 @@ public sealed partial class CpuBackend
         ForEach(parts, part =>
         {
             int n0 = g.N * part / parts, n1 = g.N * (part + 1) / parts;
-            var acc = new float[kp * tp];
+            var acc = ArrayPool<float>.Shared.Rent(kp * tp);
+            acc.AsSpan(0, kp * tp).Clear();
             var pad = ThreadBuffer(ref _directPad, padLength * group);
             var dyGrid = ThreadBuffer(ref _directOut, dyLength * group);
             dyGrid.AsSpan(0, dyLength * group).Clear();
@@ -263,8 +270,9 @@ public sealed partial class CpuBackend
             partial[part] = acc;
         });
         var sum = partial[0];
-        for (int part = 1; part < parts; part++) AxpySpan(1f, partial[part], sum);
+        for (int part = 1; part < parts; part++) AxpySpan(1f, partial[part].AsSpan(0, kp * tp), sum.AsSpan(0, kp * tp));
         for (int k = 0; k < g.K; k++) sum.AsSpan(k * tp, taps).CopyTo(gw.AsSpan(k * taps, taps));
+        foreach (var a in partial) ArrayPool<float>.Shared.Return(a);
     }
 
     /// <summary>

@@ -57,7 +57,7 @@ public sealed partial class CpuBackend
 
         int taps = g.C * g.R * g.S, kv = (g.K + 15) / 16 * 16, outSize = g.K * g.OutH * g.OutW;
         // wt[tap][kv]: one tap's weights over the output channels, zero-padded to whole vectors
-        var wt = GC.AllocateUninitializedArray<float>(taps * kv, pinned: true);
+        var wt = ArrayPool<float>.Shared.Rent(taps * kv);
         for (int t = 0; t < taps; t++)
         {
             for (int k = 0; k < g.K; k++) wt[t * kv + k] = wd[k * taps + t];
@@ -69,12 +69,20 @@ public sealed partial class CpuBackend
         if (direct && sparseCount < g.N) { packed = PackDirectWeights(wd, g); offsets = DirectForwardOffsets(g); }
         var rows = EventReach(g.H, g.OutH, g.R, g.StrideH, g.PadH);
         var cols = EventReach(g.W, g.OutW, g.S, g.StrideW, g.PadW);
-        ForEach(g.N, n =>
+        try
         {
-            if (sparse[n]) EventSample(xd, n * inSize, wt, kv, bd, yd, n * outSize, g, rows, cols);
-            else if (direct) DirectForwardSample(xd, packed!, kp, offsets!, bd, yd, g, n, 0, kp / DirectKb);
-            else Im2ColForwardSample(xd, wd, bd, yd, g, n);
-        });
+            ForEach(g.N, n =>
+            {
+                if (sparse[n]) EventSample(xd, n * inSize, wt, kv, bd, yd, n * outSize, g, rows, cols);
+                else if (direct) DirectForwardSample(xd, packed!, kp, offsets!, bd, yd, g, n, 0, kp / DirectKb);
+                else Im2ColForwardSample(xd, wd, bd, yd, g, n);
+            });
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(wt);
+            if (packed is not null) ArrayPool<float>.Shared.Return(packed);
+        }
         return true;
     }
 
