@@ -59,6 +59,7 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>Copies sample x[xOffset..] ([C][H][W]) into the zero-padded plane, and zeroes the slack after it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PadSample(float[] x, int xOffset, int c, int h, int w, int ph, int pw, Span<float> d)
     {
         int hp = h + 2 * ph, wp = w + 2 * pw, plane = hp * wp;
@@ -146,6 +147,7 @@ public sealed partial class CpuBackend
     private static int[] DirectForwardOffsets(Conv2dGeometry g) => TapOffsets(g.C, g.R, g.S, g.H + 2 * g.PadH, g.W + 2 * g.PadW, 1);
 
     /// <summary>Output channel tiles [t0, t1) of sample n.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void DirectForwardSample(float[] xd, float[] packed, int kp, int[] offsetArray, float[]? bd, float[] yd, Conv2dGeometry g, int n, int t0, int t1)
     {
         int hp = g.H + 2 * g.PadH, wp = g.W + 2 * g.PadW, oh = g.OutH, ow = g.OutW;
