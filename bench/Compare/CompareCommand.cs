@@ -235,7 +235,7 @@ internal static class CompareCommand
     private static double FmaPeak(int threads)
     {
         double best = 0;
-        for (int run = 0; run < 5; run++)
+        for (int run = 0; run < 10; run++)
         {
             const long iterations = 20_000_000;
             var sw = Stopwatch.StartNew();
@@ -248,6 +248,7 @@ internal static class CompareCommand
     }
 
     /// <summary>12 independent accumulators (enough to cover FMA latency × 2 ports), iterations × 12 FMAs.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static float FmaChains(long iterations)
     {
         if (Vector512.IsHardwareAccelerated && Avx512F.IsSupported)
