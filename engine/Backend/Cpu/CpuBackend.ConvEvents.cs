@@ -26,7 +26,7 @@ public sealed partial class CpuBackend
     /// <summary>
     /// The largest non-zero count at which one sample is cheaper by events, from a cost model fitted with
     /// `bench -- sparsepaths` (2-core AVX-512 Xeon, batch 128, process CPU time): the dense kernels cost about
-    /// 0.025 ns per multiply-add (direct) or 0.04 (im2col + GEMM); an event costs 4.3 ns + 1.3 ns per 16 output
+    /// 0.025 ns per multiply-add (direct) or 0.04 (im2col + GEMM); an event costs 2.5 ns + 1.3 ns per 16 output
     /// channels for each output position it feeds. A 0.7 margin keeps the choice on the safe side: at the
     /// break-even point the dense path is steadier.
     /// </summary>
@@ -34,7 +34,7 @@ public sealed partial class CpuBackend
     {
         double denseNs = (double)g.OutH * g.OutW * g.K * g.C * g.R * g.S * (direct ? 0.025 : 0.04);
         double fedPerInput = (double)g.R * g.S / (g.StrideH * g.StrideW);
-        double eventNs = fedPerInput * (4.3 + 1.3 * ((g.K + 15) / 16));
+        double eventNs = fedPerInput * (2.5 + 1.3 * ((g.K + 15) / 16));
         long modelLimit = (long)(0.7 * denseNs / eventNs), densityLimit = (long)(EventMaxDensity * g.C * g.H * g.W);
         return EventPath == EventChoice.ByDensity ? densityLimit : Math.Min(modelLimit, densityLimit);
     }
@@ -135,6 +135,12 @@ public sealed partial class CpuBackend
         int oh = g.OutH, ow = g.OutW, ohw = oh * ow, vectors = kv / 16;
         var scratch = ThreadBuffer(ref _eventOut, ohw * kv);
         scratch.AsSpan(0, ohw * kv).Clear();
+        // Stride 1: tap (r, s) of an input feeds the output r rows up and s columns left of (h + ph, w + pw).
+        bool stride1 = g.StrideH == 1 && g.StrideW == 1;
+        int rs = g.R * g.S;
+        int* tapOffset = stackalloc int[rs];
+        for (int r = 0; r < g.R; r++)
+            for (int s = 0; s < g.S; s++) tapOffset[r * g.S + s] = -(r * ow + s) * kv;
         fixed (float* px = xd, pw = wt, po = scratch)
         fixed (int* rowPairs = rows.Pairs, rowCount = rows.Count, colPairs = cols.Pairs, colCount = cols.Count)
         {
@@ -144,6 +150,7 @@ public sealed partial class CpuBackend
                     float* row = px + xOffset + (c * g.H + h) * g.W;
                     int* rp = rowPairs + 2 * h * g.R;
                     int rn = rowCount[h];
+                    bool interiorRows = stride1 && rn == g.R;
                     for (int w0 = 0; w0 < g.W; w0 += 16)
                     {
                         // non-zero lanes of this run of the row
@@ -158,6 +165,19 @@ public sealed partial class CpuBackend
                             var a = Vector512.Create(row[w]);
                             int* cp = colPairs + 2 * w * g.S;
                             int cn = colCount[w];
+                            if (interiorRows && cn == g.S)
+                            {
+                                // every tap lands inside: output (h + ph − r, w + pw − s) for tap (r, s), straight from a table
+                                float* wc = pw + c * rs * kv;
+                                float* o = po + ((h + g.PadH) * ow + (w + g.PadW)) * kv;
+                                for (int t = 0; t < rs; t++)
+                                {
+                                    float* src = wc + t * kv, dst = o + tapOffset[t];
+                                    for (int v = 0; v < vectors; v++)
+                                        (Vector512.Load(dst + 16 * v) + a * Vector512.Load(src + 16 * v)).Store(dst + 16 * v);
+                                }
+                                continue;
+                            }
                             for (int ri = 0; ri < rn; ri++)
                             {
                                 int r = rp[2 * ri], i = rp[2 * ri + 1];
