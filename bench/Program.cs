@@ -20,7 +20,7 @@ if (args.Length > 0 && args[0] == "steploop")
 }
 if (args.Length > 0 && args[0] == "cosloop" && args.Length > 2)
 {
-    CosLoop.Run(args[1], args[2], args.Length > 3 ? int.Parse(args[3]) : 10);
+    CosLoop.Run(args[1], args[2], args.Length > 3 ? int.Parse(args[3]) : 10, !(args.Length > 4 && args[4] == "off"));
     return 0;
 }
 if (args.Length > 0 && args[0] == "sparsepaths")

@@ -6,13 +6,14 @@ using SpikeEngine.Snn;
 namespace SpikeEngine.Bench.Compare;
 
 /// <summary>
-/// `bench -- cosloop ARCH DIR RUNS`: COS T=4 ρ=4 inference in a loop (for a profiler such as perf) on a model and input
+/// `bench -- cosloop ARCH DIR RUNS [off]`: COS T=4 ρ=4 inference in a loop (off: event-driven path off) (for a profiler such as perf) on a model and input
 /// exported by tools/peers/compare_peer.py (DIR/ARCH.model.safetensors, DIR/ARCH.input.safetensors).
 /// </summary>
 internal static class CosLoop
 {
-    public static void Run(string arch, string dir, int runs)
+    public static void Run(string arch, string dir, int runs, bool events = true)
     {
+        if (!events) SpikeEngine.Backend.Cpu.CpuBackend.EventPath = SpikeEngine.Backend.Cpu.CpuBackend.EventChoice.Off;
         var ann = Models.Create(arch, 10, 4, new ModelOptions { Initialize = false });
         Checkpoints.LoadInto(ann, Path.Combine(dir, $"{arch}.model.safetensors"), strict: true);
         ann.Eval();

@@ -24,7 +24,7 @@ public sealed partial class CpuBackend
 
     /// <summary>
     /// Whether the direct kernels handle this convolution: AVX-512, stride 1, and a padded grid that wastes
-    /// little (at most a third of the computed positions thrown away), with few enough output channels that
+    /// little (at least 60 % of the computed positions are outputs), with few enough channels that
     /// the im2col copies would weigh against the arithmetic.
     /// </summary>
     internal static bool UseDirectConv(Conv2dGeometry g)
