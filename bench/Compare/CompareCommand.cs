@@ -41,7 +41,7 @@ internal static class CompareCommand
         string peerScript = FindRepoFile(Path.Combine("tools", "peers", "compare_peer.py"));
         var machine = DescribeMachine();
         Console.WriteLine($"machine: {machine.Cpu}; {machine.Cores} logical cores; SIMD {machine.SimdBits}-bit; engine threads {Backends.Cpu.Threads}");
-        Console.WriteLine($"measured FMA peak: {machine.PeakGflops:F0} GFLOP/s on {Backends.Cpu.Threads} threads ({machine.PeakGflops / Backends.Cpu.Threads:F0} per thread)");
+        Console.WriteLine($"measured FMA peak: {machine.PeakGflops:F0} GFLOP/s = {Backends.Cpu.Threads} × {machine.PeakPerThread:F0} (one thread alone); all threads at once reached {machine.PeakConcurrent:F0}");
 
         // The peer's BLAS: each OPENBLAS_CORETYPE gets a fresh process (the variable is read when OpenBLAS loads).
         var coreResults = new List<(string Core, double Gflops)>();
@@ -89,7 +89,8 @@ internal static class CompareCommand
 
         var table = Table(rows);
         Console.WriteLine();
-        Console.WriteLine($"Machine: {machine.Cpu}, {machine.Cores} logical cores, {machine.SimdBits}-bit SIMD, measured FMA peak {machine.PeakGflops:F0} GFLOP/s ({Backends.Cpu.Threads} threads), {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        Console.WriteLine($"Machine: {machine.Cpu}, {machine.Cores} logical cores, {machine.SimdBits}-bit SIMD, measured FP32 FMA peak {machine.PeakGflops:F0} GFLOP/s " +
+            $"({Backends.Cpu.Threads} × {machine.PeakPerThread:F0} for one thread alone; {machine.PeakConcurrent:F0} with all threads at once), {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
         Console.WriteLine($"Peer: {peerSetup}");
         Console.WriteLine(table);
         Write(options.OutDir, machine, peerSetup, rows);
@@ -220,7 +221,9 @@ internal static class CompareCommand
 
     // ---- machine ----
 
-    internal sealed record Machine(string Cpu, int Cores, int SimdBits, double PeakGflops);
+    /// <summary>PeakGflops = threads × the one-thread FMA peak (the hardware's, used for "% of peak"); PeakConcurrent = all threads
+    /// measured together, lower when other processes share the cores.</summary>
+    internal sealed record Machine(string Cpu, int Cores, int SimdBits, double PeakGflops, double PeakPerThread, double PeakConcurrent);
 
     private static Machine DescribeMachine()
     {
@@ -228,7 +231,8 @@ internal static class CompareCommand
         if (File.Exists("/proc/cpuinfo"))
             cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name"))?.Split(':', 2)[1].Trim() ?? cpu;
         int simd = Vector512.IsHardwareAccelerated ? 512 : Vector256.IsHardwareAccelerated ? 256 : 128;
-        return new Machine(cpu, Environment.ProcessorCount, simd, FmaPeak(Backends.Cpu.Threads));
+        double one = FmaPeak(1), all = FmaPeak(Backends.Cpu.Threads);
+        return new Machine(cpu, Environment.ProcessorCount, simd, one * Backends.Cpu.Threads, one, all);
     }
 
     /// <summary>Best of a few runs of independent FMA chains on every thread: the machine's practical FP32 peak.</summary>
