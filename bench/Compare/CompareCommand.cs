@@ -74,6 +74,9 @@ internal static class CompareCommand
                 var peerTimes = new List<double>();
                 for (int round = 0; round < options.Rounds; round++)
                 {
+                    // OpenBLAS and OpenMP threads of the peer keep spinning for a while after its run: let them
+                    // go idle before the engine is timed (the peer waits likewise before its own timing).
+                    Thread.Sleep(500);
                     for (int i = 0; i < options.Repeats; i++) engineTimes.Add(TimeOnce(engineCase.Body));
                     var answer = peer.Ask(new { op = "run", @case = c, repeats = options.Repeats });
                     peerTimes.AddRange(answer.GetProperty("seconds").EnumerateArray().Select(e => e.GetDouble()));
