@@ -1,4 +1,32 @@
 using BenchmarkDotNet.Running;
+using SpikeEngine.Bench.Compare;
 
 // Run with: dotnet run -c Release --project bench -- --filter '*'
+//       or: dotnet run -c Release --project bench -- compare [options]   (engine beside its PyTorch peers, one table)
+//       or: dotnet run -c Release --project bench -- convpaths            (direct vs im2col convolution per layer)
+//       or: dotnet run -c Release --project bench -- sparsepaths          (dense vs event-driven convolution per firing rate)
+//       or: dotnet run -c Release --project bench -- steploop resnet20 10    (training steps in a loop, for a profiler)
+//       or: dotnet run -c Release --project bench -- cosloop resnet20 DIR 10 (COS inference in a loop on a compare_peer.py export)
+if (args.Length > 0 && args[0] == "compare") return CompareCommand.Run(args);
+if (args.Length > 0 && args[0] == "convpaths")
+{
+    ConvPathProbe.Run(64, 5);
+    return 0;
+}
+if (args.Length > 0 && args[0] == "steploop")
+{
+    StepLoop.Run(args.Length > 1 ? args[1] : "resnet20", args.Length > 2 ? int.Parse(args[2]) : 10);
+    return 0;
+}
+if (args.Length > 0 && args[0] == "cosloop" && args.Length > 2)
+{
+    CosLoop.Run(args[1], args[2], args.Length > 3 ? int.Parse(args[3]) : 10, !(args.Length > 4 && args[4] == "off"));
+    return 0;
+}
+if (args.Length > 0 && args[0] == "sparsepaths")
+{
+    SparsePathProbe.Run(128, 3);
+    return 0;
+}
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;

@@ -38,6 +38,8 @@ public sealed partial class CpuBackend
         BackendContract.Conv2dForward(Device, x, w, bias, y, g);
         float[] xd = Data(x), wd = Data(w), yd = Data(y);
         float[]? bd = bias is null ? null : Data(bias);
+        if (TryConv2dForwardEvents(xd, wd, bd, yd, g)) return;
+        if (UseDirectConv(g)) { Conv2dForwardDirect(xd, wd, bd, yd, g); return; }
         int crs = g.C * g.R * g.S, ohw = g.OutH * g.OutW, inSize = g.C * g.H * g.W, outSize = g.K * ohw;
         var (per, chunks, gemmThreads) = ConvPlan(g);
         ForConvChunks(chunks, gemmThreads, chunk =>
@@ -79,6 +81,7 @@ public sealed partial class CpuBackend
     {
         BackendContract.Conv2dBackwardData(Device, dy, w, dx, g);
         float[] gy = Data(dy), wd = Data(w), gx = Data(dx);
+        if (UseDirectConv(g)) { Conv2dBackwardDataDirect(gy, wd, gx, g); return; }
         int crs = g.C * g.R * g.S, ohw = g.OutH * g.OutW, inSize = g.C * g.H * g.W, outSize = g.K * ohw;
         var (per, chunks, gemmThreads) = ConvPlan(g);
         ForConvChunks(chunks, gemmThreads, chunk =>
@@ -115,6 +118,13 @@ public sealed partial class CpuBackend
     {
         BackendContract.Conv2dBackwardWeight(Device, x, dy, dw, dbias, g);
         float[] xd = Data(x), gy = Data(dy), gw = Data(dw);
+        if (UseDirectConv(g)) Conv2dBackwardWeightDirect(xd, gy, gw, g);
+        else Conv2dBackwardWeightIm2Col(xd, gy, gw, g);
+        if (dbias is not null) ConvBiasGradient(gy, Data(dbias), g);
+    }
+
+    private void Conv2dBackwardWeightIm2Col(float[] xd, float[] gy, float[] gw, Conv2dGeometry g)
+    {
         int crs = g.C * g.R * g.S, ohw = g.OutH * g.OutW, inSize = g.C * g.H * g.W, outSize = g.K * ohw;
         int wSize = g.K * crs;
         var (per, chunks, _) = ConvPlan(g);
@@ -176,16 +186,17 @@ public sealed partial class CpuBackend
         {
             for (int p = 0; p < parts; p++) ArrayPool<float>.Shared.Return(partial[p]);
         }
-        if (dbias is not null)
+    }
+
+    private void ConvBiasGradient(float[] gy, float[] gb, Conv2dGeometry g)
+    {
+        int ohw = g.OutH * g.OutW, outSize = g.K * ohw;
+        ForEach(g.K, k =>
         {
-            float[] gb = Data(dbias);
-            ForEach(g.K, k =>
-            {
-                double s = 0;
-                for (int n = 0; n < g.N; n++) s += SumSpan(gy.AsSpan(n * outSize + k * ohw, ohw));
-                gb[k] = (float)s;
-            });
-        }
+            double s = 0;
+            for (int n = 0; n < g.N; n++) s += SumSpan(gy.AsSpan(n * outSize + k * ohw, ohw));
+            gb[k] = (float)s;
+        });
     }
 
     private static void AddChannelBias(float[] y, int offset, int channels, int plane, float[] bias)

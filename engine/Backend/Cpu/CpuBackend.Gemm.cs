@@ -85,6 +85,7 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>One thread's blocked GEMM over the whole (sub)problem.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot from the first call: no tier-0 pass
     private static unsafe void GemmBlocked(bool transA, bool transB, int m, int n, int k, float alpha,
         float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
         float beta, float[] c, int cOffset, int ldc)
@@ -151,6 +152,7 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>Ã: rows [i0, i0+mc) × cols [p0, p0+kc) of alpha·op(A), as MR-tall panels stored column by column (zero-padded).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot from the first call: no tier-0 pass
     private static unsafe void PackA(bool transA, float[] a, int aOffset, int lda, int i0, int mc, int p0, int kc, float alpha, int mr, float[] dst)
     {
         fixed (float* pa = a, pd = dst)
@@ -184,6 +186,7 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>B̃: rows [p0, p0+kc) × cols [j0, j0+nc) of op(B), as NR-wide panels stored row by row (zero-padded).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot from the first call: no tier-0 pass
     private static unsafe void PackB(bool transB, float[] b, int bOffset, int ldb, int p0, int kc, int j0, int nc, int nr, float[] dst)
     {
         fixed (float* pb = b, pd = dst)
@@ -232,6 +235,7 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>8×32 tile with AVX-512: 16 accumulators, two B vectors and one A broadcast per step.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot from the first call: no tier-0 pass
     private static unsafe void Kernel8x32(int kc, float* a, float* b, float* c, int ldc, float beta)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
@@ -276,6 +280,7 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>6×16 tile with AVX2+FMA: 12 accumulators.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot from the first call: no tier-0 pass
     private static unsafe void Kernel6x16(int kc, float* a, float* b, float* c, int ldc, float beta)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;

@@ -1,0 +1,33 @@
+using System.Diagnostics;
+using SpikeEngine.IO;
+using SpikeEngine.Nn.Models;
+using SpikeEngine.Snn;
+
+namespace SpikeEngine.Bench.Compare;
+
+/// <summary>
+/// `bench -- cosloop ARCH DIR RUNS [off]`: COS T=4 ρ=4 inference in a loop (off: event-driven path off) (for a profiler such as perf) on a model and input
+/// exported by tools/peers/compare_peer.py (DIR/ARCH.model.safetensors, DIR/ARCH.input.safetensors).
+/// </summary>
+internal static class CosLoop
+{
+    public static void Run(string arch, string dir, int runs, bool events = true)
+    {
+        if (!events) SpikeEngine.Backend.Cpu.CpuBackend.EventPath = SpikeEngine.Backend.Cpu.CpuBackend.EventChoice.Off;
+        var ann = Models.Create(arch, 10, 4, new ModelOptions { Initialize = false });
+        Checkpoints.LoadInto(ann, Path.Combine(dir, $"{arch}.model.safetensors"), strict: true);
+        ann.Eval();
+        var snn = SpikingNetwork.Convert(ann);
+        using var images = SafeTensors.Load(Path.Combine(dir, $"{arch}.input.safetensors")).Tensors["input"];
+        var process = Process.GetCurrentProcess();
+        for (int r = 0; r < runs; r++)
+        {
+            process.Refresh();
+            var cpu0 = process.TotalProcessorTime;
+            var sw = Stopwatch.StartNew();
+            snn.Simulate(images, new SimulationSettings(4, 4)).Dispose();
+            process.Refresh();
+            Console.WriteLine($"run {r}: {sw.Elapsed.TotalMilliseconds:F1} ms wall, {(process.TotalProcessorTime - cpu0).TotalMilliseconds:F1} ms CPU");
+        }
+    }
+}

@@ -1,0 +1,59 @@
+using System.Diagnostics;
+using SpikeEngine.Backend;
+using SpikeEngine.Backend.Cpu;
+using SpikeEngine.Tensors;
+
+namespace SpikeEngine.Bench.Compare;
+
+/// <summary>
+/// `bench -- sparsepaths`: forward convolution of spike inputs (0 or θ at a given firing rate) on the dense path
+/// and on the event-driven path, alternating, best of several repeats, batch 128 (= T·B of COS T=4 b32).
+/// Where the ratio crosses 1 is the event path's break-even density (the cost model of CpuBackend.EventBreakEven is fitted to it).
+/// </summary>
+internal static class SparsePathProbe
+{
+    private static readonly (string Name, int C, int H, int K, int Stride)[] Layers =
+    [
+        ("resnet20 16ch 32x32", 16, 32, 16, 1), ("resnet20 16->32 s2", 16, 32, 32, 2), ("resnet20 32ch 16x16", 32, 16, 32, 1),
+        ("resnet20 64ch 8x8", 64, 8, 64, 1), ("vgg16 128ch 16x16", 128, 16, 128, 1), ("vgg16 512ch 4x4", 512, 4, 512, 1),
+    ];
+
+    public static void Run(int batch, int repeats)
+    {
+        var cpu = Backends.Cpu;
+        var (savedPath, savedDensity) = (CpuBackend.EventPath, CpuBackend.EventMaxDensity);
+        CpuBackend.EventMaxDensity = 1.01;
+        Console.WriteLine($"{"layer",-22} {"rate",6} {"dense cpu-ms",13} {"events cpu-ms",13} {"dense/events",13}");
+        foreach (var (name, c, h, k, stride) in Layers)
+        foreach (double rate in new[] { 0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.45 })
+        {
+            var g = new Conv2dGeometry(batch, c, h, h, k, 3, 3, stride, stride, 1, 1);
+            var rng = new Random(1);
+            var xd = new float[g.InputShape.Numel];
+            for (int i = 0; i < xd.Length; i++) xd[i] = rng.NextDouble() < rate ? 0.8f : 0f;
+            var wd = new float[g.WeightShape.Numel];
+            for (int i = 0; i < wd.Length; i++) wd[i] = (float)(rng.NextDouble() - 0.5);
+            using var x = Tensor.FromArray(xd, g.InputShape); using var w = Tensor.FromArray(wd, g.WeightShape); using var y = Tensor.Empty(g.OutputShape);
+            double dense = double.MaxValue, events = double.MaxValue;
+            for (int i = 0; i < repeats + 1; i++)
+            {
+                CpuBackend.EventPath = CpuBackend.EventChoice.Off; double a = Time(() => cpu.Conv2dForward(x, w, null, y, g));
+                CpuBackend.EventPath = CpuBackend.EventChoice.ByDensity; double b = Time(() => cpu.Conv2dForward(x, w, null, y, g));
+                if (i == 0) continue;
+                dense = Math.Min(dense, a); events = Math.Min(events, b);
+            }
+            Console.WriteLine($"{name,-22} {rate,6:F2} {dense,13:F2} {events,13:F2} {dense / events,13:F2}");
+        }
+        (CpuBackend.EventPath, CpuBackend.EventMaxDensity) = (savedPath, savedDensity);
+    }
+
+    /// <summary>Process CPU time (all threads) of one call, in ms: steadier than wall time on a shared, loaded machine.</summary>
+    private static double Time(Action body)
+    {
+        var process = Process.GetCurrentProcess();
+        var start = process.TotalProcessorTime;
+        body();
+        process.Refresh();
+        return (process.TotalProcessorTime - start).TotalMilliseconds;
+    }
+}

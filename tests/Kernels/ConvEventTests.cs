@@ -1,0 +1,69 @@
+using NUnit.Framework;
+using SpikeEngine.Backend;
+using SpikeEngine.Backend.Cpu;
+using static SpikeEngine.Tests.Kernels.KernelTestKit;
+
+namespace SpikeEngine.Tests.Kernels;
+
+/// <summary>
+/// The event-driven forward convolution (sparse samples scatter their non-zero inputs) against
+/// <see cref="ReferenceOps.Conv2d"/>: spike-like inputs (0 or θ) and sparse analog ones, strides 1 and 2,
+/// 1×1, padding, odd sizes, batches that mix sparse and dense samples, 1 and 2 threads.
+/// </summary>
+[NonParallelizable]
+public class ConvEventTests
+{
+    private CpuBackend.EventChoice _saved;
+
+    // Every sample under EventMaxDensity takes the event path, whatever the cost model would choose.
+    [SetUp] public void ByDensity() { _saved = CpuBackend.EventPath; CpuBackend.EventPath = CpuBackend.EventChoice.ByDensity; }
+    [TearDown] public void Restore() => CpuBackend.EventPath = _saved;
+
+    // N, C, H, W, K, R, S, stride, pad
+    private static readonly int[][] Cases =
+    [
+        [4, 16, 32, 32, 16, 3, 3, 1, 1],   // ResNet-20 stage 1
+        [3, 16, 32, 32, 32, 3, 3, 2, 1],   // stride 2 into stage 2
+        [3, 16, 32, 32, 32, 1, 1, 2, 0],   // 1×1 stride-2 shortcut
+        [2, 64, 8, 8, 64, 3, 3, 1, 1],     // stage 3
+        [3, 5, 13, 11, 7, 3, 3, 1, 1],     // odd sizes, K not a multiple of 16
+        [2, 6, 14, 19, 20, 5, 5, 2, 2],    // 5×5 stride 2, K over one vector
+        [5, 3, 7, 7, 4, 3, 3, 1, 0],       // no padding
+    ];
+
+    private static IEnumerable<TestCaseData> Geometries()
+    {
+        foreach (var c in Cases)
+        foreach (bool spikes in new[] { true, false })
+            yield return new TestCaseData(new Conv2dGeometry(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[7], c[8], c[8]), spikes)
+                .SetArgDisplayNames($"N{c[0]}C{c[1]}{c[2]}x{c[3]}K{c[4]}k{c[5]}s{c[7]}p{c[8]}{(spikes ? " spikes" : " analog")}");
+    }
+
+    [TestCaseSource(nameof(Geometries))]
+    public void SparseAndMixedBatchesMatchReference(Conv2dGeometry g, bool spikes)
+    {
+        var rng = new Random(21);
+        int inSize = g.C * g.H * g.W;
+        var x = new float[g.InputShape.Numel];
+        // sample 0 dense (dense path), the others sparse at 2 %, 8 %, 15 %, ... of non-zero inputs
+        for (int n = 0; n < g.N; n++)
+        {
+            double rate = n == 0 ? 0.9 : Math.Min(0.02 + 0.06 * (n - 1), CpuBackend.EventMaxDensity * 0.8);
+            for (int i = 0; i < inSize; i++)
+                if (rng.NextDouble() < rate) x[n * inSize + i] = spikes ? 0.75f : (float)(rng.NextDouble() * 2 - 1);
+        }
+        float[] w = Uniform(rng, g.WeightShape.Numel), b = Uniform(rng, g.K);
+        var expected = ReferenceOps.Conv2d(D(x), D(w), D(b), g);
+        foreach (int threads in new[] { 1, 2 })
+        foreach (bool allSparse in new[] { false, true })
+        {
+            var input = (float[])x.Clone();
+            if (allSparse) input.AsSpan(0, inSize).Clear();   // sample 0 all zero: every sample sparse
+            var want = allSparse ? ReferenceOps.Conv2d(D(input), D(w), D(b), g) : expected;
+            using var tx = T(input, g.N, g.C, g.H, g.W); using var tw = T(w, g.K, g.C, g.R, g.S); using var tb = T(b, g.K);
+            using var ty = T(Enumerable.Repeat(float.NaN, g.OutputShape.Numel).ToArray(), g.N, g.K, g.OutH, g.OutW);
+            Cpu(threads).Conv2dForward(tx, tw, tb, ty, g);
+            AssertClose(ty.Span, want, 1e-4, 1e-5 * Math.Sqrt(g.C * g.R * g.S), $"threads={threads} all sparse={allSparse}");
+        }
+    }
+}
