@@ -6,7 +6,8 @@ namespace SpikeEngine.Bench.Data;
 /// <summary>
 /// Loader throughput with the full CIFAR-10 training augmentation (crop + flip + AutoAugment + Cutout,
 /// normalisation, batching): one pass over 5,120 images in batches of 128. Images/s = 5120 / mean time.
-/// Uses the real CIFAR-10 when present in /work/shared/data, else random images (same cost).
+/// Uses the real CIFAR-10 when present ($SPIKEENGINE_DATA, else ../shared/data beside the repository), else random
+/// images (same cost).
 /// Run: dotnet run -c Release --project bench -- --filter '*LoaderBench*' --job short
 /// </summary>
 [MemoryDiagnoser]
@@ -21,7 +22,7 @@ public class LoaderBench
     [GlobalSetup]
     public void Setup()
     {
-        const string real = "/work/shared/data/cifar-10-batches-bin";
+        string real = Path.Combine(SharedData(), "cifar-10-batches-bin");
         if (File.Exists(Path.Combine(real, "data_batch_1.bin")))
             _data = Cifar.LoadCifar10Binary(real, train: true).Take(Images);
         else
@@ -30,6 +31,15 @@ public class LoaderBench
             new Random(1).NextBytes(pixels);
             _data = new InMemoryImageDataset("random", 3, 32, 32, pixels, Enumerable.Range(0, Images).Select(i => i % 10).ToArray(), Cifar.Cifar10ClassNames);
         }
+    }
+
+    /// <summary>$SPIKEENGINE_DATA, else ../shared/data beside the repository root (the folder holding SpikeEngine.sln).</summary>
+    private static string SharedData()
+    {
+        if (Environment.GetEnvironmentVariable("SPIKEENGINE_DATA") is { Length: > 0 } set) return set;
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "SpikeEngine.sln"))) return Path.Combine(d.FullName, "..", "shared", "data");
+        return Path.Combine("..", "shared", "data");
     }
 
     private int _epoch;

@@ -4,6 +4,7 @@
 first 5,120 training images, batched by 128 with default_collate, one process, one thread.
 Run with Debian's /usr/bin/python3:  /usr/bin/python3 bench/Data/torchvision_peer.py
 """
+import os
 import time
 import numpy as np
 import torch
@@ -12,7 +13,9 @@ from torchvision import transforms
 from torch.utils.data import default_collate
 
 torch.set_num_threads(1)
-raw = np.fromfile("/work/shared/data/cifar-10-batches-bin/data_batch_1.bin", dtype=np.uint8).reshape(-1, 3073)[:5120]
+# The shared data: $SPIKEENGINE_DATA, else ../shared/data beside the repository.
+data = os.environ.get("SPIKEENGINE_DATA") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../../shared/data")
+raw = np.fromfile(os.path.join(data, "cifar-10-batches-bin/data_batch_1.bin"), dtype=np.uint8).reshape(-1, 3073)[:5120]
 images = [Image.fromarray(r[1:].reshape(3, 32, 32).transpose(1, 2, 0)) for r in raw]
 
 
