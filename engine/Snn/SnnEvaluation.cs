@@ -73,6 +73,12 @@ public sealed record SnnEvaluation(
     }
 }
 
+/// <summary>Where an evaluation stands after <paramref name="Batch"/> of <paramref name="Batches"/> batches: images seen, ANN accuracy so far.</summary>
+public readonly record struct EvaluationProgress(int Batch, int Batches, long Images, double AnnAccuracy)
+{
+    public override string ToString() => $"batch {Batch}/{Batches}: ANN {100 * AnnAccuracy:F2} %";
+}
+
 /// <summary>How <see cref="SnnEvaluator.Evaluate(Module, SpikingNetwork, DataLoader, IEnumerable{SimulationSettings}, SnnEvaluationOptions)"/> runs beyond the settings themselves.</summary>
 public sealed record SnnEvaluationOptions
 {
@@ -83,7 +89,8 @@ public sealed record SnnEvaluationOptions
     /// <summary>One recorder per setting (null entries: none), attached to every batch's simulation (diagnostics).</summary>
     public IReadOnlyList<SpikeRecorder?>? Recorders { get; init; }
     public int? MaxBatches { get; init; }
-    public Action<string>? Progress { get; init; }
+    /// <summary>Called after every batch.</summary>
+    public Action<EvaluationProgress>? Progress { get; init; }
     public CancellationToken Cancel { get; init; }
 }
 
@@ -95,7 +102,7 @@ public static class SnnEvaluator
     /// once with its own T; pass the largest T you want: smaller ones are read off the same run.
     /// </summary>
     public static SnnEvaluation Evaluate(Module ann, SpikingNetwork snn, DataLoader loader, IEnumerable<SimulationSettings> settings,
-        int? maxBatches = null, Action<string>? progress = null) =>
+        int? maxBatches = null, Action<EvaluationProgress>? progress = null) =>
         Evaluate(ann, snn, loader, settings, new SnnEvaluationOptions { MaxBatches = maxBatches, Progress = progress });
 
     /// <summary>The one ANN + SNN evaluation loop (see the overload above); <paramref name="options"/> sets device, predictions, recorders.</summary>
@@ -144,7 +151,8 @@ public static class SnnEvaluator
                         keep?.AddRun(r, perStep);
                     }
                     images += batch.Size;
-                    options.Progress?.Invoke($"batch {index}/{options.MaxBatches ?? loader.BatchCount}: ANN {100.0 * annCorrect / images:F2} %");
+                    options.Progress?.Invoke(new EvaluationProgress(index, Math.Min(options.MaxBatches ?? int.MaxValue, loader.BatchCount),
+                        images, annCorrect / (double)images));
                 }
             }
         }

@@ -48,7 +48,7 @@ public static class Evaluations
     /// each setting COS with ρ = Presim (0 = plain conversion), T = Steps, k = Iterations.
     /// </summary>
     public static SnnEvaluation Snn(LoadedModel model, ImageSplit data, IReadOnlyList<SimulationSettings> runs, int batchSize,
-        bool keepPredictions = false, Action<string>? progress = null, CancellationToken cancel = default) =>
+        bool keepPredictions = false, Action<EvaluationProgress>? progress = null, CancellationToken cancel = default) =>
         SnnEvaluator.Evaluate(model.Ann, model.Snn, model.Loader(data, batchSize), runs, new SnnEvaluationOptions
         {
             Device = model.Device, KeepPredictions = keepPredictions, Progress = progress, Cancel = cancel,

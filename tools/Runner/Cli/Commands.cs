@@ -112,7 +112,9 @@ public static class Commands
         string? predictions = s.Parse.GetValue(o.Predictions);
         var runs = new List<SimulationSettings> { settings };
         if (plotPath is not null && settings.Presim > 0) runs.Add(new SimulationSettings(settings.Steps));
-        var evaluation = Evaluations.Snn(model, data, runs, batch, predictions is not null, cancel: s.Cancel);
+        var progress = new EvaluationProgressPrinter(s.Out);
+        var evaluation = Evaluations.Snn(model, data, runs, batch, predictions is not null, progress.Report, s.Cancel);
+        progress.Finish();
         var run = evaluation.Runs[0];
         var plain = evaluation.Runs.Count > 1 ? evaluation.Runs[1] : null;
         s.WriteLine($"ANN accuracy: {Percent(evaluation.AnnAccuracy)}");
@@ -126,7 +128,7 @@ public static class Commands
             table.AddRow(row.ToArray());
         }
         s.Console.Write(table);
-        s.WriteLine($"SNN: {run.Seconds:F1} s, {run.ImagesPerSecond:F1} images/s, {run.LatencyPerStepMs:F2} ms per time step (batch {batch}; ρ + T = {run.CostSteps} steps per IF layer)");
+        s.WriteLine($"SNN: {run.Seconds:F1} s, {ProgressLine.Rate(run.ImagesPerSecond)} images/s, {run.LatencyPerStepMs:F2} ms per time step (batch {batch}; ρ + T = {run.CostSteps} steps per IF layer)");
         s.WriteLine($"accuracy per step: [{string.Join(", ", run.AccuracyPerStep.Select(a => (a * 100).ToString("F2")))}]");
 
         if (plotPath is not null)
@@ -270,39 +272,78 @@ public static class Commands
 /// <summary>Prints training progress: one line per epoch; a live batch line on a terminal, else a batch line every 15 s.</summary>
 internal sealed class TrainProgressPrinter(TextWriter output) : IProgress<TrainingProgress>
 {
-    private readonly bool _live = ConsoleFactory.IsTerminal(output);
-    private readonly Stopwatch _sinceLine = Stopwatch.StartNew();
-    private bool _lineOpen;
+    private readonly ProgressLine _line = new(output);
 
     public void Report(TrainingProgress p)
     {
         if (p.Completed is { } done)
         {
-            if (_lineOpen) { output.Write('\r'); _lineOpen = false; }
+            _line.Clear();
             string speed = p.ImagesPerSecond > 0 ? $"  {p.ImagesPerSecond:F0} img/s" : "";
-            output.WriteLine($"epoch {p.Epoch}/{p.Epochs}  loss {done.TrainLoss:F4}  test {done.Test.Top1 * 100:F2} %{speed}  {Format(p.Remaining)} left".PadRight(79));
+            output.WriteLine($"epoch {p.Epoch}/{p.Epochs}  loss {done.TrainLoss:F4}  test {done.Test.Top1 * 100:F2} %{speed}  {ProgressLine.Duration(p.Remaining)} left".PadRight(79));
         }
         else
         {
-            string line = $"epoch {p.Epoch}/{p.Epochs}  batch {p.Batch}/{p.Batches}  loss {p.Loss:F4}  {p.ImagesPerSecond:F0} img/s  {Format(p.Remaining)} left";
-            if (_live)
-            {
-                output.Write("\r" + line + "   ");
-                _lineOpen = true;
-            }
-            else if (_sinceLine.Elapsed.TotalSeconds >= 15)
-            {
-                output.WriteLine(line);
-                _sinceLine.Restart();
-            }
+            _line.Show($"epoch {p.Epoch}/{p.Epochs}  batch {p.Batch}/{p.Batches}  loss {p.Loss:F4}  {p.ImagesPerSecond:F0} img/s  {ProgressLine.Duration(p.Remaining)} left");
         }
     }
 
+    public void Finish() => _line.Finish();
+}
+
+/// <summary>Prints evaluation progress (batches done, images/s, time left, ANN accuracy so far) as a <see cref="ProgressLine"/>.</summary>
+internal sealed class EvaluationProgressPrinter(TextWriter output)
+{
+    private readonly ProgressLine _line = new(output);
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+
+    public void Report(EvaluationProgress p)
+    {
+        double seconds = _clock.Elapsed.TotalSeconds;
+        var left = TimeSpan.FromSeconds(seconds / p.Batch * (p.Batches - p.Batch));
+        _line.Show($"batch {p.Batch}/{p.Batches}  {ProgressLine.Rate(p.Images / seconds)} img/s  {ProgressLine.Duration(left)} left  ANN so far {100 * p.AnnAccuracy:F2} %");
+    }
+
+    public void Finish() => _line.Finish();
+}
+
+/// <summary>A progress line: rewritten in place on a terminal; elsewhere (a log, a pipe) written at most every 15 s.</summary>
+internal sealed class ProgressLine(TextWriter output)
+{
+    private readonly bool _live = ConsoleFactory.IsTerminal(output);
+    private readonly Stopwatch _sinceLine = Stopwatch.StartNew();
+    private bool _lineOpen;
+
+    public void Show(string line)
+    {
+        if (_live)
+        {
+            output.Write("\r" + line + "   ");
+            _lineOpen = true;
+        }
+        else if (_sinceLine.Elapsed.TotalSeconds >= 15)
+        {
+            output.WriteLine(line);
+            _sinceLine.Restart();
+        }
+    }
+
+    /// <summary>Ends an open live line so the next output starts on its own line.</summary>
     public void Finish()
     {
         if (_lineOpen) output.WriteLine();
         _lineOpen = false;
     }
 
-    private static string Format(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}m" : t.TotalMinutes >= 1 ? $"{t.Minutes}m{t.Seconds:D2}s" : $"{t.Seconds}s";
+    /// <summary>Clears an open live line before a full line is written over it.</summary>
+    public void Clear()
+    {
+        if (_lineOpen) output.Write('\r');
+        _lineOpen = false;
+    }
+
+    /// <summary>A rate with the digits that matter: 1234, 12.3, 0.042 (ImageNet SNNs on a CPU run below 0.05 images/s).</summary>
+    public static string Rate(double perSecond) => perSecond >= 100 ? $"{perSecond:F0}" : perSecond >= 1 ? $"{perSecond:F1}" : $"{perSecond:G2}";
+
+    public static string Duration(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}m" : t.TotalMinutes >= 1 ? $"{t.Minutes}m{t.Seconds:D2}s" : $"{t.Seconds}s";
 }
