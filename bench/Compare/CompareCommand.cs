@@ -21,7 +21,7 @@ namespace SpikeEngine.Bench.Compare;
 /// ratio, plus the machine: CPU model, cores, SIMD width, measured FMA peak, and the peer's BLAS set-up
 /// (the OPENBLAS_CORETYPE that multiplies fastest here, chosen by trying each). Writes the table as
 /// JSON and CSV too.
-/// Cases: training step b64 (ResNet-20, VGG-16) through Models.Create + TrainingStep.Run; COS T=4 ρ=4 b32
+/// Cases: training step b64 (ResNet-20, VGG-16) through ModelZoo.Create + TrainingStep.Run; COS T=4 ρ=4 b32
 /// through SpikingNetwork.Simulate on the peer's own randomised model and input (same weights, same spikes);
 /// GEMM 1024³.
 /// </summary>
@@ -193,7 +193,7 @@ internal static class CompareCommand
             {
                 // As bench/Training/TrainingStepBenchmark and the peer: batch 64, SGD momentum 0.9, weight decay 5e-4.
                 const int batch = 64;
-                var model = Models.Create(arch, 10, 4, new ModelOptions { Seed = 1 });
+                var model = ModelZoo.Create(arch, 10, 4, new ModelOptions { Seed = 1 });
                 model.Train();
                 var sgd = new Sgd(model.NamedParameters(), 0.02f, 0.9f, 5e-4f);
                 var rng = new Random(1);
@@ -206,7 +206,7 @@ internal static class CompareCommand
             if (kind == "cos")
             {
                 // The peer's randomised model (BN statistics, λ at the 99th percentile) and input, loaded as a user loads a checkpoint.
-                var ann = Models.Create(arch, 10, 4, new ModelOptions { Initialize = false });
+                var ann = ModelZoo.Create(arch, 10, 4, new ModelOptions { Initialize = false });
                 Checkpoints.LoadInto(ann, Path.Combine(exportDir, $"{arch}.model.safetensors"), strict: true);
                 ann.Eval();
                 var snn = SpikingNetwork.Convert(ann);

@@ -14,7 +14,7 @@ internal static class CosLoop
     public static void Run(string arch, string dir, int runs, bool events = true)
     {
         if (!events) SpikeEngine.Backend.Cpu.CpuBackend.EventPath = SpikeEngine.Backend.Cpu.CpuBackend.EventChoice.Off;
-        var ann = Models.Create(arch, 10, 4, new ModelOptions { Initialize = false });
+        var ann = ModelZoo.Create(arch, 10, 4, new ModelOptions { Initialize = false });
         Checkpoints.LoadInto(ann, Path.Combine(dir, $"{arch}.model.safetensors"), strict: true);
         ann.Eval();
         var snn = SpikingNetwork.Convert(ann);

@@ -11,7 +11,7 @@ internal static class StepLoop
     public static void Run(string arch, int steps)
     {
         const int batch = 64;
-        var model = Models.Create(arch, 10, 4, new ModelOptions { Seed = 1 });
+        var model = ModelZoo.Create(arch, 10, 4, new ModelOptions { Seed = 1 });
         model.Train();
         var sgd = new Sgd(model.NamedParameters(), 0.02f, 0.9f, 5e-4f);
         var rng = new Random(1);

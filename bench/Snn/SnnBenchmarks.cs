@@ -17,8 +17,8 @@ internal static class SnnBenchModels
     /// (about unit-variance pre-activations, so IF layers fire at realistic rates; printed in setup).</summary>
     public static (SpikingNetwork Snn, Tensor Images) Create(string arch, int batch)
     {
-        var ann = Models.Create(arch, 10, 4, new ModelOptions { Seed = 1 });
-        foreach (var (_, q) in Models.QcfsUnits(ann)) q.Up.Backend.Fill(q.Up, 1f);
+        var ann = ModelZoo.Create(arch, 10, 4, new ModelOptions { Seed = 1 });
+        foreach (var (_, q) in ModelZoo.QcfsUnits(ann)) q.Up.Backend.Fill(q.Up, 1f);
         var rng = new Random(2);
         var data = new float[batch * 3 * 32 * 32];
         for (int i = 0; i < data.Length; i++) data[i] = (float)(rng.NextDouble() * 4 - 2);

@@ -29,7 +29,7 @@ public class TrainingStepBenchmark
     [GlobalSetup]
     public void Setup()
     {
-        _model = Models.Create(Arch, 10, 4, new ModelOptions { Seed = 1 });
+        _model = ModelZoo.Create(Arch, 10, 4, new ModelOptions { Seed = 1 });
         _model.Train();
         _sgd = new Sgd(_model.NamedParameters(), 0.02f, 0.9f, 5e-4f);
         var rng = new Random(1);

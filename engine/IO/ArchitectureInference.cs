@@ -76,24 +76,24 @@ public static partial class ArchitectureInference
         ModelOptions? options = null, string? arch = null, int? classes = null)
     {
         var found = Infer(tensors)
-            ?? throw new InvalidDataException($"{source}: its tensors match none of the known architectures ({string.Join(", ", Models.Architectures.Where(a => a != "cnn"))}).");
-        if (arch is not null && !string.Equals(Models.NameKey(arch), found.Arch, StringComparison.Ordinal))
+            ?? throw new InvalidDataException($"{source}: its tensors match none of the known architectures ({string.Join(", ", ModelZoo.Architectures.Where(a => a != "cnn"))}).");
+        if (arch is not null && !string.Equals(ModelZoo.NameKey(arch), found.Arch, StringComparison.Ordinal))
             throw new InvalidDataException($"{source}: its keys look like {found} but the model (--net_arch) is {arch}.");
         if (classes is int c && found.Classes is int f && c != f)
             throw new InvalidDataException($"{source}: it has {f} output classes but {c} were asked for.");
         int outputs = found.Classes ?? classes ?? throw new InvalidDataException($"{source}: the number of classes cannot be read from its tensors; pass it.");
-        return Models.Create(found.Arch, outputs, levels, found.ApplyTo((options ?? new ModelOptions()) with { Initialize = false, ImageNet = false }));
+        return ModelZoo.Create(found.Arch, outputs, levels, found.ApplyTo((options ?? new ModelOptions()) with { Initialize = false, ImageNet = false }));
     }
 
     /// <summary>
     /// <paramref name="options"/> with the shape choices of <paramref name="tensors"/> when they are recognised as
     /// <paramref name="arch"/> (else unchanged): for a loader that already knows the architecture, classes and L, e.g.
-    /// <c>Models.Create(arch, classes, levels, ArchitectureInference.ShapeOptions(checkpoint.Tensors, arch, options))</c>.
+    /// <c>ModelZoo.Create(arch, classes, levels, ArchitectureInference.ShapeOptions(checkpoint.Tensors, arch, options))</c>.
     /// </summary>
     public static ModelOptions ShapeOptions(IReadOnlyDictionary<string, Tensor> tensors, string arch, ModelOptions options)
     {
         var found = Infer(tensors);
-        return found is not null && found.Arch == Models.NameKey(arch) ? found.ApplyTo(options) : options;
+        return found is not null && found.Arch == ModelZoo.NameKey(arch) ? found.ApplyTo(options) : options;
     }
 
 

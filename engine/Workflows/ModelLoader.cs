@@ -62,7 +62,7 @@ public static class ModelLoader
         string? recorded = meta.Arch ?? found?.Arch;
         string arch = given ?? (recorded is null
             ? throw new InvalidDataException($"{checkpoint.Path} does not say which architecture it holds and its tensors do not show it: give the architecture (--net_arch).")
-            : Models.Canonical(recorded) ?? recorded);
+            : ModelZoo.Canonical(recorded) ?? recorded);
 
         // A requested data set must be known; a recorded one the engine does not know is kept by name only.
         DatasetInfo? dataset = request.Dataset is not null ? Datasets.Info(request.Dataset)
@@ -83,7 +83,7 @@ public static class ModelLoader
             ImageNet = dataset?.Name == "ImageNet",
             InputChannels = dataset?.Channels,
         };
-        var model = Models.Create(arch, classes, levels, ArchitectureInference.ShapeOptions(checkpoint.Tensors, arch, options));
+        var model = ModelZoo.Create(arch, classes, levels, ArchitectureInference.ShapeOptions(checkpoint.Tensors, arch, options));
         model.LoadStateDict(checkpoint.Tensors, strict: true, checkpoint.Path);
         DevicePlacement.Place(model, request.Device);
         model.Eval();
@@ -96,7 +96,7 @@ public static class ModelLoader
     }
 
     private static string CanonicalArch(string arch) =>
-        Models.Canonical(arch) ?? throw new ArgumentException($"Unknown architecture '{arch}'. Valid names: {string.Join(", ", Models.Architectures)}.");
+        ModelZoo.Canonical(arch) ?? throw new ArgumentException($"Unknown architecture '{arch}'. Valid names: {string.Join(", ", ModelZoo.Architectures)}.");
 
     private static DatasetInfo? TryInfo(string name)
     {

@@ -64,7 +64,7 @@ public static class TrainingRun
             Train = DataSplits.First(bundle.Train, r.TrainLimit),
             Test = DataSplits.First(bundle.Test, r.TestLimit),
         };
-        var model = Models.Create(r.Arch, dataset.Classes, r.Levels, new ModelOptions
+        var model = ModelZoo.Create(r.Arch, dataset.Classes, r.Levels, new ModelOptions
         {
             Seed = r.Seed, ImageNet = dataset.Name == "ImageNet", InputChannels = dataset.Channels,
         });

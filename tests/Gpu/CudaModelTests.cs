@@ -24,8 +24,8 @@ public class CudaModelTests : GpuTestBase
     [Test]
     public void TrainingStepsOfTheZooCnnMatchCpu()
     {
-        var cpu = Models.Create("cnn", 10, 4, new ModelOptions { Seed = 7 });
-        var gpu = Models.Create("cnn", 10, 4, new ModelOptions { Seed = 7 });
+        var cpu = ModelZoo.Create("cnn", 10, 4, new ModelOptions { Seed = 7 });
+        var gpu = ModelZoo.Create("cnn", 10, 4, new ModelOptions { Seed = 7 });
         gpu.To(Gpu);
         cpu.Train(); gpu.Train();
         var sgdCpu = new Sgd(cpu.NamedParameters(), 0.05f);

@@ -42,17 +42,17 @@ public class ArchitectureInferenceTests
     {
         foreach (var (arch, classes) in new[] { ("resnet34", 1000), ("resnet18", 1000), ("vgg16", 1000), ("vgg11", 10), ("resnet20", 100) })
         {
-            var shapes = Shapes(Models.Create(arch, classes, 4, new ModelOptions { Initialize = false }));
+            var shapes = Shapes(ModelZoo.Create(arch, classes, 4, new ModelOptions { Initialize = false }));
             var found = ArchitectureInference.Infer(shapes)!;
             Assert.That((found.Arch, found.Classes, found.Detail), Is.EqualTo((arch, (int?)classes, (string?)null)), arch);
             if (arch.StartsWith("resnet")) Assert.That(found.Stem, Is.EqualTo(ResNetStem.Reference), arch);
         }
         // A 1000-class VGG with a CIFAR-sized classifier, and a 10-class one with the 512·7·7 classifier, are named as such.
-        var small = ArchitectureInference.Infer(Shapes(Models.Create("vgg11", 1000, 4, new ModelOptions { Initialize = false, ClassifierInput = 512 })))!;
+        var small = ArchitectureInference.Infer(Shapes(ModelZoo.Create("vgg11", 1000, 4, new ModelOptions { Initialize = false, ClassifierInput = 512 })))!;
         Assert.That(small.Detail, Is.EqualTo("classifier input 512"));
-        var wide = ArchitectureInference.Infer(Shapes(Models.Create("vgg11", 10, 4, new ModelOptions { Initialize = false, ImageNet = true })))!;
+        var wide = ArchitectureInference.Infer(Shapes(ModelZoo.Create("vgg11", 10, 4, new ModelOptions { Initialize = false, ImageNet = true })))!;
         Assert.That(wide.Detail, Does.Contain("ImageNet classifier"));
-        var built = ArchitectureInference.CreateModel(Models.Create("vgg11", 10, 4, new ModelOptions { Initialize = false, ImageNet = true }).StateDict(), 4, "test");
+        var built = ArchitectureInference.CreateModel(ModelZoo.Create("vgg11", 10, 4, new ModelOptions { Initialize = false, ImageNet = true }).StateDict(), 4, "test");
         Assert.That(built.StateDict()["classifier.1.weight"].Shape, Is.EqualTo(new Shape(4096, 512 * 49)));
     }
 
@@ -72,10 +72,10 @@ public class ArchitectureInferenceTests
         // A loader that knows arch, classes and L builds the same network with the tensors' shape options.
         var options = ArchitectureInference.ShapeOptions(checkpoint.Tensors, "ResNet-18", new ModelOptions { ImageNet = true, Initialize = false });
         Assert.That(options.Stem, Is.EqualTo(ResNetStem.Torchvision));
-        Assert.That(() => Models.Create("resnet18", 1000, 16, options).LoadStateDict(checkpoint.Tensors, strict: true, checkpoint.Path), Throws.Nothing);
+        Assert.That(() => ModelZoo.Create("resnet18", 1000, 16, options).LoadStateDict(checkpoint.Tensors, strict: true, checkpoint.Path), Throws.Nothing);
         Assert.That(ArchitectureInference.ShapeOptions(checkpoint.Tensors, "resnet34", new ModelOptions()).Stem, Is.EqualTo(ResNetStem.Reference), "not this architecture: unchanged");
         // The reference network (what --dataset ImageNet builds by name) is another network: the error names the stem.
-        var reference = Models.Create("resnet18", 1000, 16, new ModelOptions { ImageNet = true, Initialize = false });
+        var reference = ModelZoo.Create("resnet18", 1000, 16, new ModelOptions { ImageNet = true, Initialize = false });
         Assert.That(() => reference.LoadStateDict(checkpoint.Tensors, strict: true, checkpoint.Path), Throws.TypeOf<InvalidDataException>()
             .With.Message.Contains("conv1.0.weight: expected [64, 3, 3, 3], found [64, 3, 7, 7]"));
     }
@@ -83,7 +83,7 @@ public class ArchitectureInferenceTests
     [Test]
     public void CheckpointsThatDisagreeWithTheRequestAreRefused()
     {
-        var tensors = Models.Create("resnet34", 1000, 4, new ModelOptions { Initialize = false }).StateDict();
+        var tensors = ModelZoo.Create("resnet34", 1000, 4, new ModelOptions { Initialize = false }).StateDict();
         Assert.That(() => ArchitectureInference.CreateModel(tensors, 4, "r34.pth", arch: "resnet18"),
             Throws.TypeOf<InvalidDataException>().With.Message.Contains("r34.pth").And.Message.Contains("resnet34").And.Message.Contains("resnet18"));
         Assert.That(() => ArchitectureInference.CreateModel(tensors, 4, "r34.pth", classes: 10),

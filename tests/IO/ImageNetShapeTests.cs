@@ -42,7 +42,7 @@ public class ImageNetShapeTests
         var model = ArchitectureInference.CreateModel(checkpoint.Tensors, levels, checkpoint.Path, arch: arch, classes: 1000);
         model.LoadStateDict(checkpoint.Tensors, strict: true, checkpoint.Path);
         Assert.That(model.ParameterCount, Is.EqualTo(parameters));
-        var byName = Models.Create(arch, 1000, levels, new ModelOptions { ImageNet = true, Initialize = false }).StateDict();
+        var byName = ModelZoo.Create(arch, 1000, levels, new ModelOptions { ImageNet = true, Initialize = false }).StateDict();
         Assert.That(byName.ToDictionary(kv => kv.Key, kv => kv.Value.Shape), Is.EquivalentTo(model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Shape)));
         var outputBias = checkpoint.Tensors[arch.StartsWith("vgg") ? "classifier.7.bias" : "fc.bias"].ToArray();
         byName = null;

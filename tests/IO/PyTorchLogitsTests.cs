@@ -24,7 +24,7 @@ public class PyTorchLogitsTests
         var meta = CheckpointFixtures.Index.GetProperty("models").GetProperty(name);
         int levels = meta.GetProperty("L").GetInt32(), classes = meta.GetProperty("classes").GetInt32();
         Module model = name == "resnet20"
-            ? Models.Create("resnet20", classes, levels, new ModelOptions { Initialize = false })
+            ? ModelZoo.Create("resnet20", classes, levels, new ModelOptions { Initialize = false })
             : new NarrowVgg16(classes, levels);
         var checkpoint = Checkpoints.LoadInto(model, File(file), strict: true, expectedArch: meta.GetProperty("arch").GetString());
         model.Eval();
@@ -49,7 +49,7 @@ public class PyTorchLogitsTests
     public void TheComparisonNoticesAWrongQuantisationLevel()
     {
         // the same weights run with L = 8 instead of the recorded L = 4 must not pass as PyTorch's logits
-        var model = Models.Create("resnet20", 10, 8, new ModelOptions { Initialize = false });
+        var model = ModelZoo.Create("resnet20", 10, 8, new ModelOptions { Initialize = false });
         Checkpoints.LoadInto(model, File("resnet20_mixed_fp16.pth"));
         model.Eval();
         var (input, inputShape) = Npy.Read(File("input.npy"));
@@ -75,7 +75,7 @@ public class PyTorchLogitsTests
     [Test]
     public void ShapeMismatchesAndMissingKeysAreListedTogetherWithTheFile()
     {
-        var resnet = Models.Create("resnet20", 100, 4, new ModelOptions { Initialize = false });
+        var resnet = ModelZoo.Create("resnet20", 100, 4, new ModelOptions { Initialize = false });
         Assert.That(() => Checkpoints.LoadInto(resnet, File("resnet20_mixed_fp16.pth")), Throws.TypeOf<InvalidDataException>()
             .With.Message.Contains("resnet20_mixed_fp16.pth").And.Message.Contains("fc.weight: expected [100, 64], found [10, 64]"));
         var vgg = new NarrowVgg16(10, 8);

@@ -121,7 +121,7 @@ public class SafeTensorsAndMetadataTests
     [Test]
     public void TrainerCheckpointsLoadWithTheirMetadataAndWithoutOptimiserState()
     {
-        var model = Models.Create("resnet20", 10, 4, new ModelOptions { Initialize = false });
+        var model = ModelZoo.Create("resnet20", 10, 4, new ModelOptions { Initialize = false });
         Checkpoints.LoadInto(model, File("resnet20_mixed_fp16.pth"));
         var best = Path.Combine(_dir, "best.safetensors");
         TrainingCheckpoint.SaveBest(best, model, ModelMetadata.Of("resnet20", 10, 4, "cifar10", Normalization.Cifar10), 3, new Accuracy(0.5, 0.9, 1.2, 100));
@@ -134,7 +134,7 @@ public class SafeTensorsAndMetadataTests
         var last = Path.Combine(_dir, "last.safetensors");
         var tensors = new Dictionary<string, Tensor>(model.StateDict()) { [ModelMetadata.MomentumPrefix + "fc.weight"] = Tensor.Zeros(new Shape(10, 64)) };
         SafeTensors.Save(last, tensors, c.Metadata.ToDictionary());
-        var fresh = Models.Create("resnet20", 10, 4, new ModelOptions { Initialize = false });
+        var fresh = ModelZoo.Create("resnet20", 10, 4, new ModelOptions { Initialize = false });
         var loaded = Checkpoints.LoadInto(fresh, last);
         Assert.That(loaded.Notes, Has.Some.Contains("optimiser"));
         Assert.That(fresh.StateDict()["fc.weight"].ToArray(), Is.EqualTo(model.StateDict()["fc.weight"].ToArray()));

@@ -23,12 +23,12 @@ public class ModelZooTests
     [TestCase("resnet18", 1000, true, 11_681_849L, 17, 139)]
     public void CountsMatchTheReference(string arch, int classes, bool imageNet, long parameters, int lambdas, int entries)
     {
-        var model = Models.Create(arch, classes, 4, NoInit with { ImageNet = imageNet });
+        var model = ModelZoo.Create(arch, classes, 4, NoInit with { ImageNet = imageNet });
         Assert.Multiple(() =>
         {
             Assert.That(model.ParameterCount, Is.EqualTo(parameters), "trainable parameters");
             Assert.That(model.NamedParameters().Count(p => p.Name.EndsWith(".up")), Is.EqualTo(lambdas), "λ parameters");
-            Assert.That(Models.QcfsUnits(model).Count(), Is.EqualTo(lambdas), "QCFS units");
+            Assert.That(ModelZoo.QcfsUnits(model).Count(), Is.EqualTo(lambdas), "QCFS units");
             Assert.That(model.StateDict(), Has.Count.EqualTo(entries), "state_dict entries");
         });
     }
@@ -36,7 +36,7 @@ public class ModelZooTests
     [Test]
     public void Vgg16ImageNetHas138MParameters()
     {
-        var model = Models.Create("vgg16", 1000, 4, NoInit with { ImageNet = true });
+        var model = ModelZoo.Create("vgg16", 1000, 4, NoInit with { ImageNet = true });
         Assert.That(model.ParameterCount, Is.EqualTo(138_366_007L));
         Assert.That(model.StateDict()["classifier.1.weight"].Shape, Is.EqualTo(new Shape(4096, 512 * 7 * 7)));
         model = null;
@@ -46,7 +46,7 @@ public class ModelZooTests
     [Test]
     public void Vgg16KeysFollowTheReference()
     {
-        var sd = Models.Create("vgg16", 10, 4, NoInit).StateDict();
+        var sd = ModelZoo.Create("vgg16", 10, 4, NoInit).StateDict();
         var keys = sd.Keys.ToList();
         Assert.That(keys.Take(8), Is.EqualTo(new[]
         {
@@ -68,7 +68,7 @@ public class ModelZooTests
     [Test]
     public void ResNetKeysFollowTheReference()
     {
-        var r20 = Models.Create("resnet20", 10, 4, NoInit).StateDict();
+        var r20 = ModelZoo.Create("resnet20", 10, 4, NoInit).StateDict();
         Assert.That(r20.Keys, Does.Contain("conv1.0.weight").And.Contain("conv1.2.up")
             .And.Contain("conv2_x.0.residual_function.0.weight")
             .And.Contain("conv2_x.0.residual_function.2.up")
@@ -78,32 +78,32 @@ public class ModelZooTests
             .And.Contain("fc.weight").And.Contain("fc.bias"));
         Assert.That(r20.Keys, Does.Not.Contain("conv1.0.bias").And.Not.Contain("conv2_x.0.shortcut.0.weight"));
         Assert.That(r20["conv4_x.2.residual_function.3.weight"].Shape, Is.EqualTo(new Shape(64, 64, 3, 3)));
-        var r18 = Models.Create("resnet18", 100, 4, NoInit).StateDict();
+        var r18 = ModelZoo.Create("resnet18", 100, 4, NoInit).StateDict();
         Assert.That(r18.Keys, Does.Contain("conv5_x.1.relu.up"));
         Assert.That(r18["fc.weight"].Shape, Is.EqualTo(new Shape(100, 512)));
-        var r34 = Models.Create("resnet34", 1000, 4, NoInit with { ImageNet = true }).StateDict();
+        var r34 = ModelZoo.Create("resnet34", 1000, 4, NoInit with { ImageNet = true }).StateDict();
         Assert.That(r34["conv1.0.weight"].Shape, Is.EqualTo(new Shape(64, 3, 3, 3)), "the reference's stem on ImageNet");
         Assert.That(r34.Keys, Does.Contain("conv4_x.5.relu.up").And.Not.Contain("conv1.3.weight"));
-        var torchvision = Models.Create("resnet34", 1000, 4, NoInit with { Stem = ResNetStem.Torchvision }).StateDict();
+        var torchvision = ModelZoo.Create("resnet34", 1000, 4, NoInit with { Stem = ResNetStem.Torchvision }).StateDict();
         Assert.That(torchvision["conv1.0.weight"].Shape, Is.EqualTo(new Shape(64, 3, 7, 7)));
         Assert.That(torchvision.Keys.Except(r34.Keys), Is.Empty, "the pool has no parameters: same keys, other stem shape");
-        Assert.That(() => Models.Create("resnet20", 10, 4, NoInit with { Stem = ResNetStem.Torchvision }),
+        Assert.That(() => ModelZoo.Create("resnet20", 10, 4, NoInit with { Stem = ResNetStem.Torchvision }),
             Throws.ArgumentException.With.Message.Contains("resnet20"));
     }
 
     [Test]
     public void UnknownArchitectureListsTheValidNames()
     {
-        Assert.That(() => Models.Create("vgg17", 10, 4),
+        Assert.That(() => ModelZoo.Create("vgg17", 10, 4),
             Throws.ArgumentException.With.Message.Contains("vgg17").And.Message.Contains("resnet20").And.Message.Contains("cnn"));
-        Assert.That(() => Models.Create("vgg16", 0, 4), Throws.ArgumentException.With.Message.Contains("classes"));
-        Assert.That(() => Models.Create("vgg16", 10, 0), Throws.ArgumentException.With.Message.Contains("L"));
+        Assert.That(() => ModelZoo.Create("vgg16", 0, 4), Throws.ArgumentException.With.Message.Contains("classes"));
+        Assert.That(() => ModelZoo.Create("vgg16", 10, 0), Throws.ArgumentException.With.Message.Contains("L"));
     }
 
     [Test]
     public void ReferenceInitialisationHasTheExpectedStatistics()
     {
-        var model = Models.Create("resnet20", 10, 4, new ModelOptions { Seed = 3 });
+        var model = ModelZoo.Create("resnet20", 10, 4, new ModelOptions { Seed = 3 });
         var sd = model.StateDict();
         var w = sd["conv3_x.1.residual_function.0.weight"].Span.ToArray(); // 32·3·3 fan_out = 288
         double mean = w.Average(), std = Math.Sqrt(w.Select(v => (v - mean) * (v - mean)).Average());
@@ -117,8 +117,8 @@ public class ModelZooTests
         Assert.That(sd["conv1.1.running_var"].Span.ToArray(), Is.All.EqualTo(1f));
         Assert.That(sd["conv1.2.up"].Item(), Is.EqualTo(8f));
         // Same seed, same weights; another seed, other weights.
-        var again = Models.Create("resnet20", 10, 4, new ModelOptions { Seed = 3 }).StateDict()["fc.weight"].Span.ToArray();
-        var other = Models.Create("resnet20", 10, 4, new ModelOptions { Seed = 4 }).StateDict()["fc.weight"].Span.ToArray();
+        var again = ModelZoo.Create("resnet20", 10, 4, new ModelOptions { Seed = 3 }).StateDict()["fc.weight"].Span.ToArray();
+        var other = ModelZoo.Create("resnet20", 10, 4, new ModelOptions { Seed = 4 }).StateDict()["fc.weight"].Span.ToArray();
         Assert.That(again, Is.EqualTo(fc));
         Assert.That(other, Is.Not.EqualTo(fc));
     }
@@ -126,14 +126,14 @@ public class ModelZooTests
     [Test]
     public void LevelsReachEveryQcfsUnit()
     {
-        var model = Models.Create("resnet20", 10, 16, NoInit);
-        Assert.That(Models.QcfsUnits(model).Select(u => u.Unit.Levels), Is.All.EqualTo(16));
+        var model = ModelZoo.Create("resnet20", 10, 16, NoInit);
+        Assert.That(ModelZoo.QcfsUnits(model).Select(u => u.Unit.Levels), Is.All.EqualTo(16));
     }
 
     [Test]
     public void ChildrenCanBeSwappedForConversion()
     {
-        var model = Models.Create("resnet20", 10, 4, NoInit);
+        var model = ModelZoo.Create("resnet20", 10, 4, NoInit);
         var block = model.Child("conv2_x").Child<BasicBlock>("0");
         block.SetChild("relu", new Identity());
         Assert.That(block.Child("relu"), Is.TypeOf<Identity>());
@@ -162,7 +162,7 @@ public class ModelForwardTests
     [TestCase("cnn", 28, 10)]
     public void ForwardGivesOneRowOfLogitsPerImage(string arch, int size, int classes)
     {
-        var model = Models.Create(arch, classes, 4, new ModelOptions { Dropout = 0.1f });
+        var model = ModelZoo.Create(arch, classes, 4, new ModelOptions { Dropout = 0.1f });
         int channels = arch == "cnn" ? 1 : 3;
         var x = GradCheck.Random(new Shape(2, channels, size, size), 1);
         var y = model.Forward(x);
@@ -176,7 +176,7 @@ public class ModelForwardTests
     [Test]
     public void ResNet18TorchvisionStemTakes224PixelImages()
     {
-        var model = Models.Create("resnet18", 1000, 4, new ModelOptions { Stem = ResNetStem.Torchvision });
+        var model = ModelZoo.Create("resnet18", 1000, 4, new ModelOptions { Stem = ResNetStem.Torchvision });
         model.Eval();
         using (Grad.NoGrad())
             Assert.That(model.Forward(GradCheck.Random(new Shape(1, 3, 224, 224), 1)).Shape, Is.EqualTo(new Shape(1, 1000)));
@@ -186,21 +186,21 @@ public class ModelForwardTests
     public void VggClassifierInputFollowsTheClassCountAsTheReference()
     {
         // The reference picks 512·7·7 for 1000 classes, whatever the data set is called.
-        var thousand = Models.Create("vgg11", 1000, 4, new ModelOptions { Initialize = false }).StateDict();
+        var thousand = ModelZoo.Create("vgg11", 1000, 4, new ModelOptions { Initialize = false }).StateDict();
         Assert.That(thousand["classifier.1.weight"].Shape, Is.EqualTo(new Shape(4096, 512 * 7 * 7)));
-        var explicitInput = Models.Create("vgg11", 10, 4, new ModelOptions { Initialize = false } with { ClassifierInput = 512 * 2 * 2, Hidden = 64, Widths = [8, 8, 16, 16, 512] }).StateDict();
+        var explicitInput = ModelZoo.Create("vgg11", 10, 4, new ModelOptions { Initialize = false } with { ClassifierInput = 512 * 2 * 2, Hidden = 64, Widths = [8, 8, 16, 16, 512] }).StateDict();
         Assert.That(explicitInput["classifier.1.weight"].Shape, Is.EqualTo(new Shape(64, 2048)));
         Assert.That(explicitInput["layer3.0.weight"].Shape, Is.EqualTo(new Shape(16, 8, 3, 3)));
-        Assert.That(() => Models.Create("vgg11", 10, 4, new ModelOptions { Initialize = false } with { ClassifierInput = 1000 }),
+        Assert.That(() => ModelZoo.Create("vgg11", 10, 4, new ModelOptions { Initialize = false } with { ClassifierInput = 1000 }),
             Throws.ArgumentException.With.Message.Contains("ClassifierInput 1000"));
-        Assert.That(() => Models.Create("vgg11", 10, 4, new ModelOptions { Initialize = false } with { Widths = [8, 8] }),
+        Assert.That(() => ModelZoo.Create("vgg11", 10, 4, new ModelOptions { Initialize = false } with { Widths = [8, 8] }),
             Throws.ArgumentException.With.Message.Contains("5 positive block widths"));
     }
 
     [Test]
     public void WrongInputSizeNamesTheLayer()
     {
-        var model = Models.Create("vgg16", 10, 4);
+        var model = ModelZoo.Create("vgg16", 10, 4);
         Assert.That(() => model.Forward(GradCheck.Random(new Shape(1, 1, 32, 32), 1)),
             Throws.ArgumentException.With.Message.Contains("Conv2d(3, 64").And.Message.Contains("1 channels"));
         Assert.That(() => model.Forward(GradCheck.Random(new Shape(1, 3, 64, 64), 1)),

@@ -17,7 +17,7 @@ public class ModuleTests
     {
         Initialization.Reference(model, seed);
         // λ small enough that some units saturate, so both branches of the λ gradient are exercised.
-        foreach (var (_, q) in Models.QcfsUnits(model)) q.Up.Span[0] = 1.5f;
+        foreach (var (_, q) in ModelZoo.QcfsUnits(model)) q.Up.Span[0] = 1.5f;
         var rng = new Random(seed);
         foreach (var (name, t) in model.NamedParameters())
             if (name.EndsWith(".bias") || (name.EndsWith(".weight") && t.Rank == 1))
@@ -108,7 +108,7 @@ public class ModuleTests
     /// <summary>Runs ResNet-20 (residual blocks with and without a projection shortcut) with every layer's output recorded.</summary>
     private static (Tensor Input, Tensor Output, List<(string Name, Tensor Output)> Seen) RecordedResNetForward(bool gradients)
     {
-        var model = Models.Create("resnet20", 10, 4);
+        var model = ModelZoo.Create("resnet20", 10, 4);
         model.Eval();
         var seen = new List<(string, Tensor)>();
         WrapAll(model, seen);

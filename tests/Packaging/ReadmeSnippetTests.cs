@@ -105,7 +105,7 @@ public class ReadmeSnippetTests
         var inv = CultureInfo.InvariantCulture;
         var checkpoint = Checkpoints.Load(Path.Combine(root, "tools/Runner/assets/fashionmnist-cnn-L4.safetensors"));
         var meta = checkpoint.Metadata;
-        var ann = Models.Create(meta.Arch!, meta.Classes!.Value, meta.Levels!.Value, new ModelOptions { Initialize = false });
+        var ann = ModelZoo.Create(meta.Arch!, meta.Classes!.Value, meta.Levels!.Value, new ModelOptions { Initialize = false });
         ann.LoadStateDict(checkpoint.Tensors);
         var images = FashionMnist.Load(Path.Combine(root, "tools/Runner/assets/fashion-mnist"), train: false);
         var loader = new DataLoader(images, 100, meta.Normalization!);

@@ -65,7 +65,7 @@ public class CliTests
 
         // The same numbers by hand.
         var checkpoint = Checkpoints.Load(Bundled.Model);
-        var ann = Models.Create("cnn", 10, 4, new ModelOptions { Initialize = false, InputChannels = 1 });
+        var ann = ModelZoo.Create("cnn", 10, 4, new ModelOptions { Initialize = false, InputChannels = 1 });
         ann.LoadStateDict(checkpoint.Tensors);
         ann.Eval();
         var snn = SpikingNetwork.Convert(ann);

@@ -22,7 +22,7 @@ public class BundledDemoTests
     public void BundledModelGivesThePublishedAccuraciesExactly()
     {
         var assets = Path.Combine(TestEnvironment.RequireRepositoryRoot(), "tools", "Runner", "assets");
-        var model = Models.Create("cnn", 10, 4, new ModelOptions { Initialize = false });
+        var model = ModelZoo.Create("cnn", 10, 4, new ModelOptions { Initialize = false });
         Checkpoints.LoadInto(model, Path.Combine(assets, "fashionmnist-cnn-L4.safetensors"), strict: true, expectedArch: "cnn");
         model.Eval();
         var test = FashionMnist.Load(Path.Combine(assets, "fashion-mnist"), train: false);

@@ -127,7 +127,7 @@ public class ConversionTests
     [Test]
     public void NonPositiveLambdaIsRejectedNamingTheLayer()
     {
-        var ann = Models.Create("cnn", 10, 4);
+        var ann = ModelZoo.Create("cnn", 10, 4);
         var q = (Qcfs)ann.Child<Sequential>("layer2")[2];
         q.Up.Backend.Fill(q.Up, -0.5f);
         Assert.That(() => SpikingNetwork.Convert(ann), Throws.ArgumentException.With.Message.Contains("layer2.2").And.Message.Contains("-0.5"));

@@ -49,7 +49,7 @@ public class EventDrivenInferenceTests
     {
         var fixture = SafeTensors.Load(ReferenceFixtures.Committed("resnet20.cos.safetensors"));
         var meta = fixture.Metadata;
-        var ann = Models.Create(meta["arch"], 10, int.Parse(meta["levels"]), new ModelOptions { Initialize = false });
+        var ann = ModelZoo.Create(meta["arch"], 10, int.Parse(meta["levels"]), new ModelOptions { Initialize = false });
         Checkpoints.LoadInto(ann, Path.Combine(AppContext.BaseDirectory, "fixtures", "checkpoints", "resnet20_mixed_fp16.pth"), strict: true);
         ann.Eval();
         var x = fixture.Tensors["input"];

@@ -18,7 +18,7 @@ public class ReferenceNetworkTests
     private static void Compare(string modelPath, SafeTensors.Contents fixture)
     {
         var meta = fixture.Metadata;
-        var ann = Models.Create(meta["arch"], 10, int.Parse(meta["levels"]), new ModelOptions { Initialize = false });
+        var ann = ModelZoo.Create(meta["arch"], 10, int.Parse(meta["levels"]), new ModelOptions { Initialize = false });
         Checkpoints.LoadInto(ann, modelPath, strict: true);
         ann.Eval();
         var x = fixture.Tensors["input"];

@@ -9,7 +9,7 @@ internal static class SnnTestModels
     /// <summary>The engine's "cnn" with reference initialisation, random BatchNorm statistics and thresholds λ in [1, 2.5].</summary>
     public static Module Cnn(int seed, int levels = 4)
     {
-        var model = Models.Create("cnn", 10, levels, new ModelOptions { Seed = seed });
+        var model = ModelZoo.Create("cnn", 10, levels, new ModelOptions { Seed = seed });
         Randomise(model, seed);
         return model;
     }

@@ -31,7 +31,7 @@ public class FashionMnistTrainingTests
         var folder = TestEnvironment.RequireFashionMnist("train-images-idx3-ubyte.gz");
         var train = new DataLoader(FashionMnist.Load(folder, train: true), 64, Normalization.FashionMnist, shuffle: true, seed: 1);
         _test = new DataLoader(FashionMnist.Load(folder, train: false), 500, Normalization.FashionMnist);
-        _model = Models.Create("cnn", 10, 4, new ModelOptions { Seed = 1 });
+        _model = ModelZoo.Create("cnn", 10, 4, new ModelOptions { Seed = 1 });
         var info = SpikeEngine.IO.ModelMetadata.Of("cnn", 10, 4, "FashionMNIST", Normalization.FashionMnist);
         var clock = Stopwatch.StartNew();
         _fit = new Trainer(new TrainerOptions { Epochs = 3, LearningRate = 0.05f, Momentum = 0.9f, WeightDecay = 5e-4f }, info)

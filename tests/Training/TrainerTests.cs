@@ -53,7 +53,7 @@ public class TrainerTests
         var (train, test) = Loaders();
         var reports = new List<TrainingProgress>();
         var trainer = new Trainer(new TrainerOptions { Epochs = 2, LearningRate = 0.05f, SaveDir = _dir, ReportEvery = 10 }, Info);
-        var result = trainer.Fit(Models.Create("cnn", 2, 4), train, test, new SyncProgress(reports));
+        var result = trainer.Fit(ModelZoo.Create("cnn", 2, 4), train, test, new SyncProgress(reports));
         Assert.That(result.Epochs, Has.Count.EqualTo(2));
         Assert.That(result.BestAccuracy, Is.GreaterThanOrEqualTo(0.9), "the two classes are easy to separate");
         Assert.That(reports.Where(r => r.Completed is null).Select(r => r.Batch), Is.SupersetOf(new[] { 10, 20, 25 }));
@@ -68,7 +68,7 @@ public class TrainerTests
         Assert.That(best.Metadata["normalization_mean"], Is.EqualTo("0.5"));
         Assert.That(int.Parse(best.Metadata["epoch"]), Is.EqualTo(result.BestEpoch));
         Assert.That(double.Parse(best.Metadata["accuracy"], System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo(result.BestAccuracy));
-        var reloaded = Models.Create("cnn", 2, 4, new ModelOptions { Initialize = false });
+        var reloaded = ModelZoo.Create("cnn", 2, 4, new ModelOptions { Initialize = false });
         reloaded.LoadStateDict(best.Tensors, strict: true, sourceName: trainer.BestPath!);
         Assert.That(Metrics.Evaluate(reloaded, test, SpikeEngine.Tensors.Device.Cpu).Top1, Is.EqualTo(result.BestAccuracy));
 
@@ -80,7 +80,7 @@ public class TrainerTests
 
         // Resume with a longer schedule: only the third epoch runs, from the saved weights and momentum.
         var resumed = new Trainer(new TrainerOptions { Epochs = 3, LearningRate = 0.05f, SaveDir = _dir, Resume = true }, Info)
-            .Fit(Models.Create("cnn", 2, 4, new ModelOptions { Seed = 99 }), train, test);
+            .Fit(ModelZoo.Create("cnn", 2, 4, new ModelOptions { Seed = 99 }), train, test);
         Assert.That(resumed.Epochs.Select(e => e.Epoch), Is.EqualTo(new[] { 3 }));
         Assert.That(resumed.Epochs[0].TrainAccuracy, Is.GreaterThan(0.8), "continues from the trained weights, not from the fresh initialisation");
         Assert.That(SafeTensors.Load(trainer.LastPath!).Tensors["layer1.1.num_batches_tracked"].Item(), Is.EqualTo(75f));
@@ -90,9 +90,9 @@ public class TrainerTests
     public void ResumeRefusesACheckpointOfAnotherModel()
     {
         var (train, test) = Loaders();
-        new Trainer(new TrainerOptions { Epochs = 1, LearningRate = 0.05f, SaveDir = _dir }, Info).Fit(Models.Create("cnn", 2, 4), train, test);
+        new Trainer(new TrainerOptions { Epochs = 1, LearningRate = 0.05f, SaveDir = _dir }, Info).Fit(ModelZoo.Create("cnn", 2, 4), train, test);
         var other = Info with { Levels = 8 };
-        Assert.That(() => new Trainer(new TrainerOptions { Epochs = 2, SaveDir = _dir, Resume = true }, other).Fit(Models.Create("cnn", 2, 8), train, test),
+        Assert.That(() => new Trainer(new TrainerOptions { Epochs = 2, SaveDir = _dir, Resume = true }, other).Fit(ModelZoo.Create("cnn", 2, 8), train, test),
             Throws.TypeOf<InvalidDataException>().With.Message.Contains("L").And.Message.Contains("'4'"));
     }
 
@@ -100,7 +100,7 @@ public class TrainerTests
     public void NonFiniteLossStopsWithEpochAndBatch()
     {
         var (train, test) = Loaders();
-        var model = Models.Create("cnn", 2, 4);
+        var model = ModelZoo.Create("cnn", 2, 4);
         var fc = model.StateDict()["classifier.1.weight"];
         fc.Span[0] = float.NaN;
         var trainer = new Trainer(new TrainerOptions { Epochs = 1, SaveDir = _dir }, Info);
@@ -114,12 +114,12 @@ public class TrainerTests
     {
         var (train, test) = Loaders();
         var trainer = new Trainer(new TrainerOptions { Epochs = 1, LearningRate = 0.05f, SaveDir = _dir }, Info);
-        trainer.Fit(Models.Create("cnn", 2, 4), train, test);
+        trainer.Fit(ModelZoo.Create("cnn", 2, 4), train, test);
         var before = File.ReadAllBytes(trainer.LastPath!);
         using var cancel = new CancellationTokenSource();
         var longer = new Trainer(new TrainerOptions { Epochs = 3, LearningRate = 0.05f, SaveDir = _dir, Resume = true, ReportEvery = 1 }, Info);
         var progress = new SyncProgress([], _ => cancel.Cancel());
-        Assert.That(() => longer.Fit(Models.Create("cnn", 2, 4), train, test, progress, cancel.Token), Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(() => longer.Fit(ModelZoo.Create("cnn", 2, 4), train, test, progress, cancel.Token), Throws.InstanceOf<OperationCanceledException>());
         Assert.That(File.ReadAllBytes(trainer.LastPath!), Is.EqualTo(before));
     }
 

@@ -16,5 +16,5 @@ public static class Catalog
     }
 
     public static string Architecture(string name) =>
-        Models.Canonical(name) ?? throw new CliError($"Unknown --net_arch '{name}'. Valid: {string.Join(", ", Models.Architectures)}.");
+        ModelZoo.Canonical(name) ?? throw new CliError($"Unknown --net_arch '{name}'. Valid: {string.Join(", ", ModelZoo.Architectures)}.");
 }

@@ -1,7 +1,7 @@
 namespace SpikeEngine.Nn.Models;
 
 /// <summary>The model zoo: builds a QCFS network by architecture name.</summary>
-public static class Models
+public static class ModelZoo
 {
     public static readonly IReadOnlyList<string> Architectures =
         [.. ArchitectureCatalog.Vggs.Select(v => v.Arch), .. ArchitectureCatalog.ResNets.Select(r => r.Arch), "cnn"];
