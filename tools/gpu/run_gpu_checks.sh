@@ -21,7 +21,7 @@
 #   SPIKEENGINE_BENCH_CUDNN=1 (adds the cuDNN runs to bench/Gpu), SPIKEENGINE_BENCH_SMOKE=1 (tiny shapes),
 #   PYTHON (default /opt/torch/.venv/bin/python, else python3), SNN_IMAGES (200), USE_MACHINE_PTX=1 (tests on the
 #   PTX built here instead of the embedded one). SPIKEENGINE_CUDA=emulator is passed through (for a dry run
-#   of this script on a CPU machine, see kernels/README.md "The device script").
+#   of this script on a CPU machine, see kernels/README.md "Running the GPU checks on the device machine").
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 repo="$PWD"
