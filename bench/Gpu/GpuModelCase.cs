@@ -55,6 +55,7 @@ public sealed record GpuModelCase(string Arch, bool ImageNet, int Batch)
         return (Tensor.FromArray(host, new Shape(batch, 3, Size, Size), device), labels);
     }
 
-    /// <summary>Short, since BenchmarkDotNet cuts parameter values past 20 characters: "vgg16/224²/B2".</summary>
-    public override string ToString() => $"{Arch}/{Size}²/B{Batch}";
+    /// <summary>Short, since BenchmarkDotNet cuts parameter values past 20 characters: "vgg16/in224/B2", "resnet20/c32/B128"
+    /// (in = ImageNet layout, c = CIFAR; the full-size batch even in smoke runs).</summary>
+    public override string ToString() => $"{Arch}/{(ImageNet ? "in" : "c")}{Size}/B{Batch}";
 }

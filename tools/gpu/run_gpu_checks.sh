@@ -160,7 +160,9 @@ if [[ -x "$runner" && -f "$fixture" ]]; then
       --device "$dev" --json "$logs/snn_$dev.json"
   done
   compare="$("${py:-python3}" - "$logs/snn_cuda.json" "$logs/snn_cpu.json" 2>&1 <<'EOF'
-import json, sys
+import json, os, sys
+missing = [p for p in sys.argv[1:] if not os.path.isfile(p)]
+if missing: print("FAIL: no", ", ".join(os.path.basename(p) for p in missing), "(see the snn step above)"); sys.exit(1)
 def curves(path):
     d = json.load(open(path))
     found = {}
