@@ -119,7 +119,11 @@ fi
 
 app="$repo/.gpu/app"
 if [[ ! -d "$app" ]]; then
-  if [[ -f .gpu/checks.tar.xz ]]; then tar -xJf .gpu/checks.tar.xz -C .gpu || note "unpack       FAIL"
+  # tar needs the xz program for -J; Python's tarfile (lzma) is the fallback where xz is missing.
+  if [[ -f .gpu/checks.tar.xz ]]; then
+    tar -xJf .gpu/checks.tar.xz -C .gpu 2>>"$logs/machine.log" \
+      || { [[ -n "$py" ]] && "$py" -c "import tarfile; tarfile.open('.gpu/checks.tar.xz').extractall('.gpu')"; } \
+      || note "unpack       FAIL (see machine.log)"
   else note "unpack       FAIL: no .gpu/checks.tar.xz (run tools/gpu/pack_gpu_checks.sh and carry it)"; fi
 fi
 if [[ "${USE_MACHINE_PTX:-0}" == 1 && -n "$build_pid" ]]; then wait "$build_pid"; export SPIKEENGINE_PTX_DIR="$logs/ptx"; fi
