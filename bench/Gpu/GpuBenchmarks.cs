@@ -4,64 +4,85 @@ using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using SpikeEngine.Backend;
 using SpikeEngine.Backend.Cuda;
+using SpikeEngine.Nn;
+using SpikeEngine.Snn;
 using SpikeEngine.Tensors;
+using SpikeEngine.Training;
 
 namespace SpikeEngine.Bench.Gpu;
 
 /// <summary>
 /// Short in-process runs: the GPU machine has no .NET SDK (so no out-of-process builds) and little
-/// device time (3 warm-up and 3 measured iterations of about 0.5 s each per benchmark).
+/// device time (3 warm-up and 3 measured iterations of about 0.5 s each per benchmark). With
+/// SPIKEENGINE_BENCH_SMOKE=1 one dry iteration (see <see cref="GpuModelCase"/>).
 /// </summary>
 public sealed class GpuBenchConfig : ManualConfig
 {
-    public GpuBenchConfig() => AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance).WithId("gpu-short"));
+    public GpuBenchConfig() => AddJob((GpuModelCase.Smoke ? Job.Dry : Job.ShortRun)
+        .WithToolchain(InProcessEmitToolchain.Instance).WithId(GpuModelCase.Smoke ? "gpu-smoke" : "gpu-short"));
 }
 
 /// <summary>
-/// SNN latency per time step on the GPU: one COS run (ρ = T = 4) of VGG-16 / ResNet-20 (CIFAR shapes),
-/// reported per step (OperationsPerInvoke = T). Peer: tools/peers/gpu_torch.py (same models and shapes).
-/// Run: dotnet run -c Release --project bench -- --filter '*Gpu*' (or the published SpikeEngine.Bench on the GPU machine)
+/// SNN latency per time step on the GPU, through the Runner's path: <see cref="ModelZoo.Create"/>, the model on the
+/// device, <see cref="SpikingNetwork.Convert"/>, <see cref="SpikingNetwork.Simulate"/> with COS ρ = T = 8; the time of
+/// one run of the batch divided by T. Peer: tools/peers/gpu_torch.py (same models and shapes).
+/// Run: dotnet run -c Release --project bench -- --filter '*GpuSnn*' (or the published SpikeEngine.Bench on the GPU machine)
 /// </summary>
 [Config(typeof(GpuBenchConfig))]
 public class GpuSnnBenchmarks
 {
-    public const int Steps = 4, Presim = 4;
+    public const int Steps = 8;
 
-    [Params("VGG-16", "ResNet-20")] public string Model { get; set; } = "VGG-16";
-    [Params(1, 128)] public int Batch { get; set; }
-    [Params(false, true)] public bool Cudnn { get; set; }
+    public static IEnumerable<GpuModelCase> Cases() =>
+    [
+        new("resnet20", false, 1), new("resnet20", false, 128), new("vgg16", false, 1), new("vgg16", false, 128),
+        new("vgg16", true, 2), new("resnet34", true, 2),
+    ];
+
+    [ParamsSource(nameof(Cases))] public GpuModelCase Case { get; set; } = null!;
+    [ParamsSource(typeof(GpuModelCase), nameof(GpuModelCase.CudnnModes))] public bool Cudnn { get; set; }
 
     private CudaBackend _b = null!;
-    private SnnBenchModel _model = null!;
+    private SpikingNetwork _snn = null!;
     private Tensor _images = null!;
+    private readonly SimulationSettings _settings = new(Steps, presim: Steps);
 
     [GlobalSetup]
     public void Setup()
     {
-        var reason = CudaBackend.UnavailableReason();
-        if (reason is not null) throw new InvalidOperationException("CUDA unavailable: " + reason);
-        _b = (CudaBackend)Backends.For(Device.Cuda(0));
-        if (Cudnn && !_b.CudnnAvailable) throw new InvalidOperationException(_b.CudnnUnavailableReason);
-        _b.UseCudnn = Cudnn;
-        _model = new SnnBenchModel(_b, Model, Steps, Presim);
-        int n = Math.Max(Steps, Presim) * Batch;
-        var rng = new Random(3);
-        var one = new float[Batch * 3 * 32 * 32];
-        for (int i = 0; i < one.Length; i++) one[i] = (float)(rng.NextDouble() * 4 - 2);
-        var all = new float[n * 3 * 32 * 32];
-        for (int t = 0; t < n / Batch; t++) one.CopyTo(all, t * one.Length);
-        _images = Tensor.FromArray(all, new Shape(n, 3, 32, 32), Device.Cuda(0));
+        _b = GpuBench.Backend(Cudnn);
+        var ann = Case.Create(Device.Cuda(0));
+        ann.Eval();
+        _snn = SpikingNetwork.Convert(ann);
+        (_images, _) = Case.Data(Device.Cuda(0), 3);
     }
 
-    [Benchmark(OperationsPerInvoke = Steps, Description = "SNN COS run, per time step")]
-    public int[][] SnnPerStep() => _model.Run(_images, Batch);
+    [Benchmark(OperationsPerInvoke = Steps, Description = "SNN COS run (rho = T = 8), per time step")]
+    public void SnnPerStep()
+    {
+        using var outputs = _snn.Simulate(_images, _settings);
+        _b.Synchronize();
+    }
 
     [GlobalCleanup]
     public void Cleanup()
     {
         if (_b is not null) _b.UseCudnn = false;
         _images?.Dispose();
-        _model?.Dispose();
+    }
+}
+
+/// <summary>What the GPU benchmarks share: the CUDA backend, with cuDNN on or off.</summary>
+internal static class GpuBench
+{
+    public static CudaBackend Backend(bool cudnn)
+    {
+        var reason = CudaBackend.UnavailableReason();
+        if (reason is not null) throw new InvalidOperationException("CUDA unavailable: " + reason);
+        var b = (CudaBackend)Backends.For(Device.Cuda(0));
+        if (cudnn && !b.CudnnAvailable) throw new InvalidOperationException(b.CudnnUnavailableReason);
+        b.UseCudnn = cudnn;
+        return b;
     }
 }
 
@@ -110,46 +131,45 @@ public class GpuKernelBenchmarks
 }
 
 /// <summary>
-/// ANN training throughput on the GPU: one SGD step of QCFS VGG-16 / ResNet-20 at batch 128 (CIFAR shapes),
-/// reported per image (OperationsPerInvoke = batch; images/s = 1 / that). Peer: tools/peers/gpu_torch.py.
+/// ANN training throughput on the GPU, through the Trainer's step (<see cref="TrainingStep.Run"/>: forward,
+/// cross-entropy, backward, SGD with momentum and weight decay) on a <see cref="ModelZoo.Create"/> model on the device;
+/// reported per image (OperationsPerInvoke = batch, so images/s = 1 / that). Peer: tools/peers/gpu_torch.py.
 /// </summary>
 [Config(typeof(GpuBenchConfig))]
 public class GpuTrainingBenchmarks
 {
-    public const int Batch = 128;
+    public static IEnumerable<GpuModelCase> Cases() =>
+    [
+        new("resnet20", false, Batch), new("vgg16", false, Batch), new("vgg16", true, Batch), new("resnet34", true, Batch),
+    ];
 
-    [Params("VGG-16", "ResNet-20")] public string Model { get; set; } = "VGG-16";
-    [Params(false, true)] public bool Cudnn { get; set; }
+    /// <summary>One batch size for every case (OperationsPerInvoke is a constant); small enough for ImageNet shapes.</summary>
+    public const int Batch = 32;
+
+    [ParamsSource(nameof(Cases))] public GpuModelCase Case { get; set; } = null!;
+    [ParamsSource(typeof(GpuModelCase), nameof(GpuModelCase.CudnnModes))] public bool Cudnn { get; set; }
 
     private CudaBackend _b = null!;
-    private TrainBenchModel _model = null!;
+    private Module _model = null!;
+    private Sgd _sgd = null!;
     private Tensor _images = null!;
     private int[] _labels = null!;
-    private bool _first = true;
 
     [GlobalSetup]
     public void Setup()
     {
-        var reason = CudaBackend.UnavailableReason();
-        if (reason is not null) throw new InvalidOperationException("CUDA unavailable: " + reason);
-        _b = (CudaBackend)Backends.For(Device.Cuda(0));
-        if (Cudnn && !_b.CudnnAvailable) throw new InvalidOperationException(_b.CudnnUnavailableReason);
-        _b.UseCudnn = Cudnn;
-        _model = new TrainBenchModel(_b, Model);
-        var rng = new Random(4);
-        var host = new float[Batch * 3 * 32 * 32];
-        for (int i = 0; i < host.Length; i++) host[i] = (float)(rng.NextDouble() * 4 - 2);
-        _images = Tensor.FromArray(host, new Shape(Batch, 3, 32, 32), Device.Cuda(0));
-        _labels = Enumerable.Range(0, Batch).Select(_ => rng.Next(10)).ToArray();
+        _b = GpuBench.Backend(Cudnn);
+        _model = Case.Create(Device.Cuda(0));
+        _model.Train();
+        _sgd = new Sgd(_model.NamedParameters(), 0.02f, 0.9f, 5e-4f);
+        (_images, _labels) = Case.Data(Device.Cuda(0), 4);
     }
 
     [Benchmark(OperationsPerInvoke = Batch, Description = "training step, per image")]
     public float TrainPerImage()
     {
-        float loss = _model.TrainStep(_images, _labels, _first);
-        _first = false;
-        _b.Synchronize();
-        return loss;
+        // TrainingStep reads the loss back (Item), which synchronises with the device every step, as training does.
+        return TrainingStep.Run(_model, _sgd, _images, _labels).Loss;
     }
 
     [GlobalCleanup]
@@ -157,6 +177,5 @@ public class GpuTrainingBenchmarks
     {
         if (_b is not null) _b.UseCudnn = false;
         _images?.Dispose();
-        _model?.Dispose();
     }
 }

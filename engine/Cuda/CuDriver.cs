@@ -23,6 +23,12 @@ internal static unsafe partial class CuDriver
     public const int JitErrorLogBuffer = 5;
     public const int JitErrorLogBufferSizeBytes = 6;
 
+    /// <summary>
+    /// cuModuleLoadData statuses that mean "this driver cannot JIT this PTX" (no JIT compiler, JIT disabled, a PTX ISA
+    /// newer than the driver, PTX it rejects, no binary for the GPU): a prebuilt cubin for the device may still load.
+    /// </summary>
+    public static bool IsPtxJitFailure(int status) => status is 209 or 218 or 221 or 222 or 223;
+
     [LibraryImport(Lib)] public static partial int cuInit(uint flags);
     [LibraryImport(Lib)] public static partial int cuDriverGetVersion(out int version);
     [LibraryImport(Lib)] public static partial int cuDeviceGetCount(out int count);
@@ -92,8 +98,11 @@ internal static unsafe partial class CuDriver
         100 => "CUDA_ERROR_NO_DEVICE",
         101 => "CUDA_ERROR_INVALID_DEVICE",
         200 => "CUDA_ERROR_INVALID_IMAGE",
+        209 => "CUDA_ERROR_NO_BINARY_FOR_GPU",
         218 => "CUDA_ERROR_INVALID_PTX",
+        221 => "CUDA_ERROR_JIT_COMPILER_NOT_FOUND",
         222 => "CUDA_ERROR_UNSUPPORTED_PTX_VERSION",
+        223 => "CUDA_ERROR_JIT_COMPILATION_DISABLED",
         500 => "CUDA_ERROR_NOT_FOUND",
         700 => "CUDA_ERROR_ILLEGAL_ADDRESS",
         701 => "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES",

@@ -15,6 +15,7 @@ public sealed unsafe class CudaContext : IDisposable
     private readonly IntPtr _context;
     private readonly Dictionary<string, IntPtr> _modules = new();
     private readonly Dictionary<string, IntPtr> _functions = new();
+    private readonly Dictionary<string, string> _moduleImages = new();
     private readonly object _gate = new();
     private bool _disposed;
 
@@ -92,12 +93,45 @@ public sealed unsafe class CudaContext : IDisposable
 
     // ---- modules and launches ----
 
-    /// <summary>Loads PTX text as module <paramref name="moduleName"/> (JIT-compiled by the driver); the JIT log is part of any error.</summary>
-    public void LoadModule(string moduleName, byte[] ptx)
+    /// <summary>
+    /// Loads PTX text as module <paramref name="moduleName"/> (JIT-compiled by the driver); the JIT log is part of any error.
+    /// When the driver cannot JIT it (<see cref="CuDriver.IsPtxJitFailure"/>: no JIT, PTX ISA newer than the driver, ...)
+    /// and <paramref name="cubin"/> (built for this device's compute capability) is given, the cubin is loaded instead.
+    /// <see cref="ModuleImages"/> records which image each module came from.
+    /// </summary>
+    public void LoadModule(string moduleName, byte[] ptx, byte[]? cubin = null)
     {
         MakeCurrent();
         var image = new byte[ptx.Length + 1]; // cuModuleLoadData reads PTX as a NUL-terminated string
         ptx.CopyTo(image, 0);
+        var (status, module, jitLog) = LoadImage(image);
+        var source = "ptx";
+        if (status != CuDriver.Success && cubin is not null && CuDriver.IsPtxJitFailure(status))
+        {
+            var (ptxName, _) = CuDriver.Describe(status);
+            var (cubinStatus, cubinModule, cubinLog) = LoadImage(cubin);
+            if (cubinStatus == CuDriver.Success)
+            {
+                status = cubinStatus; module = cubinModule;
+                source = $"cubin sm_{ComputeMajor}{ComputeMinor} (PTX JIT failed: {ptxName})";
+                Console.Error.WriteLine($"CUDA: kernels/{moduleName}: {source}");
+            }
+            else jitLog += $"; cubin sm_{ComputeMajor}{ComputeMinor} also failed: {CuDriver.Describe(cubinStatus).Name} {cubinLog}";
+        }
+        if (status != CuDriver.Success)
+        {
+            var (name, description) = CuDriver.Describe(status);
+            throw new CudaException($"cuModuleLoadDataEx (kernels/{moduleName}.ptx)", status, name,
+                description + (jitLog.Length > 0 ? "; JIT log: " + jitLog : ""));
+        }
+        lock (_gate) { _modules[moduleName] = module; _moduleImages[moduleName] = source; }
+    }
+
+    /// <summary>Which image each loaded module came from: "ptx", or "cubin sm_XY (PTX JIT failed: ...)".</summary>
+    public IReadOnlyDictionary<string, string> ModuleImages { get { lock (_gate) return new Dictionary<string, string>(_moduleImages); } }
+
+    private (int Status, IntPtr Module, string Log) LoadImage(byte[] image)
+    {
         const int logSize = 8192;
         var log = new byte[logSize];
         IntPtr module;
@@ -109,14 +143,7 @@ public sealed unsafe class CudaContext : IDisposable
             var values = stackalloc void*[2] { logPtr, (void*)(nuint)logSize };
             status = CuDriver.cuModuleLoadDataEx(out module, img, 2, options, values);
         }
-        if (status != CuDriver.Success)
-        {
-            var (name, description) = CuDriver.Describe(status);
-            var jitLog = Encoding.UTF8.GetString(log).TrimEnd('\0').Trim();
-            throw new CudaException($"cuModuleLoadDataEx (kernels/{moduleName}.ptx)", status, name,
-                description + (jitLog.Length > 0 ? "; JIT log: " + jitLog : ""));
-        }
-        lock (_gate) _modules[moduleName] = module;
+        return (status, module, Encoding.UTF8.GetString(log).TrimEnd('\0').Trim());
     }
 
     public bool HasModule(string moduleName) { lock (_gate) return _modules.ContainsKey(moduleName); }

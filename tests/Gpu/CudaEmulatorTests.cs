@@ -119,6 +119,33 @@ public class CudaEmulatorTests : GpuTestBase
     }
 
     [Test]
+    public void ACubinIsLoadedOnlyWhenThePtxCannotBeJitted()
+    {
+        // The emulator refuses a PTX entry it was not built with as CUDA_ERROR_INVALID_PTX, a JIT failure; the
+        // emulator reads any image as text, so a valid PTX stands in for the cubin of the device's architecture.
+        const string ptx = ".version 7.8\n.target sm_80\n.address_size 64\n.visible .entry ew_fill(\n.param .u64 p0\n)\n{\nret;\n}\n";
+        var good = System.Text.Encoding.ASCII.GetBytes(ptx + "\0");
+        var unjittable = System.Text.Encoding.ASCII.GetBytes(ptx.Replace("ew_fill", "no_such_kernel"));
+
+        Context.LoadModule("emulator_test_ptx_first", System.Text.Encoding.ASCII.GetBytes(ptx), good);
+        Assert.That(Context.ModuleImages["emulator_test_ptx_first"], Is.EqualTo("ptx"), "the PTX loads, so the cubin is not used");
+
+        Context.LoadModule("emulator_test_cubin_fallback", unjittable, good);
+        Assert.That(Context.ModuleImages["emulator_test_cubin_fallback"], Does.StartWith("cubin sm_").And.Contain("CUDA_ERROR_INVALID_PTX"));
+
+        var both = Assert.Throws<CudaException>(() => Context.LoadModule("emulator_test_both_fail", unjittable,
+            System.Text.Encoding.ASCII.GetBytes("not an image\0")))!;
+        Assert.That(both.StatusName, Is.EqualTo("CUDA_ERROR_INVALID_PTX"));
+        Assert.That(both.Message, Does.Contain("cubin sm_").And.Contain("also failed"));
+
+        // Not a JIT failure (an image that is not PTX at all): the error stands, no cubin is tried.
+        var notPtx = Assert.Throws<CudaException>(() => Context.LoadModule("emulator_test_not_ptx",
+            System.Text.Encoding.ASCII.GetBytes("garbage"), good))!;
+        Assert.That(notPtx.StatusName, Is.EqualTo("CUDA_ERROR_INVALID_IMAGE"));
+        Assert.That(Context.HasModule("emulator_test_not_ptx"), Is.False);
+    }
+
+    [Test]
     public void CudnnIsReportedAbsent()
         => Assert.That(Cuda.CudnnUnavailableReason, Is.EqualTo(CudaLibraries.CudnnAbsentUnderEmulator));
 }

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """PyTorch peer for the GPU benchmarks (bench/Gpu): the same models and shapes, on the same GPU.
 
-Measures, in strict FP32 (TF32 off, like our cuBLAS SGEMM):
-  * ANN training images/s: QCFS ResNet-20 and VGG-16 (CIFAR-10 shapes), SGD momentum, batch 128;
-  * SNN inference with COS: time of one run of T steps (pre-simulation rho) for a batch, and that
+Measures, in strict FP32 (TF32 off, like our cuBLAS SGEMM), on the cases of bench/Gpu/GpuBenchmarks.cs:
+  * ANN training images/s: QCFS ResNet-20 and VGG-16 at CIFAR-10 shapes (3x32x32, 10 classes), VGG-16 and
+    ResNet-34 (torchvision-style stem, average pooling) at ImageNet shapes (3x224x224, 1000 classes);
+    SGD momentum, batch 32;
+  * SNN inference with COS: time of one run of T = 8 steps (pre-simulation rho = 8) for a batch, and that
     time divided by T ("latency per time step"); BatchNorm folded into the convolutions, the whole
-    spike train run layer by layer as [T*B, ...] (the engine's execution model).
-Writes a JSON summary (--out) and prints one line per figure. Follows engine/METHOD.md.
+    spike train run layer by layer as [T*B, ...] (the engine's execution model); CIFAR batches 1 and 128,
+    ImageNet batch 2.
+Writes a JSON summary (--out) and prints one line per figure. The SNN follows engine/METHOD.md §2–4.
 """
 import argparse, json, time
 import torch
@@ -40,7 +43,7 @@ VGG16 = [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M', 512, 512, 512, 'M', 512
 
 
 class VGG(nn.Module):
-    def __init__(self, cfg=VGG16, classes=10, levels=4):
+    def __init__(self, cfg=VGG16, classes=10, levels=4, classifier_in=512):
         super().__init__()
         layers, c = [], 3
         for v in cfg:
@@ -50,7 +53,7 @@ class VGG(nn.Module):
                 layers += [nn.Conv2d(c, v, 3, padding=1), nn.BatchNorm2d(v), QCFS(levels)]
                 c = v
         self.features = nn.Sequential(*layers)
-        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(512, 4096), QCFS(levels), nn.Dropout(0.5),
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(classifier_in, 4096), QCFS(levels), nn.Dropout(0.5),
                                         nn.Linear(4096, 4096), QCFS(levels), nn.Dropout(0.5), nn.Linear(4096, classes))
 
     def forward(self, x):
@@ -72,27 +75,44 @@ class BasicBlock(nn.Module):
         return self.relu(self.residual_function(x) + self.shortcut(x))
 
 
-class ResNet20(nn.Module):
-    def __init__(self, classes=10, levels=4):
+class ResNet(nn.Module):
+    """ResNet-20 (CIFAR: 3x3 stem) or ResNet-34 (ImageNet: 7x7 stride-2 stem + AvgPool 3x3 stride 2, as the engine's
+    torchvision-style stem), stages of BasicBlocks, global average pool, fc."""
+
+    def __init__(self, widths, blocks, classes=10, levels=4, imagenet_stem=False):
         super().__init__()
-        self.conv1 = nn.Sequential(nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), QCFS(levels))
-        stages, c = [], 16
-        for cout, stride in [(16, 1), (32, 2), (64, 2)]:
-            blocks = []
-            for i in range(3):
-                blocks.append(BasicBlock(c, cout, stride if i == 0 else 1, levels))
+        c = widths[0]
+        self.conv1 = (nn.Sequential(nn.Conv2d(3, c, 7, 2, 3, bias=False), nn.BatchNorm2d(c), QCFS(levels), nn.AvgPool2d(3, 2, 1))
+                      if imagenet_stem else nn.Sequential(nn.Conv2d(3, c, 3, 1, 1, bias=False), nn.BatchNorm2d(c), QCFS(levels)))
+        stages = []
+        for s, (cout, n) in enumerate(zip(widths, blocks)):
+            layers = []
+            for i in range(n):
+                layers.append(BasicBlock(c, cout, 2 if i == 0 and s > 0 else 1, levels))
                 c = cout
-            stages.append(nn.Sequential(*blocks))
-        self.conv2_x, self.conv3_x, self.conv4_x = stages
-        self.fc = nn.Linear(64, classes)
+            stages.append(nn.Sequential(*layers))
+        self.stages = nn.Sequential(*stages)
+        self.fc = nn.Linear(c, classes)
 
     def forward(self, x):
-        x = self.conv4_x(self.conv3_x(self.conv2_x(self.conv1(x))))
+        x = self.stages(self.conv1(x))
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
+# name -> (constructor, image size); the cases of bench/Gpu/GpuBenchmarks.cs (GpuModelCase).
+MODELS = {
+    'resnet20 CIFAR': (lambda: ResNet([16, 32, 64], [3, 3, 3]), 32),
+    'vgg16 CIFAR': (lambda: VGG(), 32),
+    'vgg16 ImageNet': (lambda: VGG(classes=1000, classifier_in=512 * 7 * 7), 224),
+    'resnet34 ImageNet': (lambda: ResNet([64, 128, 256, 512], [3, 4, 6, 3], classes=1000, imagenet_stem=True), 224),
+}
+SNN_CASES = [('resnet20 CIFAR', 1), ('resnet20 CIFAR', 128), ('vgg16 CIFAR', 1), ('vgg16 CIFAR', 128),
+             ('vgg16 ImageNet', 2), ('resnet34 ImageNet', 2)]
+TRAIN_CASES = ['resnet20 CIFAR', 'vgg16 CIFAR', 'vgg16 ImageNet', 'resnet34 ImageNet']
+
+
 class IFCOS(nn.Module):
-    """IF neurons with offset-spike calibration over a time-major spike train [T*B, ...] (engine/METHOD.md §3-4)."""
+    """IF neurons with offset-spike calibration over a time-major spike train [T*B, ...] (engine/METHOD.md §3–4)."""
 
     def __init__(self, theta, steps, presim):
         super().__init__()
@@ -156,11 +176,11 @@ def cuda_time(fn, warmup, repeat):
     return (time.perf_counter() - start) / repeat
 
 
-def bench_training(name, model, batch, warmup=3, repeat=10):
+def bench_training(name, model, batch, size, warmup=3, repeat=10):
     model = model.cuda().train()
     opt = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9, weight_decay=5e-4)
-    x = torch.randn(batch, 3, 32, 32, device='cuda')
-    y = torch.randint(0, 10, (batch,), device='cuda')
+    x = torch.rand(batch, 3, size, size, device='cuda') * 4 - 2
+    y = torch.randint(0, model.fc.out_features if hasattr(model, 'fc') else model.classifier[-1].out_features, (batch,), device='cuda')
 
     def step():
         opt.zero_grad(set_to_none=True)
@@ -171,14 +191,14 @@ def bench_training(name, model, batch, warmup=3, repeat=10):
     return {'what': f'{name} training step', 'batch': batch, 'ms': seconds * 1e3, 'images_per_s': batch / seconds}
 
 
-def bench_snn(name, model, batch, steps, presim, warmup=2, repeat=10):
-    model = to_snn(fold_bn(model.cuda().eval()), steps, presim)
-    x = torch.randn(batch, 3, 32, 32, device='cuda')
+def bench_snn(name, model, batch, size, steps, presim, warmup=2, repeat=10):
+    model = to_snn(fold_bn(model.cuda().eval()), max(steps, presim), presim)
+    x = torch.rand(batch, 3, size, size, device='cuda') * 4 - 2
     n = max(steps, presim)
 
     def run():
         with torch.no_grad():
-            out = model(x.unsqueeze(0).expand(n, *x.shape).reshape(n * batch, 3, 32, 32))
+            out = model(x.unsqueeze(0).expand(n, *x.shape).reshape(n * batch, 3, size, size))
             out.reshape(n, batch, -1).cumsum(0).argmax(-1)
 
     seconds = cuda_time(run, warmup, repeat)
@@ -189,10 +209,10 @@ def bench_snn(name, model, batch, steps, presim, warmup=2, repeat=10):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--out', default='torch_peer.json')
-    ap.add_argument('--train-batch', type=int, default=128)
-    ap.add_argument('--snn-batches', default='1,128')
-    ap.add_argument('--steps', type=int, default=4)
-    ap.add_argument('--presim', type=int, default=4)
+    ap.add_argument('--train-batch', type=int, default=32)
+    ap.add_argument('--steps', type=int, default=8)
+    ap.add_argument('--presim', type=int, default=8)
+    ap.add_argument('--only', default='', help='comma-separated substrings of case names to run (default: all)')
     ap.add_argument('--tf32', action='store_true', help='allow TF32 (default: strict FP32 like the engine)')
     a = ap.parse_args()
     if not torch.cuda.is_available():
@@ -204,11 +224,16 @@ def main():
     info = {'torch': torch.__version__, 'device': torch.cuda.get_device_name(0), 'cudnn': torch.backends.cudnn.version(), 'tf32': a.tf32}
     print(info, flush=True)
     results = []
-    for name, make in [('ResNet-20', ResNet20), ('VGG-16', VGG)]:
-        results.append(bench_training(name, make(), a.train_batch))
-        print(results[-1], flush=True)
-        for b in [int(v) for v in a.snn_batches.split(',')]:
-            results.append(bench_snn(name, make(), b, a.steps, a.presim))
+    wanted = lambda name: not a.only or any(w.strip() in name for w in a.only.split(','))
+    for name, batch in SNN_CASES:
+        if wanted(name):
+            make, size = MODELS[name]
+            results.append(bench_snn(name, make(), batch, size, a.steps, a.presim))
+            print(results[-1], flush=True)
+    for name in TRAIN_CASES:
+        if wanted(name):
+            make, size = MODELS[name]
+            results.append(bench_training(name, make(), a.train_batch, size))
             print(results[-1], flush=True)
     with open(a.out, 'w') as f:
         json.dump({'info': info, 'results': results}, f, indent=1)

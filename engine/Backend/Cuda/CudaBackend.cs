@@ -51,7 +51,9 @@ public sealed partial class CudaBackend : IBackend, IDisposable
                 throw new CudaUnavailableException("kernels not built: run ./build.cuda.sh, then rebuild the engine");
             if (missing.Count > 0)
                 throw new CudaUnavailableException($"kernels not built: kernels/ptx/{string.Join(", ", missing.Select(m => m + ".ptx"))} missing; run ./build.cuda.sh, then rebuild the engine");
-            foreach (var module in CudaKernels.Modules) context.LoadModule(module, CudaKernels.EmbeddedPtx(module)!);
+            foreach (var module in CudaKernels.Modules)
+                context.LoadModule(module, CudaKernels.EmbeddedPtx(module)!,
+                    CudaKernels.EmbeddedCubin(module, context.ComputeMajor, context.ComputeMinor));
             if (!CudaLibraries.TryLoad(CudaLibraries.Cublas, out _, out var why))
                 throw new CudaUnavailableException($"no cuBLAS ({why})");
             IntPtr handle;

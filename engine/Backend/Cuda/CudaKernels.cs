@@ -68,15 +68,37 @@ public static class CudaKernels
     /// The PTX of <paramref name="module"/>: from $SPIKEENGINE_PTX_DIR when set and the file is there, else the
     /// embedded resource kernels/&lt;module&gt;.ptx; null when neither exists (build.cuda.sh had not run before the engine was built).
     /// </summary>
-    public static byte[]? EmbeddedPtx(string module)
+    public static byte[]? EmbeddedPtx(string module) => Resource(module + ".ptx", fromOverrideFolder: true);
+
+    /// <summary>
+    /// The cubin of <paramref name="module"/> for compute capability <paramref name="major"/>.<paramref name="minor"/>
+    /// (embedded resource kernels/&lt;module&gt;.sm_XY.cubin, built by build.cuda.sh for CUBIN_ARCHS), or null.
+    /// A cubin runs only on its own architecture, so there is no nearest-match: the PTX covers the others.
+    /// </summary>
+    public static byte[]? EmbeddedCubin(string module, int major, int minor) =>
+        Resource($"{module}.sm_{major}{minor}.cubin", fromOverrideFolder: false);
+
+    /// <summary>The sm_XY architectures for which every module has an embedded cubin.</summary>
+    public static IReadOnlyList<string> CubinArchitectures()
     {
-        var folder = Environment.GetEnvironmentVariable(PtxOverrideVariable);
+        var names = typeof(CudaKernels).Assembly.GetManifestResourceNames();
+        return names.Where(n => n.StartsWith("kernels/", StringComparison.Ordinal) && n.EndsWith(".cubin", StringComparison.Ordinal))
+            .Select(n => n.Split('.')[^2])
+            .Distinct()
+            .Where(sm => Modules.All(m => names.Contains($"kernels/{m}.{sm}.cubin")))
+            .Order()
+            .ToList();
+    }
+
+    private static byte[]? Resource(string fileName, bool fromOverrideFolder)
+    {
+        var folder = fromOverrideFolder ? Environment.GetEnvironmentVariable(PtxOverrideVariable) : null;
         if (!string.IsNullOrWhiteSpace(folder))
         {
-            var file = Path.Combine(folder, module + ".ptx");
+            var file = Path.Combine(folder, fileName);
             if (File.Exists(file)) return File.ReadAllBytes(file);
         }
-        using var stream = typeof(CudaKernels).Assembly.GetManifestResourceStream($"kernels/{module}.ptx");
+        using var stream = typeof(CudaKernels).Assembly.GetManifestResourceStream("kernels/" + fileName);
         if (stream is null) return null;
         using var ms = new MemoryStream();
         stream.CopyTo(ms);
