@@ -9,27 +9,22 @@ namespace SpikeEngine.Data;
 /// The last partial batch is kept unless <see cref="DropLast"/>.
 /// Batches must be disposed by the consumer (their buffers are pooled).
 /// </summary>
-public sealed class DataLoader
+public sealed class DataLoader(IImageDataset dataset, int batchSize, Normalization normalization,
+    bool shuffle = false, int seed = 0, IImageTransform? transform = null)
 {
-    public DataLoader(IImageDataset dataset, int batchSize, Normalization normalization,
-        bool shuffle = false, int seed = 0, IImageTransform? transform = null)
+    public IImageDataset Dataset { get; } = Validated(dataset, batchSize);
+    public int BatchSize { get; } = batchSize;
+    public Normalization Normalization { get; } = normalization;
+    public bool Shuffle { get; } = shuffle;
+    public int Seed { get; } = seed;
+    public IImageTransform? Transform { get; } = transform;
+
+    private static IImageDataset Validated(IImageDataset dataset, int batchSize)
     {
         if (batchSize < 1) throw new ArgumentException($"Batch size must be at least 1 (got {batchSize}).");
         if (dataset.Count == 0) throw new ArgumentException($"Dataset {dataset.Name} is empty.");
-        Dataset = dataset;
-        BatchSize = batchSize;
-        Normalization = normalization;
-        Shuffle = shuffle;
-        Seed = seed;
-        Transform = transform;
+        return dataset;
     }
-
-    public IImageDataset Dataset { get; }
-    public int BatchSize { get; }
-    public Normalization Normalization { get; }
-    public bool Shuffle { get; }
-    public int Seed { get; }
-    public IImageTransform? Transform { get; }
     /// <summary>Applied to each normalised sample (e.g. Cutout, which the reference applies after Normalize).</summary>
     public ITensorTransform? TensorTransform { get; init; }
     public bool DropLast { get; init; }

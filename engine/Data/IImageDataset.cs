@@ -12,33 +12,28 @@ public interface IImageDataset
 }
 
 /// <summary>Images held in memory as one byte array (CHW per image, all the same size): MNIST, CIFAR.</summary>
-public sealed class InMemoryImageDataset : IImageDataset
+public sealed class InMemoryImageDataset(string name, int channels, int height, int width, byte[] pixels, int[] labels, IReadOnlyList<string> classNames)
+    : IImageDataset
 {
-    private readonly byte[] _pixels;
-    private readonly int[] _labels;
+    private readonly byte[] _pixels = Validated(name, channels, height, width, pixels, labels, classNames);
+    private readonly int[] _labels = labels;
 
-    public InMemoryImageDataset(string name, int channels, int height, int width, byte[] pixels, int[] labels, IReadOnlyList<string> classNames)
+    private static byte[] Validated(string name, int channels, int height, int width, byte[] pixels, int[] labels, IReadOnlyList<string> classNames)
     {
         int per = channels * height * width;
         if (pixels.Length != per * labels.Length)
             throw new ArgumentException($"{name}: {pixels.Length} pixel bytes do not hold {labels.Length} images of {channels}x{height}x{width}.");
         foreach (var l in labels)
             if (l < 0 || l >= classNames.Count) throw new ArgumentException($"{name}: label {l} is outside 0..{classNames.Count - 1}.");
-        Name = name;
-        Channels = channels;
-        Height = height;
-        Width = width;
-        _pixels = pixels;
-        _labels = labels;
-        ClassNames = classNames;
+        return pixels;
     }
 
-    public string Name { get; }
-    public int Channels { get; }
-    public int Height { get; }
-    public int Width { get; }
+    public string Name { get; } = name;
+    public int Channels { get; } = channels;
+    public int Height { get; } = height;
+    public int Width { get; } = width;
     public int Count => _labels.Length;
-    public IReadOnlyList<string> ClassNames { get; }
+    public IReadOnlyList<string> ClassNames { get; } = classNames;
     public ReadOnlySpan<int> Labels => _labels;
 
     public int GetLabel(int index) => _labels[index];

@@ -4,19 +4,12 @@ namespace SpikeEngine.Training;
 /// Cosine annealing stepped once per epoch, as PyTorch's CosineAnnealingLR(T_max = epochs):
 /// lr(e) = min + (base − min)·(1 + cos(π·e / T_max)) / 2 for epoch index e = 0, 1, ….
 /// </summary>
-public sealed class CosineSchedule
+public sealed class CosineSchedule(float baseLr, int totalEpochs, float minLr = 0f)
 {
-    public CosineSchedule(float baseLr, int totalEpochs, float minLr = 0f)
-    {
-        if (totalEpochs < 1) throw new ArgumentException($"Cosine schedule: T_max must be at least 1 epoch, got {totalEpochs}.");
-        BaseLr = baseLr;
-        TotalEpochs = totalEpochs;
-        MinLr = minLr;
-    }
-
-    public float BaseLr { get; }
-    public int TotalEpochs { get; }
-    public float MinLr { get; }
+    public float BaseLr { get; } = baseLr;
+    public int TotalEpochs { get; } = totalEpochs >= 1 ? totalEpochs
+        : throw new ArgumentException($"Cosine schedule: T_max must be at least 1 epoch, got {totalEpochs}.");
+    public float MinLr { get; } = minLr;
 
     public float LearningRate(int epoch) =>
         (float)(MinLr + (BaseLr - MinLr) * (1 + Math.Cos(Math.PI * epoch / TotalEpochs)) / 2);
