@@ -1,7 +1,4 @@
 using System.Reflection;
-using NUnit.Framework;
-using SpikeEngine.Backend;
-using SpikeEngine.Tensors;
 
 namespace SpikeEngine.Tests.Backend;
 

@@ -1,6 +1,3 @@
-using NUnit.Framework;
-using SpikeEngine.Tensors;
-
 namespace SpikeEngine.Tests.Core;
 
 public class ShapeTests

@@ -1,6 +1,3 @@
-using NUnit.Framework;
-using SpikeEngine.Data;
-
 namespace SpikeEngine.Tests.Data;
 
 /// <summary>A temporary folder removed at dispose.</summary>

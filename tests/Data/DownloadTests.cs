@@ -1,8 +1,6 @@
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Net;
-using NUnit.Framework;
-using SpikeEngine.Data;
 using static SpikeEngine.Tests.Data.DataTestUtil;
 
 namespace SpikeEngine.Tests.Data;

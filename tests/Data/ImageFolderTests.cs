@@ -1,6 +1,3 @@
-using System.Text.Json;
-using NUnit.Framework;
-using SpikeEngine.Data;
 using static SpikeEngine.Tests.Data.DataTestUtil;
 
 namespace SpikeEngine.Tests.Data;

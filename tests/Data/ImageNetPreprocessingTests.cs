@@ -1,7 +1,3 @@
-using System.Text.Json;
-using NUnit.Framework;
-using SpikeEngine.Data;
-using SpikeEngine.IO;
 using SpikeEngine.Tests.IO;
 
 namespace SpikeEngine.Tests.Data;

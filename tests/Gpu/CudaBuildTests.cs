@@ -1,10 +1,7 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
-using NUnit.Framework;
-using SpikeEngine.Backend;
 using SpikeEngine.Backend.Cuda;
 using SpikeEngine.Cuda;
-using SpikeEngine.Tensors;
 
 namespace SpikeEngine.Tests.Gpu;
 

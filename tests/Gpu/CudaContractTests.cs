@@ -1,4 +1,3 @@
-using NUnit.Framework;
 using SpikeEngine.Tests.Backend;
 
 namespace SpikeEngine.Tests.Gpu;

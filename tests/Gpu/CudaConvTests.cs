@@ -1,7 +1,4 @@
-using NUnit.Framework;
-using SpikeEngine.Backend;
 using SpikeEngine.Backend.Cuda;
-using SpikeEngine.Tensors;
 
 namespace SpikeEngine.Tests.Gpu;
 

@@ -1,7 +1,3 @@
-using NUnit.Framework;
-using SpikeEngine.Backend;
-using SpikeEngine.Tensors;
-
 namespace SpikeEngine.Tests.Gpu;
 
 /// <summary>Dropout: the CUDA mask is the CPU mask (same counter-based hash).</summary>

@@ -1,7 +1,4 @@
 using SpikeEngine.Backend.Cuda;
-using NUnit.Framework;
-using SpikeEngine.Backend;
-using SpikeEngine.Tensors;
 
 namespace SpikeEngine.Tests.Gpu;
 

@@ -1,7 +1,5 @@
-using NUnit.Framework;
 using SpikeEngine.Backend.Cuda;
 using SpikeEngine.Cuda;
-using SpikeEngine.Tensors;
 
 namespace SpikeEngine.Tests.Gpu;
 

@@ -1,7 +1,3 @@
-using NUnit.Framework;
-using SpikeEngine.Backend;
-using SpikeEngine.Tensors;
-
 namespace SpikeEngine.Tests.Gpu;
 
 /// <summary>Softmax cross-entropy, argmax and top-k: CUDA against the CPU backend.</summary>

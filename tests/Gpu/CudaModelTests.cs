@@ -1,8 +1,3 @@
-using NUnit.Framework;
-using SpikeEngine.Nn;
-using SpikeEngine.Nn.Models;
-using SpikeEngine.Snn;
-using SpikeEngine.Tensors;
 using SpikeEngine.Tests.Snn;
 using SpikeEngine.Training;
 

@@ -1,7 +1,3 @@
-using NUnit.Framework;
-using SpikeEngine.Backend;
-using SpikeEngine.Tensors;
-
 namespace SpikeEngine.Tests.Gpu;
 
 /// <summary>BatchNorm training, inference and backward: CUDA against the CPU backend.</summary>

@@ -1,7 +1,3 @@
-using NUnit.Framework;
-using SpikeEngine.Backend;
-using SpikeEngine.Tensors;
-
 namespace SpikeEngine.Tests.Gpu;
 
 /// <summary>The SGD update: CUDA against the CPU backend.</summary>

@@ -1,7 +1,3 @@
-using NUnit.Framework;
-using SpikeEngine.Backend;
-using SpikeEngine.Tensors;
-
 namespace SpikeEngine.Tests.Gpu;
 
 /// <summary>QCFS forward and backward (with the λ gradient): CUDA against the CPU backend.</summary>

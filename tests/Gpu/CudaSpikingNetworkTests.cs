@@ -1,6 +1,3 @@
-using NUnit.Framework;
-using SpikeEngine.Snn;
-using SpikeEngine.Tensors;
 using SpikeEngine.Tests.Snn;
 
 namespace SpikeEngine.Tests.Gpu;

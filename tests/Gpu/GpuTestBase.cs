@@ -1,11 +1,6 @@
-using NUnit.Framework;
-using SpikeEngine.Backend;
 using SpikeEngine.Backend.Cpu;
 using SpikeEngine.Backend.Cuda;
 using SpikeEngine.Cuda;
-using SpikeEngine.Nn;
-using SpikeEngine.Snn;
-using SpikeEngine.Tensors;
 
 namespace SpikeEngine.Tests.Gpu;
 

@@ -1,10 +1,3 @@
-using System.Text.Json;
-using NUnit.Framework;
-using SpikeEngine.Autograd;
-using SpikeEngine.IO;
-using SpikeEngine.Nn;
-using SpikeEngine.Nn.Models;
-using SpikeEngine.Tensors;
 using SpikeEngine.Tests.Data;
 using static SpikeEngine.Tests.IO.CheckpointFixtures;
 

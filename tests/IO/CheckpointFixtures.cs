@@ -1,5 +1,3 @@
-using System.Text.Json;
-using NUnit.Framework;
 using SpikeEngine.Tests.Support;
 
 namespace SpikeEngine.Tests.IO;

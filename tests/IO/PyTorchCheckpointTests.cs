@@ -1,7 +1,3 @@
-using System.Text.Json;
-using NUnit.Framework;
-using SpikeEngine.IO;
-using SpikeEngine.Tensors;
 using static SpikeEngine.Tests.IO.CheckpointFixtures;
 
 namespace SpikeEngine.Tests.IO;

@@ -1,5 +1,3 @@
-using NUnit.Framework;
-using SpikeEngine.IO;
 using static SpikeEngine.Tests.IO.CheckpointFixtures;
 
 namespace SpikeEngine.Tests.IO;

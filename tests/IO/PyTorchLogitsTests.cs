@@ -1,9 +1,3 @@
-using NUnit.Framework;
-using SpikeEngine.Autograd;
-using SpikeEngine.IO;
-using SpikeEngine.Nn;
-using SpikeEngine.Nn.Models;
-using SpikeEngine.Tensors;
 using static SpikeEngine.Tests.IO.CheckpointFixtures;
 
 namespace SpikeEngine.Tests.IO;

@@ -1,9 +1,3 @@
-using System.Text.Json;
-using NUnit.Framework;
-using SpikeEngine.Data;
-using SpikeEngine.IO;
-using SpikeEngine.Nn.Models;
-using SpikeEngine.Tensors;
 using SpikeEngine.Training;
 using static SpikeEngine.Tests.IO.CheckpointFixtures;
 

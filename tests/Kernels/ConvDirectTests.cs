@@ -1,5 +1,3 @@
-using NUnit.Framework;
-using SpikeEngine.Backend;
 using SpikeEngine.Backend.Cpu;
 using static SpikeEngine.Tests.Kernels.KernelTestKit;
 

@@ -1,5 +1,3 @@
-using NUnit.Framework;
-using SpikeEngine.Backend;
 using static SpikeEngine.Tests.Kernels.KernelTestKit;
 
 namespace SpikeEngine.Tests.Kernels;

@@ -1,5 +1,4 @@
 using System.Reflection;
-using NUnit.Framework;
 using SpikeEngine.Backend.Cpu;
 using static SpikeEngine.Tests.Kernels.KernelTestKit;
 

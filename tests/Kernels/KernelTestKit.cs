@@ -1,6 +1,4 @@
-using NUnit.Framework;
 using SpikeEngine.Backend.Cpu;
-using SpikeEngine.Tensors;
 
 namespace SpikeEngine.Tests.Kernels;
 

@@ -1,4 +1,3 @@
-using NUnit.Framework;
 using static SpikeEngine.Tests.Kernels.KernelTestKit;
 
 namespace SpikeEngine.Tests.Kernels;

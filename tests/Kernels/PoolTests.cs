@@ -1,6 +1,3 @@
-using NUnit.Framework;
-using SpikeEngine.Backend;
-using SpikeEngine.Tensors;
 using static SpikeEngine.Tests.Kernels.KernelTestKit;
 
 namespace SpikeEngine.Tests.Kernels;

@@ -1,5 +1,3 @@
-using SpikeEngine.Backend;
-
 namespace SpikeEngine.Tests.Kernels;
 
 /// <summary>

@@ -1,6 +1,5 @@
 using System.Numerics;
 using System.Runtime.Intrinsics;
-using NUnit.Framework;
 using SpikeEngine.Backend.Cpu;
 
 namespace SpikeEngine.Tests.Kernels;

@@ -1,6 +1,3 @@
-using NUnit.Framework;
-using SpikeEngine.Autograd;
-using SpikeEngine.Tensors;
 using static SpikeEngine.Tests.Nn.GradCheck;
 
 namespace SpikeEngine.Tests.Nn;

@@ -1,7 +1,3 @@
-using NUnit.Framework;
-using SpikeEngine.Autograd;
-using SpikeEngine.Tensors;
-
 namespace SpikeEngine.Tests.Nn;
 
 /// <summary>Finite-difference checks of autograd gradients on host tensors.</summary>

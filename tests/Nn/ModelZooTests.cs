@@ -1,9 +1,3 @@
-using NUnit.Framework;
-using SpikeEngine.Autograd;
-using SpikeEngine.Nn;
-using SpikeEngine.Nn.Models;
-using SpikeEngine.Tensors;
-
 namespace SpikeEngine.Tests.Nn;
 
 public class ModelZooTests

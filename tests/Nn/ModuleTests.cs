@@ -1,8 +1,3 @@
-using NUnit.Framework;
-using SpikeEngine.Autograd;
-using SpikeEngine.Nn;
-using SpikeEngine.Nn.Models;
-using SpikeEngine.Tensors;
 using static SpikeEngine.Tests.Nn.GradCheck;
 
 namespace SpikeEngine.Tests.Nn;

@@ -3,11 +3,6 @@ using System.Globalization;
 using System.IO.Compression;
 using System.Reflection.Metadata;
 using System.Reflection.PortableExecutable;
-using NUnit.Framework;
-using SpikeEngine.Data;
-using SpikeEngine.IO;
-using SpikeEngine.Nn.Models;
-using SpikeEngine.Snn;
 
 namespace SpikeEngine.Tests.Packaging;
 

@@ -1,14 +1,5 @@
 using System.Buffers.Binary;
-using System.Text.Json;
-using NUnit.Framework;
-using SpikeEngine.Autograd;
-using SpikeEngine.Backend;
-using SpikeEngine.Data;
-using SpikeEngine.IO;
-using SpikeEngine.Nn.Models;
 using SpikeEngine.Runner.Cli;
-using SpikeEngine.Snn;
-using SpikeEngine.Tensors;
 
 namespace SpikeEngine.Tests.Runner;
 

@@ -1,7 +1,4 @@
 using System.Buffers.Binary;
-using System.Text.Json;
-using NUnit.Framework;
-using SpikeEngine.IO;
 using SpikeEngine.Runner.Cli;
 
 namespace SpikeEngine.Tests.Runner;

@@ -1,6 +1,3 @@
-using System.Text.Json;
-using NUnit.Framework;
-
 namespace SpikeEngine.Tests.Runner;
 
 /// <summary>--predictions FILE of eval and snn, checked against the reported accuracies and the data set's own labels.</summary>

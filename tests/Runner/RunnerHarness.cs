@@ -1,7 +1,5 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
-using NUnit.Framework;
-using SpikeEngine.Data;
 using SpikeEngine.Runner.Cli;
 
 namespace SpikeEngine.Tests.Runner;

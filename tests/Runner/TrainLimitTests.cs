@@ -1,7 +1,3 @@
-using System.Text.Json;
-using NUnit.Framework;
-using SpikeEngine.IO;
-
 namespace SpikeEngine.Tests.Runner;
 
 /// <summary>train --train_limit N and train_images_per_second in train's --json.</summary>

@@ -1,8 +1,3 @@
-using NUnit.Framework;
-using SpikeEngine.Data;
-using SpikeEngine.IO;
-using SpikeEngine.Nn.Models;
-using SpikeEngine.Snn;
 using SpikeEngine.Tests.Support;
 
 namespace SpikeEngine.Tests.Snn;

@@ -1,10 +1,3 @@
-using NUnit.Framework;
-using SpikeEngine.Autograd;
-using SpikeEngine.Nn;
-using SpikeEngine.Nn.Models;
-using SpikeEngine.Snn;
-using SpikeEngine.Tensors;
-
 namespace SpikeEngine.Tests.Snn;
 
 public class ConversionTests

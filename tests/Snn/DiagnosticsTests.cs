@@ -1,8 +1,3 @@
-using NUnit.Framework;
-using SpikeEngine.Nn;
-using SpikeEngine.Snn;
-using SpikeEngine.Tensors;
-
 namespace SpikeEngine.Tests.Snn;
 
 public class DiagnosticsTests

@@ -1,10 +1,4 @@
-using NUnit.Framework;
 using SpikeEngine.Backend.Cpu;
-using SpikeEngine.IO;
-using SpikeEngine.Nn;
-using SpikeEngine.Nn.Models;
-using SpikeEngine.Snn;
-using SpikeEngine.Tensors;
 
 namespace SpikeEngine.Tests.Snn;
 

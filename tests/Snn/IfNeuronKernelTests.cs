@@ -1,7 +1,3 @@
-using NUnit.Framework;
-using SpikeEngine.Backend;
-using SpikeEngine.Tensors;
-
 namespace SpikeEngine.Tests.Snn;
 
 /// <summary>The IF + COS kernels (engine/METHOD.md §3–4) against a plain scalar loop and hand-built cases.</summary>

@@ -1,4 +1,3 @@
-using SpikeEngine.IO;
 using SpikeEngine.Tests.Support;
 
 namespace SpikeEngine.Tests.Snn;

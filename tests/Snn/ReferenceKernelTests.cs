@@ -1,8 +1,3 @@
-using NUnit.Framework;
-using SpikeEngine.Backend;
-using SpikeEngine.IO;
-using SpikeEngine.Tensors;
-
 namespace SpikeEngine.Tests.Snn;
 
 /// <summary>

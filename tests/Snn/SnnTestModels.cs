@@ -1,7 +1,3 @@
-using SpikeEngine.Nn;
-using SpikeEngine.Nn.Models;
-using SpikeEngine.Tensors;
-
 namespace SpikeEngine.Tests.Snn;
 
 internal static class SnnTestModels

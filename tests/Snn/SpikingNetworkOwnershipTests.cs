@@ -1,8 +1,3 @@
-using NUnit.Framework;
-using SpikeEngine.Nn;
-using SpikeEngine.Snn;
-using SpikeEngine.Tensors;
-
 namespace SpikeEngine.Tests.Snn;
 
 /// <summary>The converted network owns its layers: state dict, parameters and To() reach every Conv2d/Linear.</summary>

@@ -1,9 +1,4 @@
 using System.Diagnostics;
-using NUnit.Framework;
-using SpikeEngine.Data;
-using SpikeEngine.Nn;
-using SpikeEngine.Nn.Models;
-using SpikeEngine.Snn;
 using SpikeEngine.Tests.Support;
 using SpikeEngine.Training;
 

@@ -1,5 +1,3 @@
-using NUnit.Framework;
-using SpikeEngine.Tensors;
 using SpikeEngine.Training;
 
 namespace SpikeEngine.Tests.Training;

@@ -1,9 +1,3 @@
-using NUnit.Framework;
-using SpikeEngine.Data;
-using SpikeEngine.IO;
-using SpikeEngine.Nn;
-using SpikeEngine.Nn.Models;
-using SpikeEngine.Tensors;
 using SpikeEngine.Training;
 
 namespace SpikeEngine.Tests.Training;

@@ -1,9 +1,3 @@
-using System.Text.Json;
-using NUnit.Framework;
-using SpikeEngine.Data;
-using SpikeEngine.IO;
-using SpikeEngine.Snn;
-using SpikeEngine.Tensors;
 using SpikeEngine.Tests.Runner;
 using SpikeEngine.Training;
 using SpikeEngine.Workflows;
