@@ -21,4 +21,26 @@ internal static class CheckpointFixtures
         var script = Path.Combine(TestEnvironment.RequireRepositoryRoot(), "tools", "fixtures", "make_checkpoints.py");
         return TestEnvironment.RunProcess(TestEnvironment.Python, [script, .. args], TimeSpan.FromMinutes(2));
     }
+
+    /// <summary>
+    /// The eval-mode logits of <paramref name="model"/> for the input stored in <paramref name="inputNpy"/>, without
+    /// gradients; their shape is checked against <paramref name="logitShape"/> when given.
+    /// </summary>
+    public static float[] Logits(Module model, string inputNpy, int[]? logitShape = null)
+    {
+        var (input, inputShape) = Npy.Read(inputNpy);
+        using (Grad.NoGrad())
+        {
+            using var x = Tensor.FromArray(input, new Shape(inputShape));
+            using var y = model.Forward(x);
+            if (logitShape is not null) Assert.That(y.Shape, Is.EqualTo(new Shape(logitShape)));
+            return y.ToArray();
+        }
+    }
+
+    /// <summary>Max |expected − actual|.</summary>
+    public static double MaxDifference(float[] expected, float[] actual) => expected.Zip(actual, (e, a) => Math.Abs(e - a)).Max();
+
+    /// <summary>Largest |expected|: the logit scale.</summary>
+    public static double Scale(float[] expected) => expected.Max(v => Math.Abs(v));
 }

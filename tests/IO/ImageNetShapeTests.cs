@@ -42,18 +42,10 @@ public class ImageNetShapeTests
         checkpoint = null;
 
         model.Eval();
-        var (input, inputShape) = Npy.Read(tmp[name + "_input.npy"]);
         var (expected, logitShape) = Npy.Read(tmp[name + "_logits.npy"]);
-        float[] actual;
-        using (Grad.NoGrad())
-        {
-            using var x = Tensor.FromArray(input, new Shape(inputShape));
-            using var y = model.Forward(x);
-            Assert.That(y.Shape, Is.EqualTo(new Shape(logitShape)));
-            actual = y.ToArray();
-        }
-        double scale = expected.Max(v => Math.Abs(v));
-        double worst = expected.Zip(actual, (e, a) => Math.Abs(e - a)).Max();
+        var actual = CheckpointFixtures.Logits(model, tmp[name + "_input.npy"], logitShape);
+        double scale = CheckpointFixtures.Scale(expected);
+        double worst = CheckpointFixtures.MaxDifference(expected, actual);
         TestContext.Out.WriteLine($"{arch} (1000 classes, L = {levels}, {images} × 224 px): max |Δlogit| = {worst:G3}, logit scale {scale:G3}, relative {worst / scale:G3}");
         // The image reaches the output: the logits are not just the last layer's bias.
         double fromBias = expected.Select((e, i) => Math.Abs(e - outputBias[i % outputBias.Length])).Max();
