@@ -11,32 +11,14 @@ Measures, in strict FP32 (TF32 off, like our cuBLAS SGEMM), on the cases of benc
     ImageNet batch 2.
 Writes a JSON summary (--out) and prints one line per figure. The SNN follows engine/METHOD.md §2–4.
 """
-import argparse, json, time
+import argparse, json, os, sys, time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-
-class GradFloor(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        return torch.floor(x)
-
-    @staticmethod
-    def backward(ctx, g):
-        return g
-
-
-class QCFS(nn.Module):
-    def __init__(self, levels=4, up=8.0):
-        super().__init__()
-        self.up = nn.Parameter(torch.tensor([up]))
-        self.levels = levels
-
-    def forward(self, x):
-        x = x / self.up
-        x = GradFloor.apply(x * self.levels + 0.5) / self.levels
-        return torch.clamp(x, 0, 1) * self.up
+# QCFS and the residual block with the reference names live next to the fixture script; the peer reuses them.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+from qcfs_modules import QCFS, BasicBlock  # noqa: E402
 
 
 VGG16 = [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M', 512, 512, 512, 'M', 512, 512, 512, 'M']
@@ -58,21 +40,6 @@ class VGG(nn.Module):
 
     def forward(self, x):
         return self.classifier(self.features(x))
-
-
-class BasicBlock(nn.Module):
-    def __init__(self, cin, cout, stride, levels):
-        super().__init__()
-        self.residual_function = nn.Sequential(
-            nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), QCFS(levels),
-            nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout))
-        self.shortcut = nn.Sequential()
-        if stride != 1 or cin != cout:
-            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-        self.relu = QCFS(levels)
-
-    def forward(self, x):
-        return self.relu(self.residual_function(x) + self.shortcut(x))
 
 
 class ResNet(nn.Module):
