@@ -192,15 +192,7 @@ internal static class CompareCommand
             if (kind == "train")
             {
                 // As bench/Training/TrainingStepBenchmark and the peer: batch 64, SGD momentum 0.9, weight decay 5e-4.
-                const int batch = 64;
-                var model = ModelZoo.Create(arch, 10, 4, new ModelOptions { Seed = 1 });
-                model.Train();
-                var sgd = new Sgd(model.NamedParameters(), 0.02f, 0.9f, 5e-4f);
-                var rng = new Random(1);
-                var data = new float[batch * 3 * 32 * 32];
-                for (int i = 0; i < data.Length; i++) data[i] = (float)(rng.NextDouble() * 4 - 2);
-                var images = Tensor.FromArray(data, new Shape(batch, 3, 32, 32));
-                var labels = Enumerable.Range(0, batch).Select(i => i % 10).ToArray();
+                var (model, sgd, images, labels) = StepLoop.CreateStep(arch);
                 return new EngineCase { Body = () => TrainingStep.Run(model, sgd, images, labels), Cleanup = images.Dispose };
             }
             if (kind == "cos")

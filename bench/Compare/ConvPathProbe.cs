@@ -38,8 +38,8 @@ internal static class ConvPathProbe
                 double direct = double.MaxValue, im2col = double.MaxValue;
                 for (int i = 0; i < repeats + 1; i++)
                 {
-                    CpuBackend.DirectConvEnabled = true; double a = Time(body);
-                    CpuBackend.DirectConvEnabled = false; double b = Time(body);
+                    CpuBackend.DirectConvEnabled = true; double a = CpuTime.Of(body);
+                    CpuBackend.DirectConvEnabled = false; double b = CpuTime.Of(body);
                     if (i == 0) continue;
                     direct = Math.Min(direct, a); im2col = Math.Min(im2col, b);
                 }
@@ -55,15 +55,5 @@ internal static class ConvPathProbe
         var d = new float[shape.Numel];
         for (int i = 0; i < d.Length; i++) d[i] = (float)(rng.NextDouble() - 0.5);
         return Tensor.FromArray(d, shape);
-    }
-
-    /// <summary>Process CPU time (all threads) of one call, in ms: steadier than wall time on a shared, loaded machine.</summary>
-    private static double Time(Action body)
-    {
-        var process = Process.GetCurrentProcess();
-        var start = process.TotalProcessorTime;
-        body();
-        process.Refresh();
-        return (process.TotalProcessorTime - start).TotalMilliseconds;
     }
 }

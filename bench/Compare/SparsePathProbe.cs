@@ -37,23 +37,13 @@ internal static class SparsePathProbe
             double dense = double.MaxValue, events = double.MaxValue;
             for (int i = 0; i < repeats + 1; i++)
             {
-                CpuBackend.EventPath = CpuBackend.EventChoice.Off; double a = Time(() => cpu.Conv2dForward(x, w, null, y, g));
-                CpuBackend.EventPath = CpuBackend.EventChoice.ByDensity; double b = Time(() => cpu.Conv2dForward(x, w, null, y, g));
+                CpuBackend.EventPath = CpuBackend.EventChoice.Off; double a = CpuTime.Of(() => cpu.Conv2dForward(x, w, null, y, g));
+                CpuBackend.EventPath = CpuBackend.EventChoice.ByDensity; double b = CpuTime.Of(() => cpu.Conv2dForward(x, w, null, y, g));
                 if (i == 0) continue;
                 dense = Math.Min(dense, a); events = Math.Min(events, b);
             }
             Console.WriteLine($"{name,-22} {rate,6:F2} {dense,13:F2} {events,13:F2} {dense / events,13:F2}");
         }
         (CpuBackend.EventPath, CpuBackend.EventMaxDensity) = (savedPath, savedDensity);
-    }
-
-    /// <summary>Process CPU time (all threads) of one call, in ms: steadier than wall time on a shared, loaded machine.</summary>
-    private static double Time(Action body)
-    {
-        var process = Process.GetCurrentProcess();
-        var start = process.TotalProcessorTime;
-        body();
-        process.Refresh();
-        return (process.TotalProcessorTime - start).TotalMilliseconds;
     }
 }

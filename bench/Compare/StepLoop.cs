@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using SpikeEngine.Nn;
 using SpikeEngine.Nn.Models;
 using SpikeEngine.Tensors;
 using SpikeEngine.Training;
@@ -8,7 +9,11 @@ namespace SpikeEngine.Bench.Compare;
 /// <summary>`bench -- steploop ARCH STEPS`: training steps b64 in a loop (for a profiler such as perf), wall and CPU time per step.</summary>
 internal static class StepLoop
 {
-    public static void Run(string arch, int steps)
+    /// <summary>
+    /// One CIFAR training step's inputs, as bench/Training/TrainingStepBenchmark and the peer: batch 64 of seeded
+    /// uniform images in [−2, 2), labels i mod 10, SGD momentum 0.9, weight decay 5e-4; the model in training mode.
+    /// </summary>
+    public static (Module Model, Sgd Sgd, Tensor Images, int[] Labels) CreateStep(string arch)
     {
         const int batch = 64;
         var model = ModelZoo.Create(arch, 10, 4, new ModelOptions { Seed = 1 });
@@ -17,8 +22,15 @@ internal static class StepLoop
         var rng = new Random(1);
         var data = new float[batch * 3 * 32 * 32];
         for (int i = 0; i < data.Length; i++) data[i] = (float)(rng.NextDouble() * 4 - 2);
-        using var images = Tensor.FromArray(data, new Shape(batch, 3, 32, 32));
+        var images = Tensor.FromArray(data, new Shape(batch, 3, 32, 32));
         var labels = Enumerable.Range(0, batch).Select(i => i % 10).ToArray();
+        return (model, sgd, images, labels);
+    }
+
+    public static void Run(string arch, int steps)
+    {
+        var (model, sgd, images, labels) = CreateStep(arch);
+        using var _ = images;
         var process = Process.GetCurrentProcess();
         for (int s = 0; s < steps; s++)
         {
