@@ -50,15 +50,7 @@ public class ConvDirectTests
     {
         var rng = new Random(11);
         float[] x = Uniform(rng, g.InputShape.Numel), w = Uniform(rng, g.WeightShape.Numel), b = Uniform(rng, g.K);
-        foreach (int threads in new[] { 1, 2 })
-        foreach (bool withBias in new[] { false, true })
-        {
-            using var tx = T(x, g.N, g.C, g.H, g.W); using var tw = T(w, g.K, g.C, g.R, g.S); using var tb = T(b, g.K);
-            using var ty = T(Enumerable.Repeat(float.NaN, g.OutputShape.Numel).ToArray(), g.N, g.K, g.OutH, g.OutW);
-            Cpu(threads).Conv2dForward(tx, tw, withBias ? tb : null, ty, g);
-            var expected = ReferenceOps.Conv2d(D(x), D(w), withBias ? D(b) : null, g);
-            AssertClose(ty.Span, expected, 1e-4, 1e-5 * Math.Sqrt(g.C * g.R * g.S), $"forward threads={threads} bias={withBias}");
-        }
+        AssertConvForwardMatchesReference(x, w, b, g, "forward");
     }
 
     [TestCaseSource(nameof(Geometries))]

@@ -42,15 +42,7 @@ public class ConvTests
     public void ForwardMatchesNaiveLoop(Conv2dGeometry g)
     {
         var (x, w, b, _) = Data(g, 1);
-        foreach (int threads in new[] { 1, 2 })
-        foreach (bool withBias in new[] { false, true })
-        {
-            using var tx = T(x, g.N, g.C, g.H, g.W); using var tw = T(w, g.K, g.C, g.R, g.S); using var tb = T(b, g.K);
-            using var ty = T(Enumerable.Repeat(float.NaN, g.OutputShape.Numel).ToArray(), g.N, g.K, g.OutH, g.OutW);
-            Cpu(threads).Conv2dForward(tx, tw, withBias ? tb : null, ty, g);
-            var expected = ReferenceOps.Conv2d(D(x), D(w), withBias ? D(b) : null, g);
-            AssertClose(ty.Span, expected, 1e-4, 1e-5 * Math.Sqrt(g.C * g.R * g.S), $"conv forward threads={threads} bias={withBias}");
-        }
+        AssertConvForwardMatchesReference(x, w, b, g, "conv forward");
     }
 
     [TestCaseSource(nameof(Geometries))]

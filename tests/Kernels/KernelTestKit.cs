@@ -18,6 +18,20 @@ internal static class KernelTestKit
     public static float[] F(double[] a) => Array.ConvertAll(a, v => (float)v);
     public static Tensor T(float[] data, params int[] dims) => Tensor.FromArray(data, new Shape(dims));
 
+    /// <summary>Conv2dForward on 1 and 2 threads, with and without bias, against <see cref="ReferenceOps.Conv2d"/>.</summary>
+    public static void AssertConvForwardMatchesReference(float[] x, float[] w, float[] b, Conv2dGeometry g, string what)
+    {
+        foreach (int threads in new[] { 1, 2 })
+        foreach (bool withBias in new[] { false, true })
+        {
+            using var tx = T(x, g.N, g.C, g.H, g.W); using var tw = T(w, g.K, g.C, g.R, g.S); using var tb = T(b, g.K);
+            using var ty = T(Enumerable.Repeat(float.NaN, g.OutputShape.Numel).ToArray(), g.N, g.K, g.OutH, g.OutW);
+            Cpu(threads).Conv2dForward(tx, tw, withBias ? tb : null, ty, g);
+            var expected = ReferenceOps.Conv2d(D(x), D(w), withBias ? D(b) : null, g);
+            AssertClose(ty.Span, expected, 1e-4, 1e-5 * Math.Sqrt(g.C * g.R * g.S), $"{what} threads={threads} bias={withBias}");
+        }
+    }
+
     /// <summary>Asserts |actual − expected| ≤ atol + rtol·|expected| everywhere, naming the first bad index.</summary>
     public static void AssertClose(ReadOnlySpan<float> actual, double[] expected, double rtol, double atol, string what)
     {
