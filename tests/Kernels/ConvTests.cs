@@ -53,12 +53,7 @@ public class ConvTests
         // L(x) = Σ r·conv(x, w): dL/dx is the backward-data of dy = r.
         var expected = FiniteDifference(xs => Dot(rd, ReferenceOps.Conv2d(xs, wd, null, g)), D(x), 1e-3);
         foreach (int threads in new[] { 1, 2 })
-        {
-            using var tr = T(r, g.N, g.K, g.OutH, g.OutW); using var tw = T(w, g.K, g.C, g.R, g.S);
-            using var tdx = T(Enumerable.Repeat(float.NaN, g.InputShape.Numel).ToArray(), g.N, g.C, g.H, g.W);
-            Cpu(threads).Conv2dBackwardData(tr, tw, tdx, g);
-            AssertClose(tdx.Span, expected, 1e-4, 1e-5 * Math.Sqrt(g.K * g.R * g.S), $"conv dx threads={threads}");
-        }
+            AssertClose(ConvBackwardData(r, w, g, threads), expected, 1e-4, 1e-5 * Math.Sqrt(g.K * g.R * g.S), $"conv dx threads={threads}");
     }
 
     [TestCaseSource(nameof(Geometries))]

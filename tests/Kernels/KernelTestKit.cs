@@ -32,6 +32,15 @@ internal static class KernelTestKit
         }
     }
 
+    /// <summary>Conv2dBackwardData of <paramref name="dy"/> on a NaN-filled dx, on <paramref name="threads"/> threads.</summary>
+    public static float[] ConvBackwardData(float[] dy, float[] w, Conv2dGeometry g, int threads)
+    {
+        using var tdy = T(dy, g.N, g.K, g.OutH, g.OutW); using var tw = T(w, g.K, g.C, g.R, g.S);
+        using var tdx = T(Enumerable.Repeat(float.NaN, g.InputShape.Numel).ToArray(), g.N, g.C, g.H, g.W);
+        Cpu(threads).Conv2dBackwardData(tdy, tw, tdx, g);
+        return tdx.ToArray();
+    }
+
     /// <summary>Asserts |actual − expected| ≤ atol + rtol·|expected| everywhere, naming the first bad index.</summary>
     public static void AssertClose(ReadOnlySpan<float> actual, double[] expected, double rtol, double atol, string what)
     {

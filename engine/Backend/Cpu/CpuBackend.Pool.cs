@@ -17,12 +17,10 @@ public sealed partial class CpuBackend
             int xo = nc * inPlane, yo = nc * outPlane;
             for (int i = 0; i < oh; i++)
             {
-                int h0 = i * g.StrideH - g.PadH, h1 = Math.Min(h0 + g.KernelH, g.H);
-                h0 = Math.Max(h0, 0);
+                var (h0, h1) = PoolWindow(i, g.StrideH, g.PadH, g.KernelH, g.H);
                 for (int j = 0; j < ow; j++)
                 {
-                    int w0 = j * g.StrideW - g.PadW, w1 = Math.Min(w0 + g.KernelW, g.W);
-                    w0 = Math.Max(w0, 0);
+                    var (w0, w1) = PoolWindow(j, g.StrideW, g.PadW, g.KernelW, g.W);
                     float s = 0;
                     for (int h = h0; h < h1; h++)
                         for (int w = w0; w < w1; w++) s += xd[xo + h * g.W + w];
@@ -44,18 +42,23 @@ public sealed partial class CpuBackend
             gx.AsSpan(xo, inPlane).Clear();
             for (int i = 0; i < oh; i++)
             {
-                int h0 = i * g.StrideH - g.PadH, h1 = Math.Min(h0 + g.KernelH, g.H);
-                h0 = Math.Max(h0, 0);
+                var (h0, h1) = PoolWindow(i, g.StrideH, g.PadH, g.KernelH, g.H);
                 for (int j = 0; j < ow; j++)
                 {
-                    int w0 = j * g.StrideW - g.PadW, w1 = Math.Min(w0 + g.KernelW, g.W);
-                    w0 = Math.Max(w0, 0);
+                    var (w0, w1) = PoolWindow(j, g.StrideW, g.PadW, g.KernelW, g.W);
                     float v = gy[yo + i * ow + j] * inv;
                     for (int h = h0; h < h1; h++)
                         for (int w = w0; w < w1; w++) gx[xo + h * g.W + w] += v;
                 }
             }
         });
+    }
+
+    /// <summary>The input rows (or columns) [lo, hi) that output index <paramref name="o"/>'s window covers, padding cut off.</summary>
+    private static (int Lo, int Hi) PoolWindow(int o, int stride, int pad, int kernel, int size)
+    {
+        int lo = o * stride - pad;
+        return (Math.Max(lo, 0), Math.Min(lo + kernel, size));
     }
 
     public void GlobalAvgPoolForward(Tensor x, Tensor y)
