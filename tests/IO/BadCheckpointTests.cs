@@ -2,20 +2,12 @@ using static SpikeEngine.Tests.IO.CheckpointFixtures;
 
 namespace SpikeEngine.Tests.IO;
 
-public class BadCheckpointTests
+public class BadCheckpointTests() : TempFolderTests("spike_badckpt")
 {
-    private string _dir = "";
-
-    [SetUp]
-    public void MakeFolder() => Directory.CreateDirectory(_dir = Path.Combine(Path.GetTempPath(), $"spike_badckpt_{Guid.NewGuid():N}"));
-
-    [TearDown]
-    public void RemoveFolder() => Directory.Delete(_dir, recursive: true);
-
     private string Truncated(string fixture, double fraction)
     {
         var bytes = System.IO.File.ReadAllBytes(File(fixture));
-        var path = Path.Combine(_dir, "truncated_" + fixture);
+        var path = Path.Combine(Dir, "truncated_" + fixture);
         System.IO.File.WriteAllBytes(path, bytes[..(int)(bytes.Length * fraction)]);
         return path;
     }
@@ -33,7 +25,7 @@ public class BadCheckpointTests
     public void StorageRecordOfTheWrongSizeIsNamed()
     {
         // a well-formed zip whose first storage record lost its last 4 bytes
-        var path = Path.Combine(_dir, "short_record.pth");
+        var path = Path.Combine(Dir, "short_record.pth");
         using (var source = System.IO.Compression.ZipFile.OpenRead(File("dtypes.pth")))
         using (var target = System.IO.Compression.ZipFile.Open(path, System.IO.Compression.ZipArchiveMode.Create))
         {
@@ -70,7 +62,7 @@ public class BadCheckpointTests
     [Test]
     public void IntegerSafeTensorWhereAWeightBelongsNamesTheKey()
     {
-        var path = Path.Combine(_dir, "int.safetensors");
+        var path = Path.Combine(Dir, "int.safetensors");
         var header = System.Text.Encoding.UTF8.GetBytes("{\"fc.weight\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]}}");
         var bytes = new byte[8 + header.Length + 8];
         BitConverter.TryWriteBytes(bytes.AsSpan(0, 8), (ulong)header.Length);
@@ -90,7 +82,7 @@ public class BadCheckpointTests
     [TestCase(new byte[0], "empty")]
     public void UnknownBytesAreAClearError(byte[] content, string expected)
     {
-        var path = Path.Combine(_dir, "junk.pth");
+        var path = Path.Combine(Dir, "junk.pth");
         System.IO.File.WriteAllBytes(path, content);
         Assert.That(() => Checkpoints.Load(path), Throws.TypeOf<InvalidDataException>().With.Message.Contains(expected).And.Message.Contains(path));
     }

@@ -3,16 +3,8 @@ using static SpikeEngine.Tests.IO.CheckpointFixtures;
 
 namespace SpikeEngine.Tests.IO;
 
-public class SafeTensorsAndMetadataTests
+public class SafeTensorsAndMetadataTests() : TempFolderTests("spike_st")
 {
-    private string _dir = "";
-
-    [SetUp]
-    public void MakeFolder() => Directory.CreateDirectory(_dir = Path.Combine(Path.GetTempPath(), $"spike_st_{Guid.NewGuid():N}"));
-
-    [TearDown]
-    public void RemoveFolder() => Directory.Delete(_dir, recursive: true);
-
     private static readonly ModelMetadata ResNetMeta = new ModelMetadata
     {
         Arch = "resnet20", Classes = 10, Levels = 4, Dataset = "cifar10",
@@ -24,12 +16,12 @@ public class SafeTensorsAndMetadataTests
     public void PthToSafeTensorsToPthRoundTripIsIdentical(string fixture)
     {
         var original = Checkpoints.Load(File(fixture));
-        var st = Path.Combine(_dir, "model.safetensors");
+        var st = Path.Combine(Dir, "model.safetensors");
         SafeTensors.Save(st, original.Tensors, ResNetMeta.ToDictionary());
-        var fromSt = Checkpoints.Load(Path.Combine(_dir, "model")); // extension optional
+        var fromSt = Checkpoints.Load(Path.Combine(Dir, "model")); // extension optional
         Assert.That(fromSt.Format, Is.EqualTo(CheckpointFormat.SafeTensors));
         Assert.That(fromSt.Metadata.ToDictionary(), Is.EquivalentTo(ResNetMeta.ToDictionary()));
-        var pth = Path.Combine(_dir, "model.pth");
+        var pth = Path.Combine(Dir, "model.pth");
         PyTorchCheckpoint.Save(pth, fromSt.Tensors);
         var back = Checkpoints.Load(pth);
         Assert.That(back.Tensors.Keys, Is.EquivalentTo(original.Tensors.Keys));
@@ -63,7 +55,7 @@ public class SafeTensorsAndMetadataTests
     [Test]
     public void PythonReadsOurSafeTensorsLayout()
     {
-        var st = Path.Combine(_dir, "model.safetensors");
+        var st = Path.Combine(Dir, "model.safetensors");
         SafeTensors.Save(st, Checkpoints.Load(File("resnet20_mixed_fp16.pth")).Tensors, ResNetMeta.ToDictionary());
         var (code, output) = RunScript("--check-safetensors", st);
         Assert.That(code, Is.Zero, output);
@@ -86,7 +78,7 @@ public class SafeTensorsAndMetadataTests
         Assert.That(summary.Thresholds.Select(t => t.Lambda), Is.All.InRange(1f, 4f));
         Assert.That(summary.ToString(), Does.Contain("conv2_x.0.relu").And.Contain("272,493"));
 
-        var st = Path.Combine(_dir, "vgg.safetensors");
+        var st = Path.Combine(Dir, "vgg.safetensors");
         var vgg = Checkpoints.Load(File("vgg16_narrow.pth"));
         SafeTensors.Save(st, vgg.Tensors, new ModelMetadata { Arch = "vgg16", Classes = 10, Levels = 8 }.ToDictionary());
         var s2 = CheckpointSummary.Load(st);
@@ -117,7 +109,7 @@ public class SafeTensorsAndMetadataTests
     {
         var model = ModelZoo.Create("resnet20", 10, 4, new ModelOptions { Initialize = false });
         Checkpoints.LoadInto(model, File("resnet20_mixed_fp16.pth"));
-        var best = Path.Combine(_dir, "best.safetensors");
+        var best = Path.Combine(Dir, "best.safetensors");
         TrainingCheckpoint.SaveBest(best, model, ModelMetadata.Of("resnet20", 10, 4, "cifar10", Normalization.Cifar10), 3, new Accuracy(0.5, 0.9, 1.2, 100));
         var c = Checkpoints.Load(best);
         Assert.That((c.Metadata.Arch, c.Metadata.Classes, c.Metadata.Levels, c.Metadata.Dataset), Is.EqualTo(("resnet20", (int?)10, (int?)4, "cifar10")));
@@ -125,7 +117,7 @@ public class SafeTensorsAndMetadataTests
         Assert.That(c.Metadata.Extra["epoch"], Is.EqualTo("3"));
         Assert.That(CheckpointSummary.From(c).Levels, Is.EqualTo(4));
 
-        var last = Path.Combine(_dir, "last.safetensors");
+        var last = Path.Combine(Dir, "last.safetensors");
         var tensors = new Dictionary<string, Tensor>(model.StateDict()) { [ModelMetadata.MomentumPrefix + "fc.weight"] = Tensor.Zeros(new Shape(10, 64)) };
         SafeTensors.Save(last, tensors, c.Metadata.ToDictionary());
         var fresh = ModelZoo.Create("resnet20", 10, 4, new ModelOptions { Initialize = false });
@@ -142,7 +134,7 @@ public class SafeTensorsAndMetadataTests
         var (data, shape) = Npy.Read(File("input.npy"));
         Assert.That(shape, Is.EqualTo(new[] { 4, 3, 32, 32 }));
         Assert.That(data, Has.Length.EqualTo(4 * 3 * 32 * 32));
-        var path = Path.Combine(_dir, "x.npy");
+        var path = Path.Combine(Dir, "x.npy");
         Npy.Write(path, data, shape);
         var (again, shape2) = Npy.Read(path);
         Assert.That((again, shape2), Is.EqualTo((data, shape)));
