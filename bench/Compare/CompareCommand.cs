@@ -5,6 +5,7 @@ using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using System.Text;
 using System.Text.Json;
+using SpikeEngine.Bench.Training;
 using SpikeEngine.Backend;
 using SpikeEngine.IO;
 using SpikeEngine.Nn;
@@ -192,7 +193,7 @@ internal static class CompareCommand
             if (kind == "train")
             {
                 // As bench/Training/TrainingStepBenchmark and the peer: batch 64, SGD momentum 0.9, weight decay 5e-4.
-                var (model, sgd, images, labels) = StepLoop.CreateStep(arch);
+                var (model, sgd, images, labels) = TrainingStepBenchmark.CreateStep(arch);
                 return new EngineCase { Body = () => TrainingStep.Run(model, sgd, images, labels), Cleanup = images.Dispose };
             }
             if (kind == "cos")

@@ -21,24 +21,28 @@ public class TrainingStepBenchmark
     [Params("resnet20", "vgg16")]
     public string Arch { get; set; } = "resnet20";
 
-    private Module _model = null!;
-    private Sgd _sgd = null!;
-    private Tensor _images = null!;
-    private int[] _labels = null!;
+    private (Module Model, Sgd Sgd, Tensor Images, int[] Labels) _step;
 
     [GlobalSetup]
-    public void Setup()
+    public void Setup() => _step = CreateStep(Arch);
+
+    [Benchmark]
+    public float Step() => TrainingStep.Run(_step.Model, _step.Sgd, _step.Images, _step.Labels).Loss;
+
+    /// <summary>
+    /// One step's state, shared with `bench -- compare` and `bench -- steploop`: the model (seed 1) in training mode,
+    /// SGD (lr 0.02, momentum 0.9, weight decay 5e-4), a batch of seeded uniform images in [−2, 2), labels i mod 10.
+    /// </summary>
+    public static (Module Model, Sgd Sgd, Tensor Images, int[] Labels) CreateStep(string arch)
     {
-        _model = ModelZoo.Create(Arch, 10, 4, new ModelOptions { Seed = 1 });
-        _model.Train();
-        _sgd = new Sgd(_model.NamedParameters(), 0.02f, 0.9f, 5e-4f);
+        var model = ModelZoo.Create(arch, 10, 4, new ModelOptions { Seed = 1 });
+        model.Train();
+        var sgd = new Sgd(model.NamedParameters(), 0.02f, 0.9f, 5e-4f);
         var rng = new Random(1);
         var data = new float[BatchSize * 3 * 32 * 32];
         for (int i = 0; i < data.Length; i++) data[i] = (float)(rng.NextDouble() * 4 - 2);
-        _images = Tensor.FromArray(data, new Shape(BatchSize, 3, 32, 32));
-        _labels = Enumerable.Range(0, BatchSize).Select(i => i % 10).ToArray();
+        var images = Tensor.FromArray(data, new Shape(BatchSize, 3, 32, 32));
+        var labels = Enumerable.Range(0, BatchSize).Select(i => i % 10).ToArray();
+        return (model, sgd, images, labels);
     }
-
-    [Benchmark]
-    public float Step() => TrainingStep.Run(_model, _sgd, _images, _labels).Loss;
 }
