@@ -1,46 +1,13 @@
+using SpikeEngine.Tests.Snn;
+
 namespace SpikeEngine.Tests.Gpu;
 
 /// <summary>
 /// The fused IF + COS kernel and the streaming step: spike trains must equal, exactly, both a plain
-/// loop written from engine/METHOD.md §3–4 here and the CPU backend.
+/// loop written from engine/METHOD.md §3–4 (IfNeuronKernelTests.Reference) and the CPU backend.
 /// </summary>
 public class CudaNeuronTests : GpuTestBase
 {
-    /// <summary>engine/METHOD.md §3–4 for one layer, neuron by neuron (iterations repeat the shift from the v₀ just found).</summary>
-    internal static (float[] Output, float[] V0) ReferenceIf(float[] z, int steps, float theta, int presim, int iterations)
-    {
-        int neurons = z.Length / steps;
-        var output = new float[z.Length];
-        var v0s = new float[neurons];
-        for (int j = 0; j < neurons; j++)
-        {
-            float v0 = 0.5f;
-            for (int it = 0; presim > 0 && it < iterations; it++)
-            {
-                float v = v0, uMin = 1000f, wMax = -1000f;
-                int n = 0;
-                for (int t = 0; t < presim; t++)
-                {
-                    v = v + z[t * neurons + j] / theta;
-                    if (v >= 1f) { n++; uMin = Math.Min(uMin, v); v = v - 1f; }
-                    else wMax = Math.Max(wMax, v);
-                }
-                if (v < 0f && n > 0) v0 = v0 - Math.Max(1f, uMin - 0.999f);
-                else if (v >= 1f) v0 = v0 + Math.Max(1f, 1.001f - wMax);
-            }
-            v0s[j] = v0;
-            float u = v0;
-            for (int t = 0; t < steps; t++)
-            {
-                u = u + z[t * neurons + j] / theta;
-                bool s = u >= 1f;
-                if (s) u = u - 1f;
-                output[t * neurons + j] = s ? theta : 0f;
-            }
-        }
-        return (output, v0s);
-    }
-
     public static IEnumerable<TestCaseData> Runs()
     {
         // steps, batch·neurons, θ, ρ, iterations
@@ -59,7 +26,7 @@ public class CudaNeuronTests : GpuTestBase
         // pre-activations spread so that every COS branch (too many, too few, neither) occurs
         var z = Random(rng, steps * neurons, -1.5f * theta, 2.0f * theta);
         var shape = new Shape(steps, neurons); // time-major [T·B, ...] flattened
-        var (expected, expectedV0) = ReferenceIf(z, steps, theta, presim, iterations);
+        var (expected, expectedV0) = IfNeuronKernelTests.Reference(z, steps, theta, presim, iterations);
         var (x, gx) = Both(z, shape);
         using var gy = Cuda.Empty(shape);
         using var gv0 = Cuda.Empty(new Shape(neurons));
@@ -98,7 +65,7 @@ public class CudaNeuronTests : GpuTestBase
         const float theta = 1.25f;
         var rng = new Random(77);
         var z = Random(rng, steps * neurons, -1f, 2.5f);
-        var (expected, _) = ReferenceIf(z, steps, theta, 0, 1);
+        var (expected, _) = IfNeuronKernelTests.Reference(z, steps, theta, 0, 1);
         var initial = Enumerable.Repeat(0.5f, neurons).ToArray();
         var (membrane, gmembrane) = Both(initial, new Shape(neurons));
         using var gOut = Cuda.Empty(new Shape(neurons));
