@@ -33,6 +33,10 @@ public sealed record TrainRequest(string Arch, int Levels, string Dataset, strin
     public string? InitFrom { get; init; }
     public Device Device { get; init; } = Device.Cpu;
     public Augmentation Augmentation { get; init; } = Augmentation.Full;
+    /// <summary>Linear warm-up epochs before the cosine schedule (0 = the reference's plain cosine).</summary>
+    public int WarmupEpochs { get; init; }
+    /// <summary>The per-epoch curve the trainer keeps beside the checkpoints (<see cref="TrainingLog"/>).</summary>
+    public string LogPath => Path.Combine(SaveDir, TrainingLog.FileName);
 }
 
 /// <summary>
@@ -74,7 +78,7 @@ public static class TrainingRun
         var trainer = new Trainer(new TrainerOptions
         {
             Epochs = r.Epochs, LearningRate = (float)r.LearningRate, WeightDecay = (float)r.WeightDecay,
-            SaveDir = r.SaveDir, Resume = r.Resume, Device = r.Device, Seed = r.Seed,
+            SaveDir = r.SaveDir, Resume = r.Resume, Device = r.Device, Seed = r.Seed, WarmupEpochs = r.WarmupEpochs,
         }, info);
         var tracker = new EpochTracker(progress);
         try
