@@ -19,23 +19,11 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.join(HERE, "..", "fixtures")]
 import cos_reference  # noqa: E402
-
-
-class MyFloor(nn.Module):
-    """The authors' QCFS unit (engine/METHOD.md section 1), in their order of operations."""
-
-    def __init__(self, up=8.0, t=32):
-        super().__init__()
-        self.up = nn.Parameter(torch.tensor([up]), requires_grad=True)
-        self.t = t
-
-    def forward(self, x):
-        x = x / self.up
-        x = torch.floor(x * self.t + 0.5) / self.t
-        x = torch.clamp(x, 0, 1)
-        return x * self.up
+# The authors' QCFS unit (their MyFloor): `up` a one-element Parameter; x / up, floor(x * L + 0.5) / L, clamp, * up.
+from qcfs_modules import QCFS as MyFloor  # noqa: E402
 
 
 def is_activation(name):
@@ -47,7 +35,7 @@ def replace_activation_by_floor(model, t):
         if hasattr(module, "_modules"):
             model._modules[name] = replace_activation_by_floor(module, t)
         if is_activation(module.__class__.__name__.lower()):
-            model._modules[name] = MyFloor(8.0, t)
+            model._modules[name] = MyFloor(t, up=8.0)
     return model
 
 
