@@ -88,7 +88,8 @@ public sealed class SpikeRecorder
         }
     }
 
-    private static float[] Host(Tensor t) => t.Device == Device.Cpu ? t.Span.ToArray() : t.ToArray();
+    /// <summary>The values without a copy on the CPU (the recorder only reads them), a host copy from a GPU.</summary>
+    private static ReadOnlySpan<float> Host(Tensor t) => t.Device == Device.Cpu ? t.Span : t.ToArray();
 
     /// <summary>The statistics of what was recorded, per image.</summary>
     public SimulationStatistics Result(long annMacsPerImage = -1)

@@ -113,7 +113,9 @@ public static class Commands
         var runs = new List<SimulationSettings> { settings };
         if (plotPath is not null && settings.Presim > 0) runs.Add(new SimulationSettings(settings.Steps));
         var progress = new EvaluationProgressPrinter(s.Out);
-        var evaluation = Evaluations.Snn(model, data, runs, batch, predictions is not null, progress.Report, s.Cancel, recordActivity: true);
+        // With --json the runs are recorded for the activity (firing rates, SynOps, energy): it costs time, so only then.
+        bool activity = s.Parse.GetValue(o.Json) is not null;
+        var evaluation = Evaluations.Snn(model, data, runs, batch, predictions is not null, progress.Report, s.Cancel, recordActivity: activity);
         progress.Finish();
         var run = evaluation.Runs[0];
         var plain = evaluation.Runs.Count > 1 ? evaluation.Runs[1] : null;
@@ -128,7 +130,8 @@ public static class Commands
             table.AddRow(row.ToArray());
         }
         s.Console.Write(table);
-        s.WriteLine($"SNN: {run.Seconds:F1} s, {ProgressLine.Rate(run.ImagesPerSecond)} images/s, {run.LatencyPerStepMs:F2} ms per time step (batch {batch}; ρ + T = {run.CostSteps} steps per IF layer)");
+        s.WriteLine($"SNN: {run.Seconds:F1} s, {ProgressLine.Rate(run.ImagesPerSecond)} images/s, {run.LatencyPerStepMs:F2} ms per time step (batch {batch}; ρ + T = {run.CostSteps} steps per IF layer" +
+                    (activity ? "; spike recording for --json included)" : ")"));
         s.WriteLine($"accuracy per step: [{string.Join(", ", run.AccuracyPerStep.Select(a => (a * 100).ToString("F2")))}]");
         if (run.Activity is { } a)
             s.WriteLine($"per image at T = {settings.Steps}: firing rate {a.FiringRateAt(settings.Steps):F4}, {a.SynOpsAt(settings.Steps):E3} SynOps, " +
