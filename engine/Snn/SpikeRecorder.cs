@@ -84,7 +84,7 @@ public sealed class SpikeRecorder
                 for (int i = 0; i < perImage; i++)
                     if (a[start + i] != 0) ops += fanOut[positions == 1 ? 0 : i % positions];
             }
-            acc.SynOpsPerStep[t] += ops;
+            acc.SynOpsPerProcessedStep[t] += ops;
         }
     }
 
@@ -134,13 +134,13 @@ public sealed class SpikeRecorder
 
     private sealed class SynapseAccumulator(string name, string description, int steps, int processedSteps)
     {
-        public long[] SynOpsPerStep { get; } = new long[processedSteps];
+        public long[] SynOpsPerProcessedStep { get; } = new long[processedSteps];
         public long DenseMacsPerImage { get; set; }
         public bool Dense { get; set; }
 
         public SynapseStatistics ToStatistics(long images)
         {
-            var perStep = SynOpsPerStep.Select(s => s / (double)images).ToArray();
+            var perStep = SynOpsPerProcessedStep.Select(s => s / (double)images).ToArray();
             return new(name, description, Dense, DenseMacsPerImage, perStep[..steps]) { SynOpsPerImagePerProcessedStep = perStep };
         }
     }
