@@ -12,7 +12,13 @@ May skip: tests in category Gpu, and only when this machine has no CUDA device (
 a missing Python, data set or fixture must fail, never skip, or CI would go green while a cross-check
 stops running.
 
-Usage: test_report.py [--no-cuda-device] [--require TEST]... --run LABEL RESULT.xml [--run ...]
+--left-out CATEGORY: the --run runs left that category out on purpose (filter TestCategory!=CATEGORY) because the
+--emulator-run runs cover it: category Gpu on a machine without a CUDA device (only with --no-cuda-device), category
+Emulator (the emulated device's own tests, which cannot run on a real GPU) on a machine with one. Then every --run
+must hold no test of it, and the emulator runs together must pass at least one, or CI fails (a filter may not make
+tests vanish).
+
+Usage: test_report.py [--no-cuda-device] [--left-out CATEGORY] [--require TEST]... --run LABEL RESULT.xml [--run ...]
                       [--emulator-run LABEL RESULT.xml]...
   --require TEST  TEST (a method name or full name) must pass in every --run; its output is printed per run
 """
@@ -48,18 +54,22 @@ def may_skip(categories, reason, no_cuda_device, emulated):
     return EMULATOR_SKIP_REASON in reason if emulated else no_cuda_device
 
 
-def check_run(label, path, no_cuda_device, required, emulated=False):
-    """Prints the run's problems and counts; returns (passed, failed, skipped, allowed skips, problems)."""
+def check_run(label, path, no_cuda_device, required, emulated=False, left_out=None):
+    """Prints the run's problems and counts; returns (passed, failed, skipped, allowed skips, problems, tests of the
+    category `left_out` passed)."""
     try:
         root = ET.parse(path).getroot()
     except (OSError, ET.ParseError) as e:
         print(f"{label}: no readable test results ({e})")
-        return 0, 0, 0, 0, 1
-    passed, failed, skipped, not_allowed, results = 0, [], 0, [], {}
+        return 0, 0, 0, 0, 1, 0
+    passed, failed, skipped, not_allowed, results, left_out_passed, left_out_present = 0, [], 0, [], {}, 0, []
     for case, categories in cases(root):
         name = case.get("fullname") or case.get("name")
         result = case.get("result")
         results[name] = (result, (case.findtext("output") or "").strip())
+        if left_out in categories:
+            left_out_present.append(name)
+            left_out_passed += result == "Passed"
         if result == "Passed":
             passed += 1
         elif result == "Skipped":
@@ -70,6 +80,10 @@ def check_run(label, path, no_cuda_device, required, emulated=False):
         else:  # Failed, and Inconclusive/Warning, which a green run must not hide either
             failed.append(f"{name}: {result}: {first_line(case.findtext('failure/message'))}")
     problems = len(failed) + len(not_allowed)
+    if left_out_present and not emulated:
+        print(f"{label}: {len(left_out_present)} tests of category {left_out} ran although the run was to leave them out "
+              f"(e.g. {left_out_present[0]})")
+        problems += 1
     for f in failed:
         print(f"{label}: FAILED {f}")
     for s in not_allowed:
@@ -86,7 +100,7 @@ def check_run(label, path, no_cuda_device, required, emulated=False):
         print(f"{label}: no test ran")
         problems += 1
     print(f"{label}: {passed} passed, {len(failed)} failed, {skipped} skipped")
-    return passed, len(failed), skipped, skipped - len(not_allowed), problems
+    return passed, len(failed), skipped, skipped - len(not_allowed), problems, left_out_passed
 
 
 def main():
@@ -96,15 +110,27 @@ def main():
     ap.add_argument("--run", action="append", nargs=2, required=True, metavar=("LABEL", "XML"))
     ap.add_argument("--emulator-run", action="append", nargs=2, default=[], metavar=("LABEL", "XML"),
                     help="a run of category Gpu on the emulated device: only cuDNN cases may skip")
+    ap.add_argument("--left-out", metavar="CATEGORY",
+                    help="the --run runs left this category out (Gpu without a CUDA device, Emulator with one); "
+                         "the emulator runs must pass tests of it")
     args = ap.parse_args()
+    if args.left_out == ALLOWED_SKIP_CATEGORY and not args.no_cuda_device:
+        ap.error(f"--left-out {ALLOWED_SKIP_CATEGORY} needs --no-cuda-device: where a CUDA device is, the GPU tests must run on it")
+    if args.left_out and not args.emulator_run:
+        ap.error("--left-out needs the --emulator-run runs that cover the category")
 
-    totals, per_run = [0, 0, 0, 0, 0], []
+    totals, per_run, emulated_left_out_passed = [0, 0, 0, 0, 0], [], 0
     runs = [(label, path, False) for label, path in args.run] + [(label, path, True) for label, path in args.emulator_run]
     for label, path, emulated in runs:
-        counts = check_run(label, path, args.no_cuda_device, [] if emulated else args.require, emulated)
+        counts = check_run(label, path, args.no_cuda_device, [] if emulated else args.require, emulated, args.left_out)
         per_run.append(f"{label} {counts[0]}/{counts[1]}/{counts[2]}")
-        for i, v in enumerate(counts):
+        for i, v in enumerate(counts[:5]):
             totals[i] += v
+        if emulated:
+            emulated_left_out_passed += counts[5]
+    if args.left_out and emulated_left_out_passed == 0:
+        print(f"category {args.left_out} was left out of the --run runs, but no emulator run passed a test of it")
+        totals[4] += 1
     passed, failed, skipped, allowed, problems = totals
     if skipped == 0:
         why = "0 skipped"
@@ -114,6 +140,10 @@ def main():
     else:
         why = (f"{skipped} skipped: {allowed} in category {ALLOWED_SKIP_CATEGORY} (no CUDA device, or cuDNN on the "
                f"emulated device), {skipped - allowed} that may not skip (named above)")
+    if args.left_out:
+        why += (f"; category {args.left_out} left out of the default run"
+                f"{' (no CUDA device)' if args.left_out == ALLOWED_SKIP_CATEGORY else ''}, "
+                f"{emulated_left_out_passed} of its tests passed on the emulated device")
     if len(per_run) > 1:
         why += f"; sums over {len(per_run)} runs (passed/failed/skipped: {', '.join(per_run)})"
     print(why)

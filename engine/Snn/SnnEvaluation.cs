@@ -33,6 +33,10 @@ public sealed record SnnRunResult(
 
     /// <summary>Steps every layer ran: ρ + T per the spec's cost (pre-simulation plus simulation).</summary>
     [JsonIgnore] public int CostSteps => PresimLen + SimLen;
+
+    /// <summary>Firing rates, SynOps and energy per readout time t, when the run was recorded (<see cref="SnnEvaluationOptions.RecordActivity"/>).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public SpikeActivity? Activity { get; init; }
 }
 
 /// <summary>
@@ -88,6 +92,9 @@ public sealed record SnnEvaluationOptions
     public bool KeepPredictions { get; init; }
     /// <summary>One recorder per setting (null entries: none), attached to every batch's simulation (diagnostics).</summary>
     public IReadOnlyList<SpikeRecorder?>? Recorders { get; init; }
+    /// <summary>Record every run (a <see cref="SpikeRecorder"/> each, unless <see cref="Recorders"/> are given) and report
+    /// its <see cref="SnnRunResult.Activity"/>: firing rates, SynOps and energy per image.</summary>
+    public bool RecordActivity { get; init; }
     public int? MaxBatches { get; init; }
     /// <summary>Called after every batch.</summary>
     public Action<EvaluationProgress>? Progress { get; init; }
@@ -113,6 +120,7 @@ public static class SnnEvaluator
         if (runs.Count == 0) throw new ArgumentException("SNN evaluation: give at least one simulation setting (T, ρ).");
         if (options.Recorders is { } rec && rec.Count != runs.Count)
             throw new ArgumentException($"SNN evaluation: {rec.Count} recorders for {runs.Count} settings; give one per setting (null for none).");
+        var recorders = options.Recorders ?? (options.RecordActivity ? runs.Select(_ => (SpikeRecorder?)new SpikeRecorder()).ToList() : null);
         long images = 0, annCorrect = 0;
         var correct = runs.Select(r => new long[r.Steps]).ToArray();
         var seconds = new double[runs.Count];
@@ -143,7 +151,7 @@ public static class SnnEvaluator
                     for (int r = 0; r < runs.Count; r++)
                     {
                         sw.Restart();
-                        using var outputs = snn.Simulate(batch.Images, runs[r], options.Recorders?[r]);
+                        using var outputs = snn.Simulate(batch.Images, runs[r], recorders?[r]);
                         var perStep = SpikingNetwork.PredictionsPerStep(outputs, batch.Size, runs[r].Steps);
                         seconds[r] += sw.Elapsed.TotalSeconds;
                         for (int t = 0; t < runs[r].Steps; t++)
@@ -159,7 +167,10 @@ public static class SnnEvaluator
         finally { ann.Train(wasTraining); }
         if (images == 0) throw new InvalidOperationException("SNN evaluation: the loader yielded no images.");
         var results = runs.Select((s, r) => new SnnRunResult(images, s.Presim, s.Steps, s.Iterations, loader.BatchSize,
-            correct[r].Select(c => c / (double)images).ToArray(), seconds[r])).ToList();
+            correct[r].Select(c => c / (double)images).ToArray(), seconds[r])
+        {
+            Activity = recorders?[r] is { } recorded ? SpikeActivity.From(recorded.Result()) : null,
+        }).ToList();
         return new SnnEvaluation(images, annCorrect / (double)images, annSeconds, results) { Predictions = keep?.ToTable() };
     }
 

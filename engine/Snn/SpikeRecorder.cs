@@ -62,9 +62,10 @@ public sealed class SpikeRecorder
 
     internal void RecordSynapses(SynapseCounter layer, Tensor x, Tensor y, bool dense)
     {
-        int steps = _settings!.Steps, batch = (int)(x.Shape[0] == 0 ? 0 : x.Shape[0]);
+        // Every processed step N = max(ρ, T) is counted: with ρ > T a layer also feeds its pre-simulation steps T+1..ρ.
+        int steps = _settings!.TotalSteps;
         if (!_synapses.TryGetValue(layer.LayerName, out var acc))
-            _synapses[layer.LayerName] = acc = new SynapseAccumulator(layer.LayerName, layer.Describe(), steps);
+            _synapses[layer.LayerName] = acc = new SynapseAccumulator(layer.LayerName, layer.Describe(), _settings.Steps, steps);
         long macs = layer.DenseMacsPerImage(x, y);
         acc.DenseMacsPerImage = macs;
         acc.Dense = dense;
@@ -83,11 +84,12 @@ public sealed class SpikeRecorder
                 for (int i = 0; i < perImage; i++)
                     if (a[start + i] != 0) ops += fanOut[positions == 1 ? 0 : i % positions];
             }
-            acc.SynOpsPerStep[t] += ops;
+            acc.SynOpsPerProcessedStep[t] += ops;
         }
     }
 
-    private static float[] Host(Tensor t) => t.Device == Device.Cpu ? t.Span.ToArray() : t.ToArray();
+    /// <summary>The values without a copy on the CPU (the recorder only reads them), a host copy from a GPU.</summary>
+    private static ReadOnlySpan<float> Host(Tensor t) => t.Device == Device.Cpu ? t.Span : t.ToArray();
 
     /// <summary>The statistics of what was recorded, per image.</summary>
     public SimulationStatistics Result(long annMacsPerImage = -1)
@@ -96,14 +98,16 @@ public sealed class SpikeRecorder
         int steps = _settings.Steps;
         var layers = _layers.Values.Select(a => a.ToStatistics(_images)).ToList();
         var synapses = _synapses.Values.Select(a => a.ToStatistics(_images)).ToList();
-        var synOps = new double[steps];
+        var processed = new double[_settings.TotalSteps];
         foreach (var s in synapses.Where(s => !s.Dense))
-            for (int t = 0; t < steps; t++) synOps[t] += s.SynOpsPerImagePerStep[t];
+            for (int t = 0; t < processed.Length; t++) processed[t] += s.SynOpsPerImagePerProcessedStep[t];
+        var synOps = processed[..steps];
         double denseMacsPerStep = synapses.Where(s => s.Dense).Sum(s => (double)s.DenseMacsPerImage);
         long annMacs = annMacsPerImage >= 0 ? annMacsPerImage : synapses.Sum(s => s.DenseMacsPerImage);
         double snnEnergy = synOps.Sum() * EnergyModel.PicojoulesPerAccumulate + steps * denseMacsPerStep * EnergyModel.PicojoulesPerMac;
         return new SimulationStatistics(_settings.Presim, steps, _settings.Iterations, _images, layers, synapses,
-            synOps, denseMacsPerStep, annMacs, snnEnergy, annMacs * EnergyModel.PicojoulesPerMac);
+            synOps, denseMacsPerStep, annMacs, snnEnergy, annMacs * EnergyModel.PicojoulesPerMac)
+        { SynOpsPerProcessedStep = processed };
     }
 
     private sealed class LayerAccumulator(string name, float threshold, int steps)
@@ -128,14 +132,17 @@ public sealed class SpikeRecorder
         }
     }
 
-    private sealed class SynapseAccumulator(string name, string description, int steps)
+    private sealed class SynapseAccumulator(string name, string description, int steps, int processedSteps)
     {
-        public long[] SynOpsPerStep { get; } = new long[steps];
+        public long[] SynOpsPerProcessedStep { get; } = new long[processedSteps];
         public long DenseMacsPerImage { get; set; }
         public bool Dense { get; set; }
 
-        public SynapseStatistics ToStatistics(long images) =>
-            new(name, description, Dense, DenseMacsPerImage, SynOpsPerStep.Select(s => s / (double)images).ToArray());
+        public SynapseStatistics ToStatistics(long images)
+        {
+            var perStep = SynOpsPerProcessedStep.Select(s => s / (double)images).ToArray();
+            return new(name, description, Dense, DenseMacsPerImage, perStep[..steps]) { SynOpsPerImagePerProcessedStep = perStep };
+        }
     }
 }
 
@@ -165,13 +172,21 @@ public sealed record IfLayerStatistics(string Name, float Threshold, int Neurons
 }
 
 /// <summary>One Conv2d/Linear: dense (sees the analog image, every step) or spike-driven (SynOps per step per image).</summary>
-public sealed record SynapseStatistics(string Name, string Layer, bool Dense, long DenseMacsPerImage, double[] SynOpsPerImagePerStep);
+public sealed record SynapseStatistics(string Name, string Layer, bool Dense, long DenseMacsPerImage, double[] SynOpsPerImagePerStep)
+{
+    /// <summary>SynOps per image at every step the layer processed, N = max(ρ, T) (the first T are <see cref="SynOpsPerImagePerStep"/>).</summary>
+    public double[] SynOpsPerImagePerProcessedStep { get; init; } = SynOpsPerImagePerStep;
+}
 
 /// <summary>A diagnostics run (one ρ, T), per image. Energies in pJ for T steps (SNN) and one forward (ANN).</summary>
 public sealed record SimulationStatistics(int Presim, int Steps, int Iterations, long Images,
     IReadOnlyList<IfLayerStatistics> Layers, IReadOnlyList<SynapseStatistics> Synapses,
     double[] SynOpsPerStep, double DenseMacsPerStep, long AnnMacsPerImage, double SnnEnergyPicojoules, double AnnEnergyPicojoules)
 {
+    /// <summary>SynOps per image at every step the layers processed, N = max(ρ, T): with ρ &gt; T the steps T+1..ρ feed
+    /// the pre-simulation (<see cref="SynOpsPerStep"/> is its first T entries).</summary>
+    public double[] SynOpsPerProcessedStep { get; init; } = SynOpsPerStep;
+
     public double PicojoulesPerAccumulate => EnergyModel.PicojoulesPerAccumulate;
     public double PicojoulesPerMac => EnergyModel.PicojoulesPerMac;
 

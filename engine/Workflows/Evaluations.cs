@@ -45,12 +45,15 @@ public static class Evaluations
 
     /// <summary>
     /// The ANN accuracy and, on the same images in one pass, every SNN run: conversion (once per model), then for
-    /// each setting COS with ρ = Presim (0 = plain conversion), T = Steps, k = Iterations.
+    /// each setting COS with ρ = Presim (0 = plain conversion), T = Steps, k = Iterations. With
+    /// <paramref name="recordActivity"/> every run also reports its firing rates, SynOps and energy per image
+    /// (<see cref="SnnRunResult.Activity"/>; the recording is part of the run's measured time).
     /// </summary>
     public static SnnEvaluation Snn(LoadedModel model, ImageSplit data, IReadOnlyList<SimulationSettings> runs, int batchSize,
-        bool keepPredictions = false, Action<EvaluationProgress>? progress = null, CancellationToken cancel = default) =>
+        bool keepPredictions = false, Action<EvaluationProgress>? progress = null, CancellationToken cancel = default,
+        bool recordActivity = false) =>
         SnnEvaluator.Evaluate(model.Ann, model.Snn, model.Loader(data, batchSize), runs, new SnnEvaluationOptions
         {
-            Device = model.Device, KeepPredictions = keepPredictions, Progress = progress, Cancel = cancel,
+            Device = model.Device, KeepPredictions = keepPredictions, Progress = progress, Cancel = cancel, RecordActivity = recordActivity,
         });
 }

@@ -8,8 +8,10 @@ namespace SpikeEngine.Tests.Gpu;
 /// outside its allocation fails with CUDA_ERROR_ILLEGAL_ADDRESS instead of passing silently, copies outside an
 /// allocation are refused, a kernel missing from a module's PTX is not found, and the device keeps working
 /// after a failed launch. Real kernels are launched with deliberately short buffers, bypassing the backend's
-/// argument checks (which would refuse them). Skipped on a real GPU, which has no guard zones.
+/// argument checks (which would refuse them). Skipped on a real GPU, which has no guard zones: category Emulator,
+/// which .ci/run leaves out of its default run on a machine with a GPU (its emulator run covers it).
 /// </summary>
+[Category("Emulator")]
 public class CudaEmulatorTests : GpuTestBase
 {
     private CudaContext Context => Cuda.Context;

@@ -3,7 +3,7 @@ namespace SpikeEngine.Tests.Snn;
 public class DiagnosticsTests
 {
     /// <summary>[Conv 1→2 3×3 pad 1, QCFS, Flatten, Linear(32, 3)] on 4×4 images, random weights.</summary>
-    private static Sequential Tiny(int seed)
+    internal static Sequential Tiny(int seed)
     {
         var conv = new Conv2d(1, 2, 3, 1, 1);
         var q = new Qcfs(4, 1.2f);

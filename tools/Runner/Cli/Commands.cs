@@ -133,7 +133,9 @@ public static class Commands
         var runs = new List<SimulationSettings> { settings };
         if (plotPath is not null && settings.Presim > 0) runs.Add(new SimulationSettings(settings.Steps));
         var progress = new EvaluationProgressPrinter(s.Out);
-        var evaluation = Evaluations.Snn(model, data, runs, batch, predictions is not null, progress.Report, s.Cancel);
+        // With --json the runs are recorded for the activity (firing rates, SynOps, energy): it costs time, so only then.
+        bool activity = s.Parse.GetValue(o.Json) is not null;
+        var evaluation = Evaluations.Snn(model, data, runs, batch, predictions is not null, progress.Report, s.Cancel, recordActivity: activity);
         progress.Finish();
         var run = evaluation.Runs[0];
         var plain = evaluation.Runs.Count > 1 ? evaluation.Runs[1] : null;
@@ -148,8 +150,12 @@ public static class Commands
             table.AddRow(row.ToArray());
         }
         s.Console.Write(table);
-        s.WriteLine($"SNN: {run.Seconds:F1} s, {ProgressLine.Rate(run.ImagesPerSecond)} images/s, {run.LatencyPerStepMs:F2} ms per time step (batch {batch}; ρ + T = {run.CostSteps} steps per IF layer)");
+        s.WriteLine($"SNN: {run.Seconds:F1} s, {ProgressLine.Rate(run.ImagesPerSecond)} images/s, {run.LatencyPerStepMs:F2} ms per time step (batch {batch}; ρ + T = {run.CostSteps} steps per IF layer" +
+                    (activity ? "; spike recording for --json included)" : ")"));
         s.WriteLine($"accuracy per step: [{string.Join(", ", run.AccuracyPerStep.Select(a => (a * 100).ToString("F2")))}]");
+        if (run.Activity is { } a)
+            s.WriteLine($"per image at T = {settings.Steps}: firing rate {a.FiringRateAt(settings.Steps):F4}, {a.SynOpsAt(settings.Steps):E3} SynOps, " +
+                        $"energy {a.EnergyJoulesAt(settings.Steps) * 1e6:F3} µJ = {a.EnergyVsAnnAt(settings.Steps):F2}× the ANN's ({a.AnnMacsPerImage:E3} MACs)");
 
         if (plotPath is not null)
         {
@@ -195,6 +201,81 @@ public static class Commands
         var json = Context("diagnose", dataset.Name, model.Arch, model.Levels);
         json["checkpoint"] = model.Source;
         WriteJson(s, With(json, d, device));
+        return 0;
+    }
+
+    // ---------------------------------------------------------------- export
+    /// <summary>Loads --load_model_name and writes it as --format (pth or safetensors) to --out.</summary>
+    public static int Export(Session s)
+    {
+        s.Validate();
+        var o = s.Options;
+        string output = s.Parse.GetValue(o.Out) is { Length: > 0 } given ? given
+            : throw new CliError("export needs --out FILE: the .pth or .safetensors file to write.");
+        var format = ExportFormatOf(s.Parse.GetValue(o.Format), output);
+        var model = s.LoadModel(s.RequireCheckpoint("export"), Device.Cpu);
+        var result = Exports.Write(model, format, output);
+        string name = Exports.FormatNames.First(kv => kv.Value == format).Key;
+        s.WriteLine($"{Describe(model)} → {result.Path} ({name}, {result.Tensors} tensors, {result.Bytes:N0} bytes)");
+        var json = Context("export", model.Dataset, model.Arch, model.Levels);
+        json["checkpoint"] = model.Source;
+        json["format"] = name;
+        json["out"] = result.Path;
+        json["tensors"] = result.Tensors;
+        json["parameters"] = result.Parameters;
+        json["bytes"] = result.Bytes;
+        WriteJson(s, json);
+        return 0;
+    }
+
+    /// <summary>--format if given (and consistent with --out's extension), else the extension's format.</summary>
+    private static ExportFormat ExportFormatOf(string? formatOption, string output)
+    {
+        var byExtension = Exports.FormatOfPath(output);
+        if (formatOption is null)
+            return byExtension ?? throw new CliError($"export: --out {output} does not end in .pth or .safetensors; give --format pth or --format safetensors.");
+        ExportFormat format;
+        try { format = Exports.ParseFormat(formatOption); }
+        catch (ArgumentException e) { throw new CliError($"--format: {e.Message}"); }
+        if (byExtension is { } other && other != format)
+            throw new CliError($"--format {formatOption} but --out {output} has the extension of the other format; make them agree.");
+        return format;
+    }
+
+    // ---------------------------------------------------------------- report
+    /// <summary>
+    /// The README results table from snn/eval --json files: writes results.md, results.csv, results.json and
+    /// accuracy_vs_t.png into --out (a folder).
+    /// </summary>
+    public static int Report(Session s, string[] files)
+    {
+        var folder = s.Parse.GetValue(s.Options.Out) is { Length: > 0 } o ? o
+            : throw new CliError("report needs --out FOLDER: where results.md, results.csv, results.json and accuracy_vs_t.png go.");
+        if (files.Length == 0) throw new CliError("report needs the result files: report --out FOLDER A.json B.json … (snn --json and eval --json outputs).");
+        var (width, height) = AccuracyPlot.ParseSize(s.Get(s.Options.PlotSize));
+        var parsed = new List<(string, JsonObject)>();
+        foreach (var file in files)
+        {
+            if (!File.Exists(file)) throw new CliError($"report: {file} not found.");
+            try
+            {
+                parsed.Add((file, JsonNode.Parse(File.ReadAllText(file)) as JsonObject
+                    ?? throw new CliError($"report: {file} does not hold a JSON object.")));
+            }
+            catch (System.Text.Json.JsonException e) { throw new CliError($"report: {file} is not valid JSON ({e.Message})."); }
+        }
+        var table = ResultsTable.FromJson(parsed);
+        Directory.CreateDirectory(folder);
+        string md = Path.Combine(folder, "results.md"), csv = Path.Combine(folder, "results.csv"),
+            json = Path.Combine(folder, "results.json"), png = Path.Combine(folder, "accuracy_vs_t.png");
+        AtomicFile.Write(md, st => st.Write(System.Text.Encoding.UTF8.GetBytes(table.ToMarkdown())));
+        AtomicFile.Write(csv, st => st.Write(System.Text.Encoding.UTF8.GetBytes(table.ToCsv())));
+        var all = new JsonObject { ["command"] = "report", ["sources"] = new JsonArray(files.Select(f => (JsonNode?)f).ToArray()) };
+        ResultJson.Write(json, With(all, table, device: null));
+        AccuracyPlot.Write(png, width, height, $"{table.Arch} (L = {table.Levels}) on {table.Samples:N0} {table.Dataset} test images",
+            table.AnnAccuracy, table.Rows.Select(r => (r.Name, r.AccuracyPerStep)));
+        s.Out.Write(table.ToMarkdown());
+        s.WriteLine($"written: {md}, {csv}, {json}, {png}");
         return 0;
     }
 
@@ -260,7 +341,7 @@ public static class Commands
     private static string Describe(LoadedModel m) => $"{m.Arch} (QCFS, L = {m.Levels}, {m.Parameters:N0} parameters) from {m.Source}";
 
     /// <summary>The fields every model command's JSON starts with.</summary>
-    private static JsonObject Context(string command, string dataset, string arch, int levels) =>
+    private static JsonObject Context(string command, string? dataset, string arch, int levels) =>
         new() { ["command"] = command, ["dataset"] = dataset, ["net_arch"] = arch, ["L"] = levels };
 
     /// <summary>The report: its context, then the engine record's JSON (fields already present kept), then the device.</summary>

@@ -55,6 +55,18 @@ public static class RunnerCli
         diagnose.SetAction(p => Execute(p, diagOptions, output, error, cancel, setExit, Commands.Diagnose));
         root.Add(diagnose);
 
+        var export = new Command("export", "Write a checkpoint out again: --format pth (a PyTorch state_dict with the reference's names) or safetensors (with metadata), to --out.");
+        var exportOptions = RunnerOptions.AddTo(export, o => [o.LoadModelName, o.SaveDir, o.NetArch, o.L, o.Dataset, o.Format, o.Out, o.Json]);
+        export.SetAction(p => Execute(p, exportOptions, output, error, cancel, setExit, Commands.Export));
+        root.Add(export);
+
+        var report = new Command("report", "The results table (Markdown, CSV, JSON) and accuracy-vs-t plot from snn/eval --json files of one checkpoint; see tools/results/.");
+        var results = new Argument<string[]>("results") { Description = "snn --json files (one per configuration) and optionally one eval --json file.", Arity = ArgumentArity.OneOrMore };
+        report.Add(results);
+        var reportOptions = RunnerOptions.AddTo(report, o => [o.Out, o.PlotSize]);
+        report.SetAction(p => Execute(p, reportOptions, output, error, cancel, setExit, s => Commands.Report(s, p.GetValue(results) ?? [])));
+        root.Add(report);
+
         var info = new Command("info", "Summary of a checkpoint (.pth or .safetensors): architecture, parameters, λ per QCFS layer.");
         var checkpoint = new Argument<string?>("checkpoint") { Description = "Checkpoint file (or use --load_model_name).", Arity = ArgumentArity.ZeroOrOne };
         info.Add(checkpoint);

@@ -4,7 +4,8 @@ namespace SpikeEngine.Runner.Cli;
 
 /// <summary>
 /// The options, spelled as the reference's main.py spells them (so its usage lines work unchanged),
-/// plus the Runner's own (--download, --limit, --train_limit, --json, --predictions, --plot, --threads, --resume, --iterations).
+/// plus the Runner's own (--download, --limit, --train_limit, --json, --predictions, --plot, --threads, --resume, --iterations,
+/// export's --format and --out).
 /// One instance per command: System.CommandLine ties an option object to one parent.
 /// </summary>
 public sealed class RunnerOptions
@@ -71,6 +72,10 @@ public sealed class RunnerOptions
     { Description = "Epochs of linear learning-rate warm-up (per batch) before the cosine schedule; 0 = the reference's schedule.", DefaultValueFactory = _ => 0 };
     public readonly Option<string?> Curve = new("--curve")
     { Description = "Write the training curve (loss, training and test accuracy per epoch, from SAVEDIR/.../training_log.csv) as a PNG to FILE after every epoch." };
+    public readonly Option<string?> Format = new("--format")
+    { Description = "export: pth (a PyTorch state_dict with the reference's names) or safetensors (with the model's metadata); default: from --out's extension." };
+    public readonly Option<string?> Out = new("--out")
+    { Description = "export: the file to write (atomically); report: the folder for results.md/.csv/.json and accuracy_vs_t.png." };
     public readonly Option<int> Iterations = new("--iterations")
     { Description = "COS iterations k (repeat pre-simulation and shift; 1 = the reference).", DefaultValueFactory = _ => 1 };
 

@@ -3,18 +3,27 @@ using SpikeEngine.Runner.Cli;
 
 namespace SpikeEngine.Runner.Output;
 
-/// <summary>Accuracy (%) against time step: the ANN as a horizontal line, plain conversion and COS as curves.</summary>
+/// <summary>Accuracy (%) against time step: the ANN as a horizontal line, SNN runs (plain conversion, COS) as curves.</summary>
 public static class AccuracyPlot
 {
     public static void Write(string path, int width, int height, string title, double? annAccuracy,
         double[]? plainPerStep, double[]? cosPerStep, int presimLen)
     {
+        var curves = new List<(string, double[])>();
+        if (plainPerStep is { Length: > 0 }) curves.Add(("plain conversion (ρ = 0)", plainPerStep));
+        if (cosPerStep is { Length: > 0 }) curves.Add(($"COS (ρ = {presimLen})", cosPerStep));
+        Write(path, width, height, title, annAccuracy, curves);
+    }
+
+    /// <summary>One curve per (legend label, accuracy at t = 1..T as fractions), the ANN line when given; PNG written atomically.</summary>
+    public static void Write(string path, int width, int height, string title, double? annAccuracy,
+        IEnumerable<(string Label, double[] PerStep)> curves)
+    {
         var plot = new ScottPlot.Plot();
         plot.Title(title);
         plot.XLabel("time step t");
         plot.YLabel("top-1 accuracy (%)");
-        if (plainPerStep is { Length: > 0 }) AddCurve(plot, plainPerStep, "plain conversion (ρ = 0)");
-        if (cosPerStep is { Length: > 0 }) AddCurve(plot, cosPerStep, $"COS (ρ = {presimLen})");
+        foreach (var (label, perStep) in curves) AddCurve(plot, perStep, label);
         if (annAccuracy is double ann)
         {
             var line = plot.Add.HorizontalLine(ann * 100);
