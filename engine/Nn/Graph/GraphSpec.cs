@@ -22,6 +22,27 @@ public sealed record GraphNode(string Name, string Op, IReadOnlyList<string> Inp
     }
 
     public double GetOr(string key, double fallback) => Settings.TryGetValue(key, out var v) ? v : fallback;
+
+    /// <summary>The layer in words, e.g. "Conv 3→16, 3×3, stride 1, padding 1, + BatchNorm" (what `info` lists).</summary>
+    public string Describe()
+    {
+        string F(string key) => GetOr(key, double.NaN).ToString("G6", CultureInfo.InvariantCulture);
+        return Op switch
+        {
+            GraphOps.Conv => $"Conv {F("in")}→{F("out")}, {F("kernel")}×{F("kernel")}, stride {F("stride")}, padding {F("padding")}" +
+                             (GetOr("bias", 0) != 0 ? ", bias" : "") + (GetOr("batchnorm", 0) != 0 ? ", + BatchNorm" : ""),
+            GraphOps.BatchNorm => $"BatchNorm {F("channels")}",
+            GraphOps.Relu => Settings.ContainsKey("max") ? $"Clip(0, {F("max")})" : "ReLU",
+            GraphOps.Qcfs => $"QCFS L = {F("levels")}" + (Settings.ContainsKey("max") ? $" (was Clip(0, {F("max")}))" : " (was ReLU)"),
+            GraphOps.AvgPool => $"AvgPool {F("kernel")}×{F("kernel")}, stride {F("stride")}, padding {F("padding")}",
+            GraphOps.GlobalAvgPool => "GlobalAvgPool",
+            GraphOps.Linear => $"Linear {F("in")}→{F("out")}" + (GetOr("bias", 0) != 0 ? ", bias" : ""),
+            GraphOps.Flatten => "Flatten",
+            GraphOps.Add => "Add (residual)",
+            GraphOps.Concat => $"Concat ({Inputs.Count} inputs, channels)",
+            _ => Op,
+        };
+    }
 }
 
 /// <summary>The layer kinds a <see cref="GraphNetwork"/> runs.</summary>
