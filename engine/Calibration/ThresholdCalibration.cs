@@ -26,11 +26,11 @@ public sealed record CalibrationSettings
 public sealed record LayerThreshold(string Layer, float Lambda, float MaxActivation, long PositiveActivations);
 
 /// <summary>
-/// Turns the ReLU / Clip(0, m) units of an imported <see cref="GraphNetwork"/> into QCFS units (METHOD.md §9). Two passes
-/// over the calibration images without gradients: the first finds each unit's largest output, the second fills a
-/// histogram of its positive outputs on [0, max] with <see cref="Bins"/> bins, from which the percentile is read with
-/// linear interpolation inside its bin (error at most max / <see cref="Bins"/>), so memory does not grow with the
-/// number of images.
+/// Turns the ReLU / Clip(0, m) units of an imported <see cref="GraphNetwork"/> into QCFS units (METHOD.md §9). The
+/// percentile is exact (numpy's linear rule over the positive outputs) while memory stays independent of the number
+/// of images: three passes without gradients — the largest output of each unit; a histogram of its positive outputs
+/// on [0, max] with <see cref="Bins"/> bins, which locates the two order statistics the percentile lies between; the
+/// values of just those bins, sorted.
 /// </summary>
 public static class ThresholdCalibration
 {
@@ -42,15 +42,17 @@ public static class ThresholdCalibration
         settings.Check();
         var units = network.Spec.Nodes.Where(n => n.Op == GraphOps.Relu).ToList();
         if (units.Count == 0) throw new ArgumentException($"{network.Describe()} has no ReLU to calibrate (it is calibrated already, or has no activation).");
-        var probes = units.Select(u => new Probe(network.Child(u.Name))).ToList();
+        var probes = units.Select(u => new Probe(network.Child(u.Name), settings.Percentile)).ToList();
         for (int i = 0; i < units.Count; i++) network.SetChild(units[i].Name, probes[i]);
         bool wasTraining = network.Training;
         network.Eval();
         try
         {
-            Run(network, images, settings.Images, device, cancel);
-            foreach (var p in probes) p.StartHistogram();
-            Run(network, images, settings.Images, device, cancel);
+            for (int pass = 0; pass < 3; pass++)
+            {
+                Run(network, images, settings.Images, device, cancel);
+                foreach (var p in probes) p.NextPass();
+            }
         }
         finally
         {
@@ -62,15 +64,14 @@ public static class ThresholdCalibration
         for (int i = 0; i < units.Count; i++)
         {
             var p = probes[i];
-            float lambda = p.Percentile(settings.Percentile);
+            float lambda = p.Lambda;
             // A unit that never fired keeps a positive threshold (conversion needs θ = λ > 0); it stays silent either way.
             if (!(lambda > 0)) lambda = p.Max > 0 ? p.Max : 1f;
             var node = units[i];
-            var settingsOut = new Dictionary<string, double>(node.Settings) { ["levels"] = settings.Levels, ["up"] = lambda };
             var qcfs = new Qcfs(settings.Levels, lambda);
             if (device != Device.Cpu) qcfs.To(device);
             qcfs.Train(wasTraining);
-            network.ReplaceNode(node with { Op = GraphOps.Qcfs, Settings = settingsOut }, qcfs);
+            network.ReplaceNode(node with { Op = GraphOps.Qcfs, Settings = new Dictionary<string, double>(node.Settings) { ["levels"] = settings.Levels } }, qcfs);
             result.Add(new LayerThreshold(node.Name, lambda, p.Max, p.Positive));
         }
         return result;
@@ -103,52 +104,78 @@ public static class ThresholdCalibration
         if (seen == 0) throw new ArgumentException("Threshold calibration got no images.");
     }
 
-    /// <summary>Runs the unit and watches its outputs: first their maximum, then their histogram on [0, max].</summary>
-    private sealed class Probe(Module inner) : Module
+    /// <summary>Runs the unit and watches its outputs: pass 0 their maximum, pass 1 their histogram, pass 2 the values of two bins.</summary>
+    private sealed class Probe(Module inner, double percentile) : Module
     {
-        private long[]? _histogram;
+        private int _pass;
+        private long[] _histogram = [];
+        private double _rank;
+        private long _low, _high, _below;          // order statistics around the rank; values below the first collected bin
+        private int _lowBin, _highBin;
+        private readonly List<float> _collected = [];
 
         public Module Inner { get; } = inner;
         public float Max { get; private set; }
         public long Positive { get; private set; }
+        public float Lambda { get; private set; }
 
-        public void StartHistogram() => _histogram = new long[Bins];
+        private int Bin(float v) => Math.Min(Bins - 1, (int)(v * (Bins / (double)Max)));
 
         public override Tensor Forward(Tensor x)
         {
             var y = Inner.Forward(x);
             var values = y.ToArray();
-            if (_histogram is null)
-            {
-                foreach (var v in values) if (v > Max) Max = v;
-                return y;
-            }
-            if (Max <= 0) return y;
-            double scale = Bins / (double)Max;
             foreach (var v in values)
             {
                 if (!(v > 0)) continue;
-                _histogram[Math.Min(Bins - 1, (int)(v * scale))]++;
-                Positive++;
+                switch (_pass)
+                {
+                    case 0: if (v > Max) Max = v; Positive++; break;
+                    case 1: _histogram[Bin(v)]++; break;
+                    case 2:
+                        int b = Bin(v);
+                        if (b == _lowBin || b == _highBin) _collected.Add(v);
+                        break;
+                }
             }
             return y;
         }
 
-        /// <summary>The p-th percentile of the positive outputs (numpy's linear rule, read inside the histogram bin).</summary>
-        public float Percentile(double p)
+        public void NextPass()
         {
-            if (_histogram is null || Positive == 0) return 0f;
-            double rank = p / 100 * (Positive - 1);
-            double width = Max / (double)Bins;
-            long before = 0;
-            for (int b = 0; b < Bins; b++)
+            switch (_pass++)
             {
-                long count = _histogram[b];
-                if (count > 0 && before + count > rank)
-                    return (float)(width * (b + (rank - before + 0.5) / count));
-                before += count;
+                case 0:
+                    _histogram = new long[Bins];
+                    break;
+                case 1:
+                    if (Positive == 0) break;
+                    _rank = percentile / 100 * (Positive - 1);
+                    _low = (long)Math.Floor(_rank);
+                    _high = Math.Min(_low + 1, Positive - 1);
+                    long before = 0;
+                    _lowBin = _highBin = -1;
+                    for (int b = 0; b < Bins && _highBin < 0; b++)
+                    {
+                        if (_lowBin < 0 && before + _histogram[b] > _low) { _lowBin = b; _below = before; }
+                        if (before + _histogram[b] > _high) _highBin = b;
+                        before += _histogram[b];
+                    }
+                    break;
+                case 2:
+                    if (Positive == 0) break;
+                    _collected.Sort();
+                    long expected = _histogram[_lowBin] + (_highBin != _lowBin ? _histogram[_highBin] : 0);
+                    if (_collected.Count == expected)
+                    {
+                        double lo = _collected[(int)(_low - _below)], hi = _collected[(int)(_high - _below)];
+                        Lambda = (float)(lo + (_rank - _low) * (hi - lo));
+                    }
+                    else // the outputs differed between passes (a non-deterministic device kernel): read the histogram instead
+                        Lambda = (float)(Max / (double)Bins * (_lowBin + 0.5));
+                    _collected.Clear();
+                    break;
             }
-            return Max;
         }
 
         public override string Describe() => Inner.Describe();
