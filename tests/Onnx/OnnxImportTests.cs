@@ -36,7 +36,8 @@ public sealed class OnnxImportTests() : TempFolderTests("onnx_import")
         Assert.That(imported.Spec.Nodes.Count(n => n.Op == GraphOps.Conv && n.GetOr("batchnorm", 0) == 1), Is.EqualTo(2));
         Assert.That(ops, Does.Contain(GraphOps.BatchNorm).And.Contain(GraphOps.Add).And.Contain(GraphOps.Concat)
             .And.Contain(GraphOps.AvgPool).And.Contain(GraphOps.GlobalAvgPool).And.Contain(GraphOps.Linear));
-        Assert.That(imported.Spec.Nodes.Count(n => n.Op == GraphOps.Relu && n.Settings.ContainsKey("max")), Is.EqualTo(1), "ReLU6 = Clip(0, 6)");
+        Assert.That(imported.Spec.Nodes.Count(n => n.Op == GraphOps.Relu && n.Settings.ContainsKey("max")), Is.EqualTo(1), "ReLU6 = Relu + Clip(0, 6), one unit");
+        Assert.That(ops.Count(o => o == GraphOps.Relu), Is.EqualTo(5));
         Assert.That(imported.Opset, Is.EqualTo(13));
         Assert.That(imported.Producer, Does.StartWith("pytorch"));
     }

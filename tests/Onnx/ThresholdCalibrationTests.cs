@@ -108,3 +108,32 @@ public sealed class ThresholdCalibrationTests
             Throws.ArgumentException.With.Message.Contains("no ReLU to calibrate"));
     }
 }
+
+/// <summary>An imported graph with residual Add, Concat, Clip and a standalone BatchNorm converts and simulates.</summary>
+public sealed class ImportedGraphConversionTests
+{
+    [Test]
+    public void CalibratedSmallCnnFoldsAndSimulates()
+    {
+        var network = SpikeEngine.IO.Onnx.OnnxImporter.Import(OnnxImportTests.Fixture("small_cnn.onnx")).CreateNetwork();
+        var rng = new Random(4);
+        var pixels = new byte[16 * 3 * 16 * 16];
+        rng.NextBytes(pixels);
+        var images = new InMemoryImageDataset("random", 3, 16, 16, pixels, new int[16], ["0", "1", "2", "3", "4"]);
+        var layers = ThresholdCalibration.Calibrate(network, new DataLoader(images, 8, Normalization.None(3)), new CalibrationSettings { Levels = 4 }, Device.Cpu);
+        Assert.That(layers, Has.Count.EqualTo(5), "4 ReLUs and the ReLU6 (exported as Relu + Clip(0, 6), imported as one unit)");
+
+        var (input, shape) = Npy.Read(OnnxImportTests.Fixture("small_cnn_input.npy"));
+        using var noGrad = Grad.NoGrad();
+        using var x = Tensor.FromArray(input, new Shape(shape));
+        var ann = network.Forward(x).ToArray();
+        var folded = SnnConverter.FoldedAnn(network).Forward(x).ToArray();
+        Assert.That(folded, Is.EqualTo(ann).Within(1e-4f), "BatchNorm folded into the convolution of each Conv+BN node");
+
+        var snn = SnnConverter.Convert(network);
+        Assert.That(snn.IfLayers, Has.Count.EqualTo(5));
+        Assert.That(snn.StateDict().Keys, Has.None.StartWith("conv1_Conv.1.").And.None.StartWith("conv2_Conv.1."), "folded Conv+BN pairs keep only the conv's keys");
+        using var outputs = snn.Simulate(x, new SimulationSettings(8, 4));
+        Assert.That(outputs.Shape, Is.EqualTo(new Shape(8 * shape[0], 5)));
+    }
+}

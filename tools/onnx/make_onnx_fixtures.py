@@ -5,7 +5,8 @@ Writes tests/fixtures/onnx/:
   small_cnn.onnx        Conv+BN+ReLU, a residual Add, a BN not after a conv, Concat of two branches,
                         ReLU6 (Clip(0, 6)), AveragePool, GlobalAveragePool, Flatten, Dropout, Gemm (opset 13)
   resnet20.onnx         ResNet-20 (3 stages x 3 basic blocks, plain ReLU, option-B 1x1 shortcuts) at
-                        half width (8/16/32 channels) so the file stays well under 1 MB (opset 11)
+                        half width (8/16/32 channels) so the file stays well under 1 MB, flattened with
+                        y.view(y.size(0), -1) (Shape, Gather, Unsqueeze, Concat, Reshape; opset 11)
   maxpool_cnn.onnx      a CNN with MaxPool (refused unless max pooling is swapped for average pooling; opset 17)
   unsupported_op.onnx   a CNN with a Sigmoid (an op the importer does not support; opset 13)
   matmul_mlp.onnx       Reshape to [N, -1], MatMul + Add, Relu, Gemm with transB = 0 (opset 17, the newest torch 1.13 writes)
@@ -98,7 +99,8 @@ class ResNet20(nn.Module):
     def forward(self, x):
         y = F.relu(self.bn1(self.conv1(x)))
         y = self.layers(y)
-        return self.fc(torch.flatten(F.adaptive_avg_pool2d(y, 1), 1))
+        y = F.adaptive_avg_pool2d(y, 1)
+        return self.fc(y.view(y.size(0), -1))  # the usual CIFAR code: exported as Shape, Gather, Unsqueeze, Concat, Reshape
 
 
 class MaxPoolCnn(nn.Module):

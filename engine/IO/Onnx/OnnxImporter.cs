@@ -46,7 +46,8 @@ public static class OnnxImporter
 {
     public const string Supported = "Conv (square kernel, equal strides, symmetric padding, group 1, dilation 1), BatchNormalization, Relu, " +
         "Clip(0, max), AveragePool, GlobalAveragePool, MaxPool (with --maxpool_to_avgpool), Gemm, MatMul + Add (bias), Flatten (axis 1), " +
-        "Reshape to [N, -1], Add (of two layer outputs), Concat (axis 1), Dropout, Identity, Constant";
+        "Reshape to [N, -1] (also with a target computed by Shape, Gather, Unsqueeze, Concat), Add (of two layer outputs), Concat (axis 1), " +
+        "Dropout, Identity, Constant, Pad (zeros, before Conv or AveragePool)";
 
     public static ImportedGraph Import(string path, OnnxImportOptions? options = null)
     {
@@ -75,7 +76,9 @@ public static class OnnxImporter
         private readonly Dictionary<string, string> _alias = [];
         private readonly Dictionary<string, int[]> _shapes = [];       // per image, without the batch axis
         private readonly Dictionary<string, Draft> _producer = [];
-        private readonly Dictionary<string, (string Input, int Pad)> _padded = []; // Pad outputs: zero padding the next Conv/AveragePool takes over
+        private readonly Dictionary<string, (string Input, int Pad)> _padded = [];
+        // Integer vectors computed from shapes (x.view(x.size(0), -1) exports Shape → Gather → Unsqueeze → Concat → Reshape); null = the batch size.
+        private readonly Dictionary<string, long?[]> _sizes = []; // Pad outputs: zero padding the next Conv/AveragePool takes over
         private readonly Dictionary<string, int> _consumers = [];
         private readonly List<Draft> _drafts = [];
         private readonly HashSet<string> _names = [];
@@ -146,7 +149,11 @@ public static class OnnxImporter
                 case "Gemm": Gemm(n); break;
                 case "MatMul": MatMul(n); break;
                 case "Add": AddNode(n); break;
+                case "Concat" when n.Input.Any(i => _sizes.ContainsKey(i) || _constants.ContainsKey(i)): SizeConcat(n); break;
                 case "Concat": Concat(n); break;
+                case "Shape": ShapeOf(n); break;
+                case "Gather": Gather(n); break;
+                case "Unsqueeze": Unsqueeze(n); break;
                 case "Flatten":
                 {
                     Allow(n, "axis");
@@ -237,7 +244,16 @@ public static class OnnxImporter
             float? max = Attribute(n, "max") is { } b ? b.F : n.Input.Count > 2 && n.Input[2].Length > 0 ? Scalar(n, 2, "max") : null;
             if (min != 0f) throw Unsupported($"min {(min is null ? "absent" : min.Value.ToString(CultureInfo.InvariantCulture))} (only Clip(0, max), a ReLU with an optional ceiling)");
             if (max is <= 0f) throw Unsupported($"max {max} (must be positive)");
-            var d = Add(n, GraphOps.Relu, [Value(n.Input[0])], Shape(n.Input[0]));
+            // Relu then Clip(0, m) (how PyTorch 1.13 writes ReLU6) is one unit: one threshold, one IF layer after conversion.
+            string input = Value(n.Input[0]);
+            if (_producer.TryGetValue(input, out var relu) && relu.Op == GraphOps.Relu && !relu.Settings.ContainsKey("max")
+                && _consumers.GetValueOrDefault(n.Input[0]) == 1)
+            {
+                if (max is { } top && float.IsFinite(top)) relu.Settings["max"] = top;
+                Rename(relu, n.Output[0]);
+                return;
+            }
+            var d = Add(n, GraphOps.Relu, [input], Shape(n.Input[0]));
             if (max is { } m && float.IsFinite(m)) d.Settings["max"] = m;
         }
 
@@ -351,12 +367,13 @@ public static class OnnxImporter
             Allow(n, "allowzero");
             var x = Shape(n.Input[0]);
             int features = x.Aggregate(1, (a, b) => a * b);
-            var target = Constant(n, 1, "shape");
-            var t = target.Integers ?? throw Unsupported("its shape is not an integer tensor");
+            long?[] t = _sizes.TryGetValue(n.Input[1], out var computed) ? computed
+                : (Constant(n, 1, "shape").Integers ?? throw Unsupported("its shape is not an integer tensor")).Select(v => (long?)v).ToArray();
+            // [batch or 0 or -1 or a fixed N, -1 or C·H·W]: a flatten (null = the batch size read from the input's shape)
             bool flatten = t.Length == 2 && Int(n, "allowzero", 0) == 0
-                && (t[0] is 0 or -1 || t[0] > 0) && (t[1] == -1 && t[0] != -1 || t[1] == features);
+                && (t[0] is null or 0 or -1 || t[0] > 0) && (t[1] == -1 && t[0] != -1 || t[1] == features);
             if (!flatten)
-                throw Unsupported($"target shape [{string.Join(", ", t)}] for an input [N, {string.Join(", ", x)}] (only flattening to [N, {features}] is supported)");
+                throw Unsupported($"target shape [{string.Join(", ", t.Select(v => v?.ToString() ?? "N"))}] for an input [N, {string.Join(", ", x)}] (only flattening to [N, {features}] is supported)".Replace("[, ", "[N, "));
             Flatten(n);
         }
 
@@ -381,6 +398,53 @@ public static class OnnxImporter
             int p = (int)pads[2];
             _padded[n.Output[0]] = (Value(n.Input[0]), p);
             _shapes[n.Output[0]] = [x[0], x[1] + 2 * p, x[2] + 2 * p];
+        }
+
+        /// <summary>Shape(x): [N, C, H, W] with N unknown (the batch); start/end (opset 15) slice it.</summary>
+        private void ShapeOf(NodeProto n)
+        {
+            Allow(n, "start", "end");
+            var dims = new long?[] { null }.Concat(Shape(n.Input[0]).Select(d => (long?)d)).ToArray();
+            int rank = dims.Length;
+            long start = Int(n, "start", 0), end = Int(n, "end", rank);
+            start = Math.Clamp(start < 0 ? start + rank : start, 0, rank);
+            end = Math.Clamp(end < 0 ? end + rank : end, 0, rank);
+            _sizes[n.Output[0]] = dims[(int)start..(int)Math.Max(start, end)];
+        }
+
+        /// <summary>Gather on axis 0 of a shape vector with constant indices.</summary>
+        private void Gather(NodeProto n)
+        {
+            Allow(n, "axis");
+            if (!_sizes.TryGetValue(n.Input[0], out var data)) throw Unsupported("Gather is supported only on a shape (as in x.view(x.size(0), -1))");
+            if (Int(n, "axis", 0) != 0) throw Unsupported("axis other than 0");
+            var indices = Constant(n, 1, "indices");
+            var picked = (indices.Integers ?? throw Unsupported("its indices are not integers"))
+                .Select(i => i < 0 ? i + data.Length : i)
+                .Select(i => i >= 0 && i < data.Length ? data[i] : throw Unsupported($"index {i} outside the shape's {data.Length} entries")).ToArray();
+            _sizes[n.Output[0]] = picked; // a scalar index gives a one-entry vector; Unsqueeze keeps it
+        }
+
+        private void Unsqueeze(NodeProto n)
+        {
+            Allow(n, "axes");
+            if (!_sizes.TryGetValue(n.Input[0], out var data) || data.Length != 1)
+                throw Unsupported("Unsqueeze is supported only on one entry of a shape (as in x.view(x.size(0), -1))");
+            _sizes[n.Output[0]] = data;
+        }
+
+        /// <summary>Concat of shape entries and integer constants: the target of a Reshape.</summary>
+        private void SizeConcat(NodeProto n)
+        {
+            Allow(n, "axis");
+            var parts = new List<long?>();
+            foreach (var input in n.Input)
+            {
+                if (_sizes.TryGetValue(input, out var v)) parts.AddRange(v);
+                else if (_constants.TryGetValue(input, out var c) && c.Integers is { } ints) parts.AddRange(ints.Select(i => (long?)i));
+                else throw Unsupported($"its input '{input}' mixes layer outputs with shape entries");
+            }
+            _sizes[n.Output[0]] = [.. parts];
         }
 
         /// <summary>The node's data input and the padding a Pad before it adds (0 when none).</summary>
