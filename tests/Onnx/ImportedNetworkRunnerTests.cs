@@ -28,6 +28,7 @@ public sealed class ImportedNetworkRunnerTests() : TempFolderTests("onnx_runner"
         Assert.That((long)report["samples"]!, Is.EqualTo(10_000));
         Assert.That((double)report["ann_accuracy"]!, Is.EqualTo((double)pytorch["test_accuracy"]!).Within(0.001), "within 0.1 points of PyTorch");
         Assert.That((string)report["net_arch"]!, Is.EqualTo(GraphSpec.Arch));
+        Assert.That(report["L"], Is.Null, "not calibrated: no QCFS level");
     }
 
     [Test]
@@ -71,6 +72,11 @@ public sealed class ImportedNetworkRunnerTests() : TempFolderTests("onnx_runner"
         var snn = CliRun.Of("snn", "--load_model_name", best, "--limit", "100", "--sim_len", "2", "--presim_len", "2");
         snn.AssertSuccess();
         Assert.That(snn.Out, Does.Contain("imported (QCFS, L = 4"));
+        var normalised = ModelLoader.Load(new ModelRequest(best) { Normalization = new Normalization([0.3f], [0.35f]) });
+        Assert.That((normalised.Normalization!.Mean, normalised.Normalization.Std), Is.EqualTo((new[] { 0.3f }, new[] { 0.35f })), "--mean/--std replace the recorded input normalisation");
+        var diagnose = CliRun.Of("diagnose", "--load_model_name", best, "--limit", "100", "--sim_len", "2", "--presim_len", "2");
+        diagnose.AssertSuccess();
+        Assert.That(diagnose.Out, Does.Contain("Relu_1"));
         var info = CliRun.Of("info", best);
         info.AssertSuccess();
         Assert.That(info.Out, Does.Contain("QCFS L = 4 (was ReLU)").And.Contain("Linear 1568→64"));

@@ -91,6 +91,7 @@ public static class Commands
                     (model.Notes.Count > 0 ? " (after the changes noted above)" : ""));
         WritePredictions(s, predictions, result.Predictions, data);
         var json = Context("eval", dataset.Name, model.Arch, model.Levels);
+        if (model.NeedsCalibration) json["L"] = null; // an imported ReLU network: no QCFS level yet
         json["checkpoint"] = model.Source;
         WriteJson(s, With(json, result, device));
         return 0;
