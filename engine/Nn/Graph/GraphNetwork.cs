@@ -9,7 +9,7 @@ namespace SpikeEngine.Nn.Graph;
 /// conversion (QCFS → IF layer, Conv/Linear wrapped) swap children as in the zoo's models; a convolution followed by
 /// its BatchNorm is one Sequential child (Conv2d, BatchNorm2d), which conversion folds. Settings per op:
 /// conv (in, out, kernel, stride, padding, bias 0/1, batchnorm 0/1, eps), batchnorm (channels, eps), relu (max, absent
-/// = +∞), qcfs (levels, up), avgpool (kernel, stride, padding), linear (in, out, bias 0/1); globalavgpool, flatten,
+/// = +∞), qcfs (levels; λ is the parameter "up", in the weights), avgpool (kernel, stride, padding), linear (in, out, bias 0/1); globalavgpool, flatten,
 /// add and concat have none (globalavgpool keeps ONNX's [N, C, 1, 1] output).
 /// </summary>
 public sealed class GraphNetwork : Module
@@ -50,7 +50,7 @@ public sealed class GraphNetwork : Module
         GraphOps.Conv => ConvLayer(node),
         GraphOps.BatchNorm => new BatchNorm2d(node.GetInt("channels"), eps: (float)node.Get("eps")),
         GraphOps.Relu => new Relu((float)node.GetOr("max", double.PositiveInfinity)),
-        GraphOps.Qcfs => new Qcfs(node.GetInt("levels"), (float)node.GetOr("up", Qcfs.InitialThreshold)),
+        GraphOps.Qcfs => new Qcfs(node.GetInt("levels")),
         GraphOps.AvgPool => new AvgPool2d(node.GetInt("kernel"), node.GetInt("stride"), node.GetInt("padding")),
         GraphOps.GlobalAvgPool => new GlobalAvgPool2d(),
         GraphOps.Linear => new Linear(node.GetInt("in"), node.GetInt("out"), node.GetInt("bias") != 0),
