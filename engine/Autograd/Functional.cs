@@ -158,6 +158,21 @@ public static class F
         });
     }
 
+    /// <summary>min(max(x, lo), hi): ReLU (lo 0, hi +∞) and ONNX Clip(0, m) of imported networks; gradient dy where lo &lt; x &lt; hi.</summary>
+    public static Tensor Clamp(Tensor x, float lo, float hi, string layer = "clamp")
+    {
+        if (float.IsNaN(lo) || float.IsNaN(hi) || lo > hi) throw new ArgumentException($"{layer}: the bounds must satisfy lo <= hi, got {lo} and {hi}.");
+        var be = x.Backend;
+        var y = be.Empty(x.Shape);
+        be.Clamp(x, lo, hi, y);
+        return Grad.Record(y, "Clamp", [x], dy =>
+        {
+            var dx = be.Empty(x.Shape);
+            be.ClampBackward(dy, x, lo, hi, dx);
+            GiveGradient(x, dx);
+        });
+    }
+
     /// <summary>Inverted dropout with probability p (identity when not training or p = 0: returns x itself).</summary>
     public static Tensor Dropout(Tensor x, float p, bool training, ulong seed, string layer = "dropout")
     {
@@ -206,6 +221,48 @@ public static class F
         {
             Grad.Accumulate(a, dy);
             Grad.Accumulate(b, dy);
+        });
+    }
+
+    /// <summary>Concatenation along axis 1 of tensors [N, Cᵢ, …] that agree on every other axis (the gradient is split back).</summary>
+    public static Tensor ConcatChannels(IReadOnlyList<Tensor> inputs, string layer = "concat")
+    {
+        if (inputs.Count == 0) throw new ArgumentException($"{layer}: nothing to concatenate.");
+        var first = inputs[0];
+        if (first.Rank < 2) throw new ArgumentException($"{layer}: inputs must be [N, C, …], got {first.Shape}.");
+        int n = first.Shape[0], inner = first.Shape.SizeFrom(2), channels = 0;
+        foreach (var t in inputs)
+        {
+            bool same = t.Rank == first.Rank && t.Shape[0] == n;
+            for (int a = 2; same && a < t.Rank; a++) same = t.Shape[a] == first.Shape[a];
+            if (!same) throw new ArgumentException($"{layer}: cannot concatenate {t.Shape} with {first.Shape} along axis 1 (every other axis must agree).");
+            SameDevice(layer, first, t);
+            channels += t.Shape[1];
+        }
+        var dims = first.Shape.ToArray();
+        dims[1] = channels;
+        var be = first.Backend;
+        var y = be.Empty(new Shape(dims));
+        int outStride = channels * inner, offset = 0;
+        var offsets = new int[inputs.Count];
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            int length = inputs[i].Shape[1] * inner;
+            offsets[i] = offset;
+            be.CopyBlocks(inputs[i], 0, length, y, offset, outStride, n, length);
+            offset += length;
+        }
+        return Grad.Record(y, "ConcatChannels", [.. inputs], dy =>
+        {
+            for (int i = 0; i < inputs.Count; i++)
+            {
+                var x = inputs[i];
+                if (!x.RequiresGrad) continue;
+                int length = x.Shape[1] * inner;
+                var dx = be.Empty(x.Shape);
+                be.CopyBlocks(dy, offsets[i], outStride, dx, 0, length, n, length);
+                GiveGradient(x, dx);
+            }
         });
     }
 

@@ -104,6 +104,29 @@ public static class BackendContract
 
     public static void Sum(Device device, Tensor x) => OnDevice(nameof(IBackend.Sum), device, x, "x");
 
+    public static void Clamp(Device device, Tensor x, float lo, float hi, Tensor y)
+    {
+        Unary(nameof(IBackend.Clamp), device, x, y);
+        if (float.IsNaN(lo) || float.IsNaN(hi) || lo > hi) throw new ArgumentException($"{nameof(IBackend.Clamp)}: the bounds must satisfy lo <= hi, got lo {lo}, hi {hi}.");
+    }
+
+    public static void ClampBackward(Device device, Tensor dy, Tensor x, float lo, float hi, Tensor dx)
+    {
+        const string op = nameof(IBackend.ClampBackward);
+        Clamp(device, x, lo, hi, dx);
+        OnDevice(op, device, dy, "dy");
+        SameCountAs(op, dy, "dy", x, "x");
+    }
+
+    public static void CopyBlocks(Device device, Tensor source, int sourceOffset, int sourceStride, Tensor destination, int destinationOffset, int destinationStride, int blocks, int length)
+    {
+        const string op = nameof(IBackend.CopyBlocks);
+        OnDevice(op, device, source, "source"); OnDevice(op, device, destination, "destination");
+        if (blocks < 0 || length < 0) throw new ArgumentException($"{op}: blocks and length must be >= 0, got {blocks} and {length}.");
+        Matrix(op, source, "source", sourceOffset, sourceStride, blocks, length);
+        Matrix(op, destination, "destination", destinationOffset, destinationStride, blocks, length);
+    }
+
     // ---- dense algebra ----
 
     public static void Gemm(Device device, bool transA, bool transB, int m, int n, int k,

@@ -50,6 +50,15 @@ public interface IBackend
     void Scale(Tensor x, float alpha, Tensor y);
     /// <summary>Sum of all elements (host result).</summary>
     double Sum(Tensor x);
+    /// <summary>y = min(max(x, lo), hi) elementwise (ReLU: lo = 0, hi = +∞; ONNX Clip(0, m)).</summary>
+    void Clamp(Tensor x, float lo, float hi, Tensor y);
+    /// <summary>dx = dy where lo &lt; x &lt; hi, else 0 (the gradient of <see cref="Clamp"/>; 0 at the bounds, as PyTorch's ReLU at 0).</summary>
+    void ClampBackward(Tensor dy, Tensor x, float lo, float hi, Tensor dx);
+    /// <summary>
+    /// Copies <paramref name="blocks"/> runs of <paramref name="length"/> floats: run i from source[sourceOffset + i·sourceStride]
+    /// to destination[destinationOffset + i·destinationStride] (channel concatenation and its gradient).
+    /// </summary>
+    void CopyBlocks(Tensor source, int sourceOffset, int sourceStride, Tensor destination, int destinationOffset, int destinationStride, int blocks, int length);
 
     // ---- dense algebra ----
     /// <summary>

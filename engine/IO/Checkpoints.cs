@@ -1,9 +1,11 @@
+using SpikeEngine.IO.Onnx;
 using SpikeEngine.Nn;
+using SpikeEngine.Nn.Graph;
 using SpikeEngine.Tensors;
 
 namespace SpikeEngine.IO;
 
-public enum CheckpointFormat { PyTorch, SafeTensors }
+public enum CheckpointFormat { PyTorch, SafeTensors, Onnx }
 
 /// <summary>A loaded checkpoint: float32 host tensors by state_dict name, what the file says about the model, and
 /// notes about conversions made while reading (float16 → float32, stripped 'module.' prefixes, …).</summary>
@@ -24,7 +26,10 @@ public sealed record Checkpoint(string Path, CheckpointFormat Format, Dictionary
 /// <summary>Loading and saving model checkpoints: PyTorch .pth (import/export) and safetensors (our own format).</summary>
 public static class Checkpoints
 {
-    public static readonly string[] Extensions = [".pth", ".pt", ".safetensors"];
+    public static readonly string[] Extensions = [".pth", ".pt", ".safetensors", ".onnx"];
+
+    /// <summary>Metadata an imported ONNX file reports: its opset and producer.</summary>
+    public const string OnnxOpsetKey = "onnx_opset", OnnxProducerKey = "onnx_producer";
 
     /// <summary>The file for <paramref name="path"/>, which may omit its extension (as the reference's
     /// --load_model_name omits .pth).</summary>
@@ -39,6 +44,8 @@ public static class Checkpoints
     /// <summary>The format of a file, from its first bytes.</summary>
     public static CheckpointFormat DetectFormat(string path)
     {
+        // ONNX (protobuf) has no magic bytes: the extension says it.
+        if (path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return CheckpointFormat.Onnx;
         Span<byte> head = stackalloc byte[16];
         int n;
         using (var f = File.OpenRead(path)) n = f.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
@@ -50,11 +57,27 @@ public static class Checkpoints
         return CheckpointFormat.PyTorch;
     }
 
-    public static Checkpoint Load(string path)
+    /// <summary>Reads a checkpoint; an .onnx file is imported (<paramref name="onnx"/>: import choices) and carries its graph in the metadata.</summary>
+    public static Checkpoint Load(string path, OnnxImportOptions? onnx = null)
     {
         path = ResolvePath(path);
         switch (DetectFormat(path))
         {
+            case CheckpointFormat.Onnx:
+            {
+                var g = OnnxImporter.Import(path, onnx);
+                var meta = new ModelMetadata
+                {
+                    Arch = GraphSpec.Arch, Classes = g.Classes,
+                    Extra = new Dictionary<string, string>
+                    {
+                        [GraphSpec.MetadataKey] = g.Spec.ToJson(),
+                        [OnnxOpsetKey] = g.Opset.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        [OnnxProducerKey] = g.Producer,
+                    },
+                };
+                return new Checkpoint(path, CheckpointFormat.Onnx, g.Weights, meta, g.Notes);
+            }
             case CheckpointFormat.SafeTensors:
             {
                 var c = SafeTensors.Load(path);

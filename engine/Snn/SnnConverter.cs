@@ -15,6 +15,8 @@ public static class SnnConverter
     public static SpikingNetwork Convert(Module ann)
     {
         ArgumentNullException.ThrowIfNull(ann);
+        if (ann.NamedModules().FirstOrDefault(m => m.Module is Relu) is { Module: not null } relu)
+            throw new ArgumentException($"SNN conversion: '{relu.Name}' is a {relu.Module.Describe()} without a threshold; calibrate the imported network's thresholds first (Calibration.ThresholdCalibration, METHOD.md §9).");
         var qcfs = ann.NamedModules().Where(m => m.Module is Qcfs).ToList();
         if (qcfs.Count == 0)
             throw new ArgumentException($"SNN conversion: the model {ann.Describe()} has no QCFS unit, so there is nothing to turn into IF neurons (train it with QCFS activations).");

@@ -1,6 +1,8 @@
 using SpikeEngine.Data;
 using SpikeEngine.IO;
+using SpikeEngine.IO.Onnx;
 using SpikeEngine.Nn;
+using SpikeEngine.Nn.Graph;
 using SpikeEngine.Nn.Models;
 using SpikeEngine.Snn;
 using SpikeEngine.Tensors;
@@ -19,6 +21,10 @@ public sealed record ModelRequest(string Checkpoint)
     public int? Levels { get; init; }
     public string? Dataset { get; init; }
     public Device Device { get; init; } = Device.Cpu;
+    /// <summary>Per-channel input normalisation replacing the checkpoint's (an ONNX file records none: [0, 1] pixels by default).</summary>
+    public Normalization? Normalization { get; init; }
+    /// <summary>How an .onnx file is imported (max pooling swapped for average pooling or refused).</summary>
+    public OnnxImportOptions Onnx { get; init; } = new();
 }
 
 /// <summary>A QCFS network loaded from a checkpoint, on its device, in eval mode; its converted SNN is made on first use.</summary>
@@ -45,6 +51,12 @@ public sealed class LoadedModel(ModelMetadata metadata, Module ann, string sourc
     /// <summary>The converted network (conversion works on a copy; the ANN stays as it is).</summary>
     public SpikingNetwork Snn => _snn ??= SpikingNetwork.Convert(Ann);
 
+    /// <summary>An imported graph whose ReLUs still need thresholds (<see cref="Calibrations"/>) before it converts.</summary>
+    public bool NeedsCalibration => Ann is GraphNetwork g && g.Spec.Nodes.Any(n => n.Op == GraphOps.Relu);
+
+    /// <summary>What loading changed (an ONNX import's max-pooling swap, …).</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
+
     /// <summary>Batches of <paramref name="data"/> for this model: its recorded normalisation, else the data set's.</summary>
     public DataLoader Loader(ImageSplit data, int batchSize) => data.Loader(batchSize, Normalization);
 }
@@ -54,8 +66,9 @@ public static class ModelLoader
     /// <summary>Reads the checkpoint, builds the model it describes, loads the weights (strictly), places it on the device.</summary>
     public static LoadedModel Load(ModelRequest request)
     {
-        var checkpoint = Checkpoints.Load(request.Checkpoint);
+        var checkpoint = Checkpoints.Load(request.Checkpoint, request.Onnx);
         var meta = checkpoint.Metadata;
+        if (meta.Extra.TryGetValue(GraphSpec.MetadataKey, out var graph)) return LoadGraph(request, checkpoint, graph);
         var found = checkpoint.Architecture;
         string? given = request.Arch is null ? null : CanonicalArch(request.Arch);
         if (given is not null) Checkpoints.CheckArchitecture(checkpoint, given);
@@ -90,9 +103,56 @@ public static class ModelLoader
         var loaded = new ModelMetadata
         {
             Arch = arch, Classes = classes, Levels = levels, Dataset = datasetName,
-            Mean = meta.Mean, Std = meta.Std, Extra = meta.Extra,
+            Mean = request.Normalization?.Mean ?? meta.Mean, Std = request.Normalization?.Std ?? meta.Std, Extra = meta.Extra,
         };
         return new LoadedModel(loaded, model, checkpoint.Path, request.Device);
+    }
+
+    /// <summary>Whether <paramref name="path"/> holds an imported graph (an .onnx file, or a checkpoint whose metadata records one).</summary>
+    public static bool IsImportedGraph(string path, OnnxImportOptions? onnx = null)
+    {
+        var resolved = Checkpoints.ResolvePath(path);
+        if (Checkpoints.DetectFormat(resolved) == CheckpointFormat.Onnx) return true;
+        return Checkpoints.Load(resolved, onnx).Metadata.Extra.ContainsKey(GraphSpec.MetadataKey);
+    }
+
+    /// <summary>The L an imported graph's ReLUs become QCFS units with when no --L is given.</summary>
+    public const int DefaultImportedLevels = 8;
+
+    /// <summary>
+    /// An imported graph: an .onnx file, or a checkpoint of one calibrated / fine-tuned by the engine (its metadata holds
+    /// the graph). Input: the recorded normalisation, else [0, 1] pixels (an ONNX file carries no preprocessing).
+    /// </summary>
+    private static LoadedModel LoadGraph(ModelRequest request, Checkpoint checkpoint, string graph)
+    {
+        var meta = checkpoint.Metadata;
+        if (request.Arch is not null)
+            throw new ArgumentException($"{checkpoint.Path} holds an imported graph; --net_arch ({request.Arch}) does not apply to it.");
+        var network = new GraphNetwork(GraphSpec.FromJson(graph, checkpoint.Path), checkpoint.Path);
+        network.LoadStateDict(checkpoint.Tensors, strict: true, checkpoint.Path);
+        var units = ModelZoo.QcfsUnits(network).Select(u => u.Unit).ToList();
+        // L: the given one, else the graph's QCFS units' (recorded), else the default calibration will use.
+        int levels = request.Levels ?? meta.Levels ?? units.FirstOrDefault()?.Levels ?? DefaultImportedLevels;
+        foreach (var unit in units) unit.Levels = levels;
+
+        DatasetInfo? dataset = request.Dataset is not null ? Datasets.Info(request.Dataset) : meta.Dataset is { } name ? TryInfo(name) : null;
+        int classes = meta.Classes ?? throw new InvalidDataException($"{checkpoint.Path} does not record its class count.");
+        if (request.Dataset is not null && dataset!.Classes != classes)
+            throw new InvalidDataException($"{checkpoint.Path} has {classes} output classes but --dataset {dataset.Name} has {dataset.Classes}.");
+        int channels = network.InputShape[0];
+        if (dataset is not null && dataset.Channels != channels)
+            throw new InvalidDataException($"{checkpoint.Path} takes {channels}-channel images but {dataset.Name} has {dataset.Channels} channel(s).");
+        var normalization = request.Normalization ?? meta.Normalization ?? Normalization.None(channels);
+        if (normalization.Channels != channels)
+            throw new ArgumentException($"{checkpoint.Path} takes {channels}-channel images but the normalisation (--mean/--std) has {normalization.Channels} values.");
+        DevicePlacement.Place(network, request.Device);
+        network.Eval();
+        var loaded = new ModelMetadata
+        {
+            Arch = GraphSpec.Arch, Classes = classes, Levels = levels, Dataset = dataset?.Name ?? meta.Dataset,
+            Mean = normalization.Mean, Std = normalization.Std, Extra = meta.Extra,
+        };
+        return new LoadedModel(loaded, network, checkpoint.Path, request.Device) { Notes = checkpoint.Notes };
     }
 
     private static string CanonicalArch(string arch) =>

@@ -1,7 +1,11 @@
 using System.Diagnostics;
 using System.Text.Json.Serialization;
+using SpikeEngine.Calibration;
 using SpikeEngine.Data;
 using SpikeEngine.IO;
+using SpikeEngine.IO.Onnx;
+using SpikeEngine.Nn;
+using SpikeEngine.Nn.Graph;
 using SpikeEngine.Nn.Models;
 using SpikeEngine.Tensors;
 using SpikeEngine.Training;
@@ -29,8 +33,14 @@ public sealed record TrainRequest(string Arch, int Levels, string Dataset, strin
     public double WeightDecay { get; init; } = 5e-4;
     public int Seed { get; init; }
     public bool Resume { get; init; }
-    /// <summary>A checkpoint whose weights start the training (same architecture).</summary>
+    /// <summary>A checkpoint whose weights start the training (same architecture), or an imported network: an .onnx file
+    /// (its ReLUs get data-based thresholds first, <see cref="Calibration"/>) or a checkpoint of one (<see cref="GraphSpec"/>).</summary>
     public string? InitFrom { get; init; }
+    /// <summary>Thresholds for an imported network's ReLUs, taken from the first training images (L = <see cref="Levels"/>).</summary>
+    public CalibrationSettings Calibration { get; init; } = new();
+    /// <summary>Input normalisation of an imported network (null: the checkpoint's, else [0, 1] pixels).</summary>
+    public Normalization? Normalization { get; init; }
+    public OnnxImportOptions Onnx { get; init; } = new();
     public Device Device { get; init; } = Device.Cpu;
     public Augmentation Augmentation { get; init; } = Augmentation.Full;
     /// <summary>Linear warm-up epochs before the cosine schedule (0 = the reference's plain cosine).</summary>
@@ -68,13 +78,20 @@ public static class TrainingRun
             Train = DataSplits.First(bundle.Train, r.TrainLimit),
             Test = DataSplits.First(bundle.Test, r.TestLimit),
         };
-        var model = ModelZoo.Create(r.Arch, dataset.Classes, r.Levels, new ModelOptions
+        Module model;
+        ModelMetadata info;
+        if (r.InitFrom is not null && ModelLoader.IsImportedGraph(r.InitFrom, r.Onnx))
+            (model, info, bundle) = ImportedStart(r, dataset, bundle, cancel);
+        else
         {
-            Seed = r.Seed, ImageNet = dataset.Name == "ImageNet", InputChannels = dataset.Channels,
-        });
-        if (r.InitFrom is not null)
-            Checkpoints.LoadInto(model, r.InitFrom, strict: true, expectedArch: r.Arch);
-        var info = ModelMetadata.Of(r.Arch, dataset.Classes, r.Levels, dataset.Name, bundle.Normalization);
+            model = ModelZoo.Create(r.Arch, dataset.Classes, r.Levels, new ModelOptions
+            {
+                Seed = r.Seed, ImageNet = dataset.Name == "ImageNet", InputChannels = dataset.Channels,
+            });
+            if (r.InitFrom is not null)
+                Checkpoints.LoadInto(model, r.InitFrom, strict: true, expectedArch: r.Arch);
+            info = ModelMetadata.Of(r.Arch, dataset.Classes, r.Levels, dataset.Name, bundle.Normalization);
+        }
         var trainer = new Trainer(new TrainerOptions
         {
             Epochs = r.Epochs, LearningRate = (float)r.LearningRate, WeightDecay = (float)r.WeightDecay,
@@ -93,6 +110,29 @@ public static class TrainingRun
             return new TrainingOutcome(tracker.LastEpoch, tracker.Best, trainer.BestPath!, trainer.LastPath!, true,
                 clock.Elapsed.TotalSeconds, trainer.TrainingImagesPerSecond);
         }
+    }
+
+    /// <summary>
+    /// An imported network to fine-tune with QCFS (METHOD.md §9): loaded with its normalisation, its ReLUs calibrated on the
+    /// first training images (evaluation preprocessing, no augmentation) with L = <see cref="TrainRequest.Levels"/>; λ is
+    /// trainable from there. The checkpoints record the graph, so they load like any model (eval, snn, info).
+    /// </summary>
+    private static (Module, ModelMetadata, DatasetBundle) ImportedStart(TrainRequest r, DatasetInfo dataset, DatasetBundle bundle, CancellationToken cancel)
+    {
+        var loaded = ModelLoader.Load(new ModelRequest(r.InitFrom!)
+        {
+            Levels = r.Levels, Dataset = dataset.Name, Normalization = r.Normalization, Onnx = r.Onnx,
+        });
+        var network = (GraphNetwork)loaded.Ann;
+        var normalization = loaded.Normalization!;
+        if (loaded.NeedsCalibration)
+        {
+            var images = new DataLoader(bundle.Train, r.BatchSize, normalization, transform: bundle.TestTransform);
+            ThresholdCalibration.Calibrate(network, images, r.Calibration with { Levels = r.Levels }, Device.Cpu, cancel);
+        }
+        var extra = new Dictionary<string, string>(loaded.Metadata.Extra) { [GraphSpec.MetadataKey] = network.Spec.ToJson() };
+        var info = ModelMetadata.Of(GraphSpec.Arch, loaded.Classes, r.Levels, dataset.Name, normalization) with { Extra = extra };
+        return (network, info, bundle with { Normalization = normalization });
     }
 
     /// <summary>Fails fast, before any loading, when the training data is not where the request says (and will not be downloaded).</summary>

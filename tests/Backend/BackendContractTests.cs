@@ -33,6 +33,10 @@ public static class BadBackendCalls
         yield return Arg("mul: y larger", "Mul", "y [7]", b => b.Mul(Z(b, 6), Z(b, 6), Z(b, 7)));
         yield return Arg("axpy: sizes differ", "Axpy", "y [4]", b => b.Axpy(1f, Z(b, 6), Z(b, 4)));
         yield return Arg("scale: sizes differ", "Scale", "y [4]", b => b.Scale(Z(b, 6), 2f, Z(b, 4)));
+        yield return Arg("clamp: sizes differ", "Clamp", "y [4]", b => b.Clamp(Z(b, 6), 0f, 1f, Z(b, 4)));
+        yield return Arg("clamp: bounds reversed", "Clamp", "lo <= hi", b => b.Clamp(Z(b, 6), 1f, 0f, Z(b, 6)));
+        yield return Arg("clamp backward: dy size", "ClampBackward", "dy [5]", b => b.ClampBackward(Z(b, 5), Z(b, 6), 0f, 1f, Z(b, 6)));
+        yield return Arg("copy blocks: past the destination", "CopyBlocks", "needs 12 elements", b => b.CopyBlocks(Z(b, 12), 0, 4, Z(b, 10), 0, 4, 3, 4));
         // dense algebra
         yield return Arg("gemm: negative size", "Gemm", "sizes must be >= 0", b => b.Gemm(false, false, -1, 2, 2, 1f, Z(b, 4), 0, 2, Z(b, 4), 0, 2, 0f, Z(b, 4), 0, 2));
         yield return Arg("gemm: lda too small", "Gemm", "lda 1 is smaller than the 3 columns of a", b => b.Gemm(false, false, 2, 2, 3, 1f, Z(b, 6), 0, 1, Z(b, 6), 0, 2, 0f, Z(b, 4), 0, 2));

@@ -17,6 +17,9 @@ public static class CudaKernels
     public static readonly KernelSpec Axpy = new("elementwise", "ew_axpy", "fppi");
     public static readonly KernelSpec Scale = new("elementwise", "ew_scale", "pfpi");
     public static readonly KernelSpec SumPartials = new("elementwise", "reduce_sum_partials", "pip");
+    public static readonly KernelSpec Clamp = new("elementwise", "ew_clamp", "pffpi");
+    public static readonly KernelSpec ClampBackward = new("elementwise", "ew_clamp_backward", "ppffpi");
+    public static readonly KernelSpec CopyBlocks = new("elementwise", "copy_blocks", "piipiiii");
     // linear.cu
     public static readonly KernelSpec AddRowBias = new("linear", "add_row_bias", "ppii");
     public static readonly KernelSpec ColumnSums = new("linear", "column_sums", "ppii");

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Spectre.Console;
 using SpikeEngine.Data;
 using SpikeEngine.IO;
+using SpikeEngine.Nn.Graph;
 using SpikeEngine.Runner.Output;
 using SpikeEngine.Snn;
 using SpikeEngine.Tensors;
@@ -31,7 +32,10 @@ public static class Commands
     {
         var o = s.Options;
         var dataset = s.DatasetOption() ?? Catalog.Dataset("CIFAR100");
-        var arch = s.ArchOption() ?? "vgg16";
+        string? initFrom = s.FindCheckpoint(s.Parse.GetValue(o.InitFrom) ?? s.Get(o.LoadModelName));
+        bool imported = initFrom is not null && ModelLoader.IsImportedGraph(initFrom, s.OnnxOptions());
+        if (imported && s.ArchOption() is { } given) throw new CliError($"{initFrom} is an imported network; --net_arch {given} does not apply to it.");
+        var arch = imported ? GraphSpec.Arch : s.ArchOption() ?? "vgg16";
         int l = s.Parse.GetValue(o.L) ?? 4; // a new model: the reference's default L
         var device = s.UseDevice();
         string? trainFolder = s.Parse.GetValue(o.DataDir), testFolder = null;
@@ -41,7 +45,6 @@ public static class Commands
             if (!Directory.Exists(trainFolder)) throw new CliError($"--train_dir {Path.GetFullPath(trainFolder)} does not exist. {Datasets.HowToGet("ImageNet")}");
             testFolder = s.TestFolder(dataset);
         }
-        string? initFrom = s.FindCheckpoint(s.Get(o.LoadModelName));
         string modelName = $"{dataset.Name}-{arch}-L{l}";
         var request = new TrainRequest(arch, l, dataset.Name, Path.Combine(s.Get(o.SaveDir), modelName))
         {
@@ -50,6 +53,7 @@ public static class Commands
             Epochs = s.Get(o.TrainEpochs), BatchSize = s.Get(o.BatchSize), LearningRate = s.Get(o.Lr), WeightDecay = s.Get(o.Wd),
             Seed = s.Get(o.Seed), Resume = s.Get(o.Resume), InitFrom = initFrom, Device = device,
             Augmentation = AugmentationOption(s.Get(o.Augment)), WarmupEpochs = s.Get(o.WarmupEpochs),
+            Calibration = s.CalibrationSettings(l), Normalization = s.InputNormalization(), Onnx = s.OnnxOptions(),
         };
         if (request.WarmupEpochs < 0 || request.WarmupEpochs >= request.Epochs)
             throw new CliError($"--warmup_epochs {request.WarmupEpochs} must be between 0 and {request.Epochs - 1} (fewer than --trainann_epochs {request.Epochs}).");
@@ -60,7 +64,8 @@ public static class Commands
         s.WriteLine($"Training {arch} (QCFS, L = {l}) on {dataset.Name} for {request.Epochs} epochs, batch {request.BatchSize}, " +
                     $"lr {request.LearningRate}" + (request.WarmupEpochs > 0 ? $" ({request.WarmupEpochs} warm-up epochs)" : "") +
                     $", wd {request.WeightDecay}, {AugmentationName(dataset.Name, request.Augmentation)} augmentation, seed {request.Seed}, {device}" +
-                    (request.Resume ? ", resuming" : "") + (initFrom is null ? "" : $", starting from {initFrom}"));
+                    (request.Resume ? ", resuming" : "") + (initFrom is null ? "" : $", starting from {initFrom}") +
+                    (imported ? $" (imported network: ReLU thresholds = {request.Calibration.Percentile}th percentile over the first {request.Calibration.Images} training images, λ trainable)" : ""));
         var clock = Stopwatch.StartNew();
         var progress = new TrainProgressPrinter(s.Out, curvePath is null ? null
             : () => TrainingCurvePlot.Write(curvePath, curveWidth, curveHeight, $"{arch} (QCFS, L = {l}) on {dataset.Name}", TrainingLog.Read(request.LogPath)));
@@ -101,9 +106,12 @@ public static class Commands
         string? predictions = s.Parse.GetValue(s.Options.Predictions);
         var result = Evaluations.Ann(model, data, s.Get(s.Options.BatchSize), predictions is not null, s.Cancel);
         s.WriteLine($"{Describe(model)} on {data.Description} ({data.Count} images, {device})");
-        s.WriteLine($"ANN accuracy: {Percent(result.AnnAccuracy)}  ({result.Seconds:F1} s, {result.ImagesPerSecond:F0} images/s)");
+        foreach (var note in model.Notes) s.WriteLine($"note: {note}");
+        s.WriteLine($"ANN accuracy: {Percent(result.AnnAccuracy)}  ({result.Seconds:F1} s, {result.ImagesPerSecond:F0} images/s)" +
+                    (model.Notes.Count > 0 ? " (after the changes noted above)" : ""));
         WritePredictions(s, predictions, result.Predictions, data);
         var json = Context("eval", dataset.Name, model.Arch, model.Levels);
+        if (model.NeedsCalibration) json["L"] = null; // an imported ReLU network: no QCFS level yet
         json["checkpoint"] = model.Source;
         WriteJson(s, With(json, result, device));
         return 0;
@@ -115,12 +123,13 @@ public static class Commands
         s.Validate();
         var device = s.UseDevice();
         var (model, dataset, data) = s.LoadModelAndData("snn", device);
-        SnnReport(s, model, dataset, data, device);
+        var (calibrated, calibration) = CalibrateImported(s, model, dataset, data);
+        SnnReport(s, calibrated, dataset, data, device, calibration);
         return 0;
     }
 
     /// <summary>ANN accuracy, then the SNN with ρ = --presim_len for T = --sim_len steps (and plain conversion beside it for --plot).</summary>
-    private static void SnnReport(Session s, LoadedModel model, DatasetInfo dataset, ImageSplit data, Device device)
+    private static void SnnReport(Session s, LoadedModel model, DatasetInfo dataset, ImageSplit data, Device device, CalibrationReport? calibration = null)
     {
         var o = s.Options;
         int batch = s.Get(o.BatchSize);
@@ -169,6 +178,7 @@ public static class Commands
 
         var json = Context("snn", dataset.Name, model.Arch, model.Levels);
         json["checkpoint"] = model.Source;
+        if (calibration is not null) json["calibration"] = ResultJson.ToObject(calibration);
         json["samples"] = evaluation.Samples;
         json["ann_accuracy"] = ResultJson.Round(evaluation.AnnAccuracy);
         json = With(json, run, device);
@@ -182,7 +192,8 @@ public static class Commands
         s.Validate();
         var o = s.Options;
         var device = s.UseDevice();
-        var (model, dataset, data) = s.LoadModelAndData("diagnose", device);
+        var (loaded, dataset, data) = s.LoadModelAndData("diagnose", device);
+        var (model, calibration) = CalibrateImported(s, loaded, dataset, data);
         var settings = new SimulationSettings(s.Get(o.SimLen), s.Get(o.PresimLen), s.Get(o.Iterations));
         var d = Diagnostics.Run(model, data, settings, s.Get(o.BatchSize), s.Cancel);
 
@@ -200,10 +211,12 @@ public static class Commands
 
         var json = Context("diagnose", dataset.Name, model.Arch, model.Levels);
         json["checkpoint"] = model.Source;
+        if (calibration is not null) json["calibration"] = ResultJson.ToObject(calibration);
         WriteJson(s, With(json, d, device));
         return 0;
     }
 
+<<<<<<< HEAD
     // ---------------------------------------------------------------- export
     /// <summary>Loads --load_model_name and writes it as --format (pth or safetensors) to --out.</summary>
     public static int Export(Session s)
@@ -277,6 +290,29 @@ public static class Commands
         s.Out.Write(table.ToMarkdown());
         s.WriteLine($"written: {md}, {csv}, {json}, {png}");
         return 0;
+=======
+    /// <summary>
+    /// An imported network's ReLUs get data-based thresholds (METHOD.md §9) from the first --calibration_images training
+    /// images; the ANN accuracy before and after is printed (what the clipping cost). Other models pass unchanged.
+    /// </summary>
+    private static (LoadedModel, CalibrationReport?) CalibrateImported(Session s, LoadedModel model, DatasetInfo dataset, ImageSplit test)
+    {
+        if (!model.NeedsCalibration) return (model, null);
+        var settings = s.CalibrationSettings(model.Levels);
+        var calibrationData = s.OpenCalibrationData(dataset);
+        s.WriteLine($"Imported network {model.Source}: thresholds λ = {settings.Percentile}th percentile of each ReLU's positive activations " +
+                    $"over the first {calibrationData.Count} {dataset.Name} training images, QCFS L = {settings.Levels}");
+        var (calibrated, report) = Calibrations.Run(model, calibrationData, test, settings, s.Get(s.Options.BatchSize), s.Cancel);
+        var table = new Table().AddColumns("ReLU", "λ", "largest activation", "positive activations");
+        foreach (var l in report.Layers)
+            table.AddRow(Markup.Escape(l.Layer), l.Lambda.ToString("G5"), l.MaxActivation.ToString("G5"), l.PositiveActivations.ToString("N0"));
+        s.Console.Write(table);
+        foreach (var note in report.Notes) s.WriteLine($"note: {note}");
+        s.WriteLine($"ANN accuracy on {test.Description} ({report.Samples} images): original {Percent(report.AnnAccuracyOriginal)}" +
+                    (report.Notes.Count > 0 ? " (after the changes noted)" : "") +
+                    $", with QCFS thresholds (L = {report.Levels}) {Percent(report.AnnAccuracyCalibrated)}");
+        return (calibrated, report);
+>>>>>>> onnx
     }
 
     // ---------------------------------------------------------------- info
@@ -284,8 +320,8 @@ public static class Commands
     {
         var name = positional ?? s.Get(s.Options.LoadModelName);
         var path = s.FindCheckpoint(name)
-                   ?? throw new CliError("info needs a checkpoint: info FILE or --load_model_name FILE (.pth or .safetensors).");
-        var info = CheckpointSummary.Load(path);
+                   ?? throw new CliError("info needs a checkpoint: info FILE or --load_model_name FILE (.pth, .safetensors or .onnx).");
+        var info = CheckpointSummary.Load(path, s.OnnxOptions());
         var table = new Table().AddColumn("").AddColumn("");
         table.HideHeaders();
         table.AddRow("file", Markup.Escape(info.Path));
@@ -297,9 +333,15 @@ public static class Commands
         table.AddRow("parameters", info.ParameterCount.ToString("N0"));
         table.AddRow("entries", info.TensorCount.ToString());
         foreach (var (k, v) in info.Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-            table.AddRow(Markup.Escape($"meta: {k}"), Markup.Escape(v));
+            if (k != GraphSpec.MetadataKey) table.AddRow(Markup.Escape($"meta: {k}"), Markup.Escape(v)); // the graph: the layer table below
         foreach (var note in info.Notes) table.AddRow("note", Markup.Escape(note));
         s.Console.Write(table);
+        if (info.Layers.Count > 0)
+        {
+            var layers = new Table().AddColumns("layer", "op", "what", "parameters");
+            foreach (var l in info.Layers) layers.AddRow(Markup.Escape(l.Layer), l.Op, Markup.Escape(l.Description), l.Parameters.ToString("N0"));
+            s.Console.Write(layers);
+        }
         if (info.Thresholds.Count > 0)
         {
             var lambdas = new Table().AddColumn("QCFS layer").AddColumn("λ");
@@ -338,7 +380,9 @@ public static class Commands
 
     private static string Histogram(long[] bins) => string.Join("/", bins);
 
-    private static string Describe(LoadedModel m) => $"{m.Arch} (QCFS, L = {m.Levels}, {m.Parameters:N0} parameters) from {m.Source}";
+    private static string Describe(LoadedModel m) => m.NeedsCalibration
+        ? $"imported network (ReLU, {m.Parameters:N0} parameters) from {m.Source}"
+        : $"{m.Arch} (QCFS, L = {m.Levels}, {m.Parameters:N0} parameters) from {m.Source}";
 
     /// <summary>The fields every model command's JSON starts with.</summary>
     private static JsonObject Context(string command, string? dataset, string arch, int levels) =>

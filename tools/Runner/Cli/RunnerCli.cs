@@ -67,10 +67,10 @@ public static class RunnerCli
         report.SetAction(p => Execute(p, reportOptions, output, error, cancel, setExit, s => Commands.Report(s, p.GetValue(results) ?? [])));
         root.Add(report);
 
-        var info = new Command("info", "Summary of a checkpoint (.pth or .safetensors): architecture, parameters, λ per QCFS layer.");
+        var info = new Command("info", "Summary of a checkpoint (.pth, .safetensors or .onnx): architecture, parameters, λ per QCFS layer, an imported graph's layers.");
         var checkpoint = new Argument<string?>("checkpoint") { Description = "Checkpoint file (or use --load_model_name).", Arity = ArgumentArity.ZeroOrOne };
         info.Add(checkpoint);
-        var infoOptions = RunnerOptions.AddTo(info, o => [o.LoadModelName, o.SaveDir, o.Json]);
+        var infoOptions = RunnerOptions.AddTo(info, o => [o.LoadModelName, o.SaveDir, o.Json, o.MaxPoolToAvgPool]);
         info.SetAction(p => Execute(p, infoOptions, output, error, cancel, setExit, s => Commands.Info(s, p.GetValue(checkpoint))));
         root.Add(info);
         return root;

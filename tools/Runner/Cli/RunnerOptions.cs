@@ -21,7 +21,7 @@ public sealed class RunnerOptions
     public readonly Option<string> SaveDir = new("--savedir")
     { Description = "Folder for trained checkpoints (best and last, safetensors).", DefaultValueFactory = _ => "saved_models" };
     public readonly Option<string> LoadModelName = new("--load_model_name")
-    { Description = "Checkpoint to load: .pth or .safetensors; without an extension NAME.pth then NAME.safetensors are tried (also inside --savedir); 'none' = no checkpoint.", DefaultValueFactory = _ => "none" };
+    { Description = "Checkpoint to load: .pth, .safetensors or .onnx; without an extension NAME.pth then NAME.safetensors are tried (also inside --savedir); 'none' = no checkpoint.", DefaultValueFactory = _ => "none" };
     public readonly Option<int> TrainEpochs = new("--trainann_epochs")
     { Description = "Training epochs of the QCFS ANN.", DefaultValueFactory = _ => 300 };
     public readonly Option<string?> NetArch = new("--net_arch")
@@ -79,6 +79,22 @@ public sealed class RunnerOptions
     public readonly Option<int> Iterations = new("--iterations")
     { Description = "COS iterations k (repeat pre-simulation and shift; 1 = the reference).", DefaultValueFactory = _ => 1 };
 
+    // Imported networks (.onnx files and the checkpoints fine-tuned from them).
+    public readonly Option<string?> InitFrom = new("--init_from")
+    { Description = "train: start from this checkpoint's weights; an .onnx file (or a checkpoint of an imported network) is fine-tuned with QCFS from its calibrated thresholds." };
+    public readonly Option<double> Percentile = new("--percentile")
+    { Description = "Imported networks: λ of each ReLU = this percentile of its positive activations on the calibration images.", DefaultValueFactory = _ => 99.99 };
+    public readonly Option<int> CalibrationImages = new("--calibration_images")
+    { Description = "Imported networks: how many training images (the first N) the thresholds are computed on.", DefaultValueFactory = _ => 1000 };
+    public readonly Option<bool> MaxPoolToAvgPool = new("--maxpool_to_avgpool")
+    { Description = "Imported networks: replace MaxPool by AveragePool of the same window (conversion needs average pooling); otherwise MaxPool is refused." };
+    public readonly Option<string?> Mean = new("--mean")
+    { Description = "Per-channel input mean, comma-separated (pixels in [0, 1]); default: the checkpoint's, for an .onnx file 0." };
+    public readonly Option<string?> Std = new("--std")
+    { Description = "Per-channel input standard deviation, comma-separated; default: the checkpoint's, for an .onnx file 1." };
+
+    public IEnumerable<Option> Imported() => [Percentile, CalibrationImages, MaxPoolToAvgPool, Mean, Std];
+
     /// <summary>Adds the given options to a command.</summary>
     public static RunnerOptions AddTo(Command command, Func<RunnerOptions, IEnumerable<Option>> pick)
     {
@@ -88,12 +104,12 @@ public sealed class RunnerOptions
     }
 
     public IEnumerable<Option> Common() =>
-        [Dataset, DataDir, TestDir, NetArch, Device, BatchSize, L, Seed, CudaVisibleDevices, Download, Limit, Threads, Json];
+        [Dataset, DataDir, TestDir, NetArch, Device, BatchSize, L, Seed, CudaVisibleDevices, Download, Limit, Threads, Json, .. Imported()];
 
     public IEnumerable<Option> Snn() => [SimLen, PresimLen, Iterations];
 
     public IEnumerable<Option> Training() =>
-        [TrainDir, SaveDir, TrainEpochs, TrainLimit, Lr, Wd, Augment, WarmupEpochs, Curve, DirectTraining, SaveModel, Resume];
+        [TrainDir, SaveDir, TrainEpochs, TrainLimit, Lr, Wd, Augment, WarmupEpochs, Curve, DirectTraining, SaveModel, Resume, InitFrom];
 
     public IEnumerable<Option> All() =>
         Common().Concat(Snn()).Concat(Training()).Concat([LoadModelName, Predictions, Plot, PlotSize]);

@@ -38,7 +38,35 @@ public sealed class Session(ParseResult parse, RunnerOptions options, TextWriter
         RequireOptional(Options.Limit, v => v >= 1, "must be at least 1");
         RequireOptional(Options.TrainLimit, v => v >= 1, "must be at least 1");
         RequireOptional(Options.Threads, v => v >= 1, "must be at least 1");
+        Require(Options.Percentile, v => v > 0 && v <= 100, "must be in (0, 100]");
+        Require(Options.CalibrationImages, v => v >= 1, "must be at least 1");
+        InputNormalization();
     }
+
+    /// <summary>--mean and --std (both or neither, one value per channel), or null.</summary>
+    public Normalization? InputNormalization()
+    {
+        string? mean = Parse.GetValue(Options.Mean), std = Parse.GetValue(Options.Std);
+        if (mean is null && std is null) return null;
+        if (mean is null || std is null) throw new CliError("--mean and --std go together (one value per channel each, e.g. --mean 0.5 --std 0.5).");
+        var m = Floats(mean, Options.Mean.Name);
+        var d = Floats(std, Options.Std.Name);
+        if (m.Length != d.Length) throw new CliError($"--mean has {m.Length} values but --std has {d.Length}: give one per channel.");
+        if (d.Any(v => !(v > 0))) throw new CliError($"--std {std}: every value must be positive.");
+        return new Normalization(m, d);
+    }
+
+    private static float[] Floats(string text, string option) => text.Split(',', StringSplitOptions.TrimEntries).Select(p =>
+        float.TryParse(p, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) && float.IsFinite(v)
+            ? v : throw new CliError($"{option} {text}: expected comma-separated numbers.")).ToArray();
+
+    /// <summary>--percentile, --calibration_images and the L thresholds are calibrated with (--L, else <paramref name="levels"/>).</summary>
+    public SpikeEngine.Calibration.CalibrationSettings CalibrationSettings(int levels) => new()
+    {
+        Percentile = Get(Options.Percentile), Images = Get(Options.CalibrationImages), Levels = Parse.GetValue(Options.L) ?? levels,
+    };
+
+    public SpikeEngine.IO.Onnx.OnnxImportOptions OnnxOptions() => new() { MaxPoolToAvgPool = Get(Options.MaxPoolToAvgPool) };
 
     private void Require<T>(Option<T> option, Func<T, bool> ok, string rule)
     {
@@ -99,6 +127,7 @@ public sealed class Session(ParseResult parse, RunnerOptions options, TextWriter
         ModelLoader.Load(new ModelRequest(path)
         {
             Arch = ArchOption(), Levels = Parse.GetValue(Options.L), Dataset = DatasetOption()?.Name, Device = device,
+            Normalization = InputNormalization(), Onnx = OnnxOptions(),
         });
 
     /// <summary>
@@ -117,7 +146,7 @@ public sealed class Session(ParseResult parse, RunnerOptions options, TextWriter
 
     public string RequireCheckpoint(string command) =>
         FindCheckpoint(Get(Options.LoadModelName))
-        ?? throw new CliError($"{command} needs a checkpoint: pass --load_model_name FILE (.pth or .safetensors).");
+        ?? throw new CliError($"{command} needs a checkpoint: pass --load_model_name FILE (.pth, .safetensors or .onnx).");
 
     /// <summary>
     /// Resolves a checkpoint name: 'none' → null; else the file, or NAME with a checkpoint extension
@@ -135,8 +164,21 @@ public sealed class Session(ParseResult parse, RunnerOptions options, TextWriter
         }
         var tried = places.SelectMany(p => new[] { p }.Concat(SpikeEngine.IO.Checkpoints.Extensions.Select(e => p + e)));
         throw new CliError($"Checkpoint not found: tried {string.Join(", ", tried)}. " +
-                           "Pass an existing .pth/.safetensors file or train one with the train command.");
+                           "Pass an existing .pth/.safetensors/.onnx file or train one with the train command.");
     }
+
+    /// <summary>
+    /// The first --calibration_images training images of <paramref name="dataset"/> (evaluation preprocessing), which
+    /// an imported network's thresholds are computed on (ImageNet: --train_dir).
+    /// </summary>
+    public ImageSplit OpenCalibrationData(DatasetInfo dataset) =>
+        DataSplits.Open(new DataRequest(dataset.Name)
+        {
+            Folder = dataset.Name == "ImageNet"
+                ? Parse.GetValue(Options.TrainDir) ?? throw new CliError("Calibrating an imported ImageNet network needs --train_dir (its training images).")
+                : Parse.GetValue(Options.DataDir),
+            Split = DatasetSplit.Train, Limit = Get(Options.CalibrationImages), Download = Get(Options.Download),
+        });
 
     /// <summary>The data set of a loaded model: --dataset if given, else the checkpoint's.</summary>
     public DatasetInfo DatasetFor(LoadedModel model)
