@@ -216,7 +216,29 @@ public static class Commands
         return 0;
     }
 
-<<<<<<< HEAD
+    /// <summary>
+    /// An imported network's ReLUs get data-based thresholds (METHOD.md §9) from the first --calibration_images training
+    /// images; the ANN accuracy before and after is printed (what the clipping cost). Other models pass unchanged.
+    /// </summary>
+    private static (LoadedModel, CalibrationReport?) CalibrateImported(Session s, LoadedModel model, DatasetInfo dataset, ImageSplit test)
+    {
+        if (!model.NeedsCalibration) return (model, null);
+        var settings = s.CalibrationSettings(model.Levels);
+        var calibrationData = s.OpenCalibrationData(dataset);
+        s.WriteLine($"Imported network {model.Source}: thresholds λ = {settings.Percentile}th percentile of each ReLU's positive activations " +
+                    $"over the first {calibrationData.Count} {dataset.Name} training images, QCFS L = {settings.Levels}");
+        var (calibrated, report) = Calibrations.Run(model, calibrationData, test, settings, s.Get(s.Options.BatchSize), s.Cancel);
+        var table = new Table().AddColumns("ReLU", "λ", "largest activation", "positive activations");
+        foreach (var l in report.Layers)
+            table.AddRow(Markup.Escape(l.Layer), l.Lambda.ToString("G5"), l.MaxActivation.ToString("G5"), l.PositiveActivations.ToString("N0"));
+        s.Console.Write(table);
+        foreach (var note in report.Notes) s.WriteLine($"note: {note}");
+        s.WriteLine($"ANN accuracy on {test.Description} ({report.Samples} images): original {Percent(report.AnnAccuracyOriginal)}" +
+                    (report.Notes.Count > 0 ? " (after the changes noted)" : "") +
+                    $", with QCFS thresholds (L = {report.Levels}) {Percent(report.AnnAccuracyCalibrated)}");
+        return (calibrated, report);
+    }
+
     // ---------------------------------------------------------------- export
     /// <summary>Loads --load_model_name and writes it as --format (pth or safetensors) to --out.</summary>
     public static int Export(Session s)
@@ -290,29 +312,6 @@ public static class Commands
         s.Out.Write(table.ToMarkdown());
         s.WriteLine($"written: {md}, {csv}, {json}, {png}");
         return 0;
-=======
-    /// <summary>
-    /// An imported network's ReLUs get data-based thresholds (METHOD.md §9) from the first --calibration_images training
-    /// images; the ANN accuracy before and after is printed (what the clipping cost). Other models pass unchanged.
-    /// </summary>
-    private static (LoadedModel, CalibrationReport?) CalibrateImported(Session s, LoadedModel model, DatasetInfo dataset, ImageSplit test)
-    {
-        if (!model.NeedsCalibration) return (model, null);
-        var settings = s.CalibrationSettings(model.Levels);
-        var calibrationData = s.OpenCalibrationData(dataset);
-        s.WriteLine($"Imported network {model.Source}: thresholds λ = {settings.Percentile}th percentile of each ReLU's positive activations " +
-                    $"over the first {calibrationData.Count} {dataset.Name} training images, QCFS L = {settings.Levels}");
-        var (calibrated, report) = Calibrations.Run(model, calibrationData, test, settings, s.Get(s.Options.BatchSize), s.Cancel);
-        var table = new Table().AddColumns("ReLU", "λ", "largest activation", "positive activations");
-        foreach (var l in report.Layers)
-            table.AddRow(Markup.Escape(l.Layer), l.Lambda.ToString("G5"), l.MaxActivation.ToString("G5"), l.PositiveActivations.ToString("N0"));
-        s.Console.Write(table);
-        foreach (var note in report.Notes) s.WriteLine($"note: {note}");
-        s.WriteLine($"ANN accuracy on {test.Description} ({report.Samples} images): original {Percent(report.AnnAccuracyOriginal)}" +
-                    (report.Notes.Count > 0 ? " (after the changes noted)" : "") +
-                    $", with QCFS thresholds (L = {report.Levels}) {Percent(report.AnnAccuracyCalibrated)}");
-        return (calibrated, report);
->>>>>>> onnx
     }
 
     // ---------------------------------------------------------------- info
