@@ -49,16 +49,23 @@ public static class Commands
             TrainLimit = s.Parse.GetValue(o.TrainLimit), TestLimit = s.Parse.GetValue(o.Limit),
             Epochs = s.Get(o.TrainEpochs), BatchSize = s.Get(o.BatchSize), LearningRate = s.Get(o.Lr), WeightDecay = s.Get(o.Wd),
             Seed = s.Get(o.Seed), Resume = s.Get(o.Resume), InitFrom = initFrom, Device = device,
+            Parallel = s.Ranks?.Parallel(device, s.Get(o.SyncBn), s.Get(o.CheckReplicas)),
         };
         TrainingRun.CheckData(request);
+        int ranks = s.Ranks?.Ranks.Size ?? 1;
 
         s.WriteLine($"Training {arch} (QCFS, L = {l}) on {dataset.Name} for {request.Epochs} epochs, batch {request.BatchSize}, " +
                     $"lr {request.LearningRate}, wd {request.WeightDecay}, seed {request.Seed}, {device}" +
-                    (request.Resume ? ", resuming" : "") + (initFrom is null ? "" : $", starting from {initFrom}"));
+                    (request.Resume ? ", resuming" : "") + (initFrom is null ? "" : $", starting from {initFrom}") +
+                    (ranks > 1 ? $"; {ranks} ranks ({s.Ranks!.Launch.Launcher}), {request.BatchSize / Math.Max(1, ranks)} images per rank and step" +
+                                 (request.Parallel?.Device is not null ? ", gradients over NCCL" : ", gradients over MPI") : ""));
         var clock = Stopwatch.StartNew();
         var progress = new TrainProgressPrinter(s.Out);
         var outcome = TrainingRun.Run(request, progress, s.Cancel);
         progress.Finish();
+        s.Ranks?.Ranks.Barrier(); // rank 0's checkpoints are complete before any rank reads them
+        if (request.Parallel is { CheckReplicas: true } checkedRun)
+            s.WriteLine($"replicas: parameters bit for bit identical on all {ranks} ranks after each of {checkedRun.CheckedSteps} steps (checksum {checkedRun.LastChecksum:x16})");
         if (outcome.Cancelled && File.Exists(outcome.LastPath))
             s.Err.WriteLine($"Training interrupted after {outcome.EpochsDone} epoch(s); last good checkpoint kept: {outcome.LastPath}. Continue with --resume.");
         else if (outcome.Cancelled)
@@ -79,7 +86,7 @@ public static class Commands
         var device = s.UseDevice();
         var (model, dataset, data) = s.LoadModelAndData("eval", device);
         string? predictions = s.Parse.GetValue(s.Options.Predictions);
-        var result = Evaluations.Ann(model, data, s.Get(s.Options.BatchSize), predictions is not null, s.Cancel);
+        var result = Evaluations.Ann(model, data, s.Get(s.Options.BatchSize), predictions is not null, s.Cancel, s.Ranks?.Ranks);
         s.WriteLine($"{Describe(model)} on {data.Description} ({data.Count} images, {device})");
         s.WriteLine($"ANN accuracy: {Percent(result.AnnAccuracy)}  ({result.Seconds:F1} s, {result.ImagesPerSecond:F0} images/s)");
         WritePredictions(s, predictions, result.Predictions, data);
@@ -113,7 +120,7 @@ public static class Commands
         var runs = new List<SimulationSettings> { settings };
         if (plotPath is not null && settings.Presim > 0) runs.Add(new SimulationSettings(settings.Steps));
         var progress = new EvaluationProgressPrinter(s.Out);
-        var evaluation = Evaluations.Snn(model, data, runs, batch, predictions is not null, progress.Report, s.Cancel);
+        var evaluation = Evaluations.Snn(model, data, runs, batch, predictions is not null, progress.Report, s.Cancel, s.Ranks?.Ranks);
         progress.Finish();
         var run = evaluation.Runs[0];
         var plain = evaluation.Runs.Count > 1 ? evaluation.Runs[1] : null;
@@ -131,7 +138,7 @@ public static class Commands
         s.WriteLine($"SNN: {run.Seconds:F1} s, {ProgressLine.Rate(run.ImagesPerSecond)} images/s, {run.LatencyPerStepMs:F2} ms per time step (batch {batch}; ρ + T = {run.CostSteps} steps per IF layer)");
         s.WriteLine($"accuracy per step: [{string.Join(", ", run.AccuracyPerStep.Select(a => (a * 100).ToString("F2")))}]");
 
-        if (plotPath is not null)
+        if (plotPath is not null && s.WritesFiles)
         {
             var (w, h) = AccuracyPlot.ParseSize(s.Get(o.PlotSize));
             AccuracyPlot.Write(plotPath, w, h, $"{model.Arch} (L = {model.Levels}) on {dataset.Name}", evaluation.AnnAccuracy,
@@ -144,6 +151,7 @@ public static class Commands
         var json = Context("snn", dataset.Name, model.Arch, model.Levels);
         json["checkpoint"] = model.Source;
         json["samples"] = evaluation.Samples;
+        json["ranks"] = evaluation.Ranks;
         json["ann_accuracy"] = ResultJson.Round(evaluation.AnnAccuracy);
         json = With(json, run, device);
         if (plain is not null) json["plain_accuracy_per_step"] = ResultJson.ToObject(plain)["accuracy_per_step"]!.DeepClone();
@@ -158,7 +166,7 @@ public static class Commands
         var device = s.UseDevice();
         var (model, dataset, data) = s.LoadModelAndData("diagnose", device);
         var settings = new SimulationSettings(s.Get(o.SimLen), s.Get(o.PresimLen), s.Get(o.Iterations));
-        var d = Diagnostics.Run(model, data, settings, s.Get(o.BatchSize), s.Cancel);
+        var d = Diagnostics.Run(model, data, settings, s.Get(o.BatchSize), s.Cancel, s.Ranks?.Ranks);
 
         s.WriteLine($"{Describe(model)} on {data.Description} ({d.Samples} images); T = {settings.Steps}, COS ρ = {settings.Presim}");
         var table = new Table().AddColumns("layer", "neurons", "rate plain", "rate COS",
@@ -261,7 +269,7 @@ public static class Commands
 
     internal static void WriteJson(Session s, JsonObject report)
     {
-        if (s.Parse.GetValue(s.Options.Json) is { } path)
+        if (s.Parse.GetValue(s.Options.Json) is { } path && s.WritesFiles)
         {
             ResultJson.Write(path, report);
             s.WriteLine($"JSON written to {path}");
