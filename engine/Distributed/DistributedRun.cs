@@ -50,9 +50,21 @@ public sealed class DistributedRun : IDisposable
     /// </summary>
     public DataParallel Parallel(Device device, bool syncBatchNorm, bool checkReplicas)
     {
-        if (device.Kind == DeviceKind.Cuda && _nccl is null && NcclCommunicator.UnavailableReason() is null)
+        // A collective decision (every rank sees the same gathered devices): NCCL only with one GPU per rank.
+        if (device.Kind == DeviceKind.Cuda && _nccl is null && NcclCommunicator.UnavailableReason() is null && !GpuShared(device))
             _nccl = NcclCommunicator.Create(Ranks, device);
         return new DataParallel(Ranks, _nccl) { SyncBatchNorm = syncBatchNorm, CheckReplicas = checkReplicas };
+    }
+
+    /// <summary>Whether another rank uses the same GPU on the same machine (NCCL refuses that: "Duplicate GPU detected").</summary>
+    private bool GpuShared(Device device)
+    {
+        ulong key = 14695981039346656037UL;
+        foreach (char c in $"{Environment.MachineName}/{device}") key = (key ^ c) * 1099511628211UL;
+        var all = new byte[8 * Ranks.Size];
+        Ranks.AllGather(BitConverter.GetBytes(key), all);
+        var keys = Enumerable.Range(0, Ranks.Size).Select(r => BitConverter.ToUInt64(all, 8 * r)).ToList();
+        return keys.Distinct().Count() < keys.Count;
     }
 
     /// <summary>Ends every rank of the job now with <paramref name="exitCode"/> (after this rank failed).</summary>
