@@ -66,3 +66,26 @@ public class NcclTests : GpuTestBase
         }
     }
 }
+
+/// <summary>CUDA gradients averaged through host memory (ranks sharing a GPU, or no NCCL): copied out, summed over the ranks, copied back.</summary>
+public class DataParallelOnGpuTests : GpuTestBase
+{
+    [Test]
+    public void CudaGradientsWithoutNcclAreAveragedThroughTheHost()
+    {
+        using var group = new InMemoryGroup(2);
+        var grads = group.Run(host =>
+        {
+            var model = new Sequential(new Linear(3, 2));
+            model.To(Gpu);
+            foreach (var (_, p) in model.NamedParameters())
+                p.Grad = Tensor.FromArray(Enumerable.Range(0, p.Numel).Select(i => (host.Rank + 1) * (i + 0.5f)).ToArray(), p.Shape, Gpu);
+            new DataParallel(host).AverageGradients(model);
+            Assert.That(model.NamedParameters().Select(p => p.Tensor.Grad!.Device), Is.All.EqualTo(Gpu));
+            return model.NamedParameters().Select(p => p.Tensor.Grad!.ToArray()).ToArray();
+        });
+        foreach (var rank in grads)
+            foreach (var g in rank)
+                Assert.That(g, Is.EqualTo(Enumerable.Range(0, g.Length).Select(i => (1 * (i + 0.5f) + 2 * (i + 0.5f)) / 2).ToArray()));
+    }
+}
