@@ -1,4 +1,5 @@
 using SpikeEngine.Distributed;
+using SpikeEngine.Tests.Runner;
 
 namespace SpikeEngine.Tests.Distributed;
 
@@ -25,5 +26,14 @@ public class LaunchTests
         Assert.That(() => Detect(("OMPI_COMM_WORLD_SIZE", "2")), Throws.TypeOf<DistributedException>().With.Message.Contains("OMPI_COMM_WORLD_RANK"));
         Assert.That(() => Detect(("PMI_SIZE", "two"), ("PMI_RANK", "0")), Throws.TypeOf<DistributedException>().With.Message.Contains("'two'"));
         Assert.That(() => Detect(("PMI_SIZE", "2"), ("PMI_RANK", "2")), Throws.TypeOf<DistributedException>().With.Message.Contains("rank 2"));
+    }
+
+    [Test]
+    public void TheRunnerRefusesAnUnknownDistributedMode()
+    {
+        CliRun.Of("eval", "--distributed", "nccl", "--load_model_name", Bundled.Model, "--datadir", Bundled.Data, "--limit", "10")
+            .AssertOneLineFailure("--distributed nccl", "auto or none");
+        CliRun.Of("eval", "--dist_timeout", "0", "--load_model_name", Bundled.Model, "--datadir", Bundled.Data, "--limit", "10")
+            .AssertOneLineFailure("--dist_timeout 0");
     }
 }
