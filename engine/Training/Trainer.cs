@@ -24,6 +24,8 @@ public sealed record TrainerOptions
     public int ReportEvery { get; init; } = 20;
     /// <summary>Data-parallel training over several ranks (the loaders must be sharded); null: this process alone.</summary>
     public DataParallel? Parallel { get; init; }
+    /// <summary>Linear per-batch warm-up epochs before the cosine (0 = the reference schedule); see <see cref="CosineSchedule"/>.</summary>
+    public int WarmupEpochs { get; init; }
 }
 
 /// <summary>One epoch's outcome.</summary>
@@ -56,6 +58,8 @@ public sealed class Trainer(TrainerOptions options, ModelMetadata info)
 
     public string? BestPath => Options.SaveDir is null ? null : Path.Combine(Options.SaveDir, TrainingCheckpoint.BestFile);
     public string? LastPath => Options.SaveDir is null ? null : Path.Combine(Options.SaveDir, TrainingCheckpoint.LastFile);
+    /// <summary>The per-epoch curve (<see cref="TrainingLog"/>), beside the checkpoints.</summary>
+    public string? LogPath => Options.SaveDir is null ? null : Path.Combine(Options.SaveDir, TrainingLog.FileName);
 
     public TrainingResult Fit(Module model, DataLoader train, DataLoader test,
         IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default)
@@ -64,7 +68,7 @@ public sealed class Trainer(TrainerOptions options, ModelMetadata info)
         DevicePlacement.Place(model, Options.Device);
         model.Train();
         var sgd = new Sgd(model.NamedParameters(), Options.LearningRate, Options.Momentum, Options.WeightDecay);
-        var schedule = new CosineSchedule(Options.LearningRate, Options.Epochs);
+        var schedule = new CosineSchedule(Options.LearningRate, Options.Epochs, warmupEpochs: Options.WarmupEpochs);
         int start = 0, bestEpoch = 0;
         double best = -1;
         if (Options.Resume && LastPath is not null && File.Exists(LastPath))
@@ -74,7 +78,9 @@ public sealed class Trainer(TrainerOptions options, ModelMetadata info)
         }
         var parallel = Options.Parallel;
         parallel?.Start(model, start);
-        bool writes = parallel?.IsRoot ?? true; // only rank 0 writes checkpoints
+        bool writes = parallel?.IsRoot ?? true; // only rank 0 writes checkpoints and the log
+        // A fresh run starts a fresh curve; a resumed one keeps the rows of the epochs it continues from.
+        List<TrainingLog.Row> log = LogPath is null ? [] : TrainingLog.Read(LogPath).Where(row => row.Epoch <= start).ToList();
         var history = new List<EpochResult>();
         int batches = train.BatchCount;
         long totalBatches = (long)(Options.Epochs - start) * batches, doneBatches = 0;
@@ -82,7 +88,7 @@ public sealed class Trainer(TrainerOptions options, ModelMetadata info)
         for (int epoch = start; epoch < Options.Epochs; epoch++)
         {
             var epochClock = Stopwatch.StartNew();
-            float lr = schedule.LearningRate(epoch);
+            float lr = schedule.LearningRate(epoch, 0, batches);
             sgd.LearningRate = lr;
             double lossSum = 0;
             long correct = 0, seen = 0;
@@ -96,6 +102,7 @@ public sealed class Trainer(TrainerOptions options, ModelMetadata info)
                 {
                     cancel.ThrowIfCancellationRequested();
                     TrainingStep.Result r;
+                    if (epoch < Options.WarmupEpochs) sgd.LearningRate = lr = schedule.LearningRate(epoch, i, batches);
                     try
                     {
                         r = TrainingStep.Run(model, sgd, batch.Images, batch.Labels, parallel);
@@ -141,6 +148,11 @@ public sealed class Trainer(TrainerOptions options, ModelMetadata info)
                 TrainingCheckpoint.SaveLast(LastPath, model, sgd, Info, new TrainingCheckpoint.ResumeState(epoch + 1, best, bestEpoch, Options.Seed));
             var result = new EpochResult(epoch + 1, lr, lossSum / seen, (double)correct / seen, acc, isBest, epochClock.Elapsed);
             history.Add(result);
+            if (LogPath is not null && writes)
+            {
+                log.Add(TrainingLog.Of(result));
+                TrainingLog.Write(LogPath, log);
+            }
             progress?.Report(new TrainingProgress(epoch + 1, Options.Epochs, batches, batches, (float)(lossSum / seen), 0,
                 TimeSpan.FromSeconds(doneBatches == 0 ? 0 : clock.Elapsed.TotalSeconds / doneBatches * (totalBatches - doneBatches)), result));
         }

@@ -39,6 +39,10 @@ public sealed record TrainRequest(string Arch, int Levels, string Dataset, strin
     /// global batch, split evenly over the ranks; each rank reads its shard of every epoch's order.
     /// </summary>
     public DataParallel? Parallel { get; init; }
+    /// <summary>Linear warm-up epochs before the cosine schedule (0 = the reference's plain cosine).</summary>
+    public int WarmupEpochs { get; init; }
+    /// <summary>The per-epoch curve the trainer keeps beside the checkpoints (<see cref="TrainingLog"/>).</summary>
+    public string LogPath => Path.Combine(SaveDir, TrainingLog.FileName);
 }
 
 /// <summary>
@@ -87,7 +91,7 @@ public static class TrainingRun
         var trainer = new Trainer(new TrainerOptions
         {
             Epochs = r.Epochs, LearningRate = (float)r.LearningRate, WeightDecay = (float)r.WeightDecay,
-            SaveDir = r.SaveDir, Resume = r.Resume, Device = r.Device, Seed = r.Seed, Parallel = r.Parallel,
+            SaveDir = r.SaveDir, Resume = r.Resume, Device = r.Device, Seed = r.Seed, WarmupEpochs = r.WarmupEpochs, Parallel = r.Parallel,
         }, info);
         var trainLoader = r.Parallel is { } p
             ? bundle.TrainLoader(r.BatchSize / ranks, r.Seed, DataShard.For(p.Ranks, ShardKind.Samples))

@@ -62,4 +62,19 @@ public class OptimiserTests
         for (int e = 0; e < pytorch.Length; e++)
             Assert.That(s.LearningRate(e), Is.EqualTo(pytorch[e]).Within(1e-7), $"epoch {e}");
     }
+    [Test]
+    public void WarmUpRisesPerBatchThenTheCosineRunsOverTheRemainingEpochs()
+    {
+        // 2 warm-up epochs of 4 batches, then CosineAnnealingLR(T_max = 4) over epochs 2..5 (values worked by hand).
+        var s = new CosineSchedule(0.1f, 6, warmupEpochs: 2);
+        double[] warm = [0.0125, 0.025, 0.0375, 0.05, 0.0625, 0.075, 0.0875, 0.1];
+        for (int k = 0; k < warm.Length; k++)
+            Assert.That(s.LearningRate(k / 4, k % 4, 4), Is.EqualTo(warm[k]).Within(1e-7), $"warm-up batch {k}");
+        double[] cosine = [0.1, 0.08535533905932738, 0.05, 0.014644660940672627];
+        for (int e = 2; e < 6; e++)
+            for (int b = 0; b < 4; b++)
+                Assert.That(s.LearningRate(e, b, 4), Is.EqualTo(cosine[e - 2]).Within(1e-7), $"epoch {e}, batch {b}: constant within a cosine epoch");
+        Assert.That(() => new CosineSchedule(0.1f, 3, warmupEpochs: 3), Throws.ArgumentException.With.Message.Contains("warm-up"));
+        Assert.That(() => new CosineSchedule(0.1f, 3, warmupEpochs: -1), Throws.ArgumentException.With.Message.Contains("warm-up"));
+    }
 }

@@ -81,6 +81,40 @@ public class TrainerTests
     }
 
     [Test]
+    public void TheTrainingLogHasOneRowPerEpochAndSurvivesAResume()
+    {
+        var (train, test) = Loaders();
+        var first = new Trainer(new TrainerOptions { Epochs = 3, WarmupEpochs = 1, LearningRate = 0.05f, SaveDir = _dir }, Info);
+        var result = first.Fit(ModelZoo.Create("cnn", 2, 4), train, test);
+        var rows = TrainingLog.Read(first.LogPath!);
+        Assert.That(rows.Select(r => r.Epoch), Is.EqualTo(new[] { 1, 2, 3 }));
+        for (int i = 0; i < 3; i++)
+        {
+            var e = result.Epochs[i];
+            Assert.That(rows[i].LearningRate, Is.EqualTo(e.LearningRate).Within(1e-6));
+            Assert.That(rows[i].TrainLoss, Is.EqualTo(e.TrainLoss).Within(1e-5 * Math.Max(1, e.TrainLoss)));
+            Assert.That(rows[i].TrainAccuracy, Is.EqualTo(e.TrainAccuracy).Within(1e-6));
+            Assert.That(rows[i].TestAccuracy, Is.EqualTo(e.Test.Top1).Within(1e-6));
+            Assert.That(rows[i].Seconds, Is.GreaterThan(0));
+        }
+        Assert.That(rows[0].LearningRate, Is.EqualTo(0.05).Within(1e-7), "the warm-up epoch ends at the base rate");
+        Assert.That(rows[1].LearningRate, Is.EqualTo(0.05).Within(1e-7), "the cosine starts at the base rate after the warm-up");
+        Assert.That(rows[2].LearningRate, Is.EqualTo(0.025).Within(1e-7), "cosine over the 2 remaining epochs");
+
+        // A resumed run keeps the rows up to its checkpoint (epoch 3) and appends its own; a stale row past it is dropped.
+        TrainingLog.Write(first.LogPath!, rows.Append(rows[2] with { Epoch = 4 }));
+        var resumed = new Trainer(new TrainerOptions { Epochs = 4, WarmupEpochs = 1, LearningRate = 0.05f, SaveDir = _dir, Resume = true }, Info);
+        var more = resumed.Fit(ModelZoo.Create("cnn", 2, 4), train, test);
+        var after = TrainingLog.Read(resumed.LogPath!);
+        Assert.That(after.Select(r => r.Epoch), Is.EqualTo(new[] { 1, 2, 3, 4 }));
+        Assert.That(after.Take(3), Is.EqualTo(rows));
+        Assert.That(after[3].TestAccuracy, Is.EqualTo(more.Epochs[0].Test.Top1).Within(1e-6));
+
+        File.WriteAllText(first.LogPath!, "epoch,loss\n1,2\n");
+        Assert.That(() => TrainingLog.Read(first.LogPath!), Throws.TypeOf<InvalidDataException>().With.Message.Contains(TrainingLog.FileName).And.Message.Contains("header"));
+    }
+
+    [Test]
     public void ResumeRefusesACheckpointOfAnotherModel()
     {
         var (train, test) = Loaders();

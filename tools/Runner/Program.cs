@@ -1,4 +1,5 @@
 // The SpikeEngine command-line front door (see tools/Runner/README.md).
+using System.Runtime.InteropServices;
 using SpikeEngine.Runner.Cli;
 
 using var cancel = new CancellationTokenSource();
@@ -11,4 +12,12 @@ if (training) Console.CancelKeyPress += (_, e) =>
     cancel.Cancel();
     Console.Error.WriteLine("Interrupt: stopping after the current batch and keeping the last good checkpoint (Ctrl-C again to abort).");
 };
+// SIGTERM (kill, a batch scheduler's time limit) stops training the same way: after the current batch, checkpoint kept.
+using var terminate = training ? PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal =>
+{
+    if (cancel.IsCancellationRequested) return; // a second SIGTERM ends the process at once
+    signal.Cancel = true;
+    cancel.Cancel();
+    Console.Error.WriteLine("SIGTERM: stopping after the current batch and keeping the last good checkpoint.");
+}) : null;
 return RunnerCli.Run(args, Console.Out, Console.Error, cancel.Token);

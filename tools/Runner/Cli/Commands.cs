@@ -49,18 +49,25 @@ public static class Commands
             TrainLimit = s.Parse.GetValue(o.TrainLimit), TestLimit = s.Parse.GetValue(o.Limit),
             Epochs = s.Get(o.TrainEpochs), BatchSize = s.Get(o.BatchSize), LearningRate = s.Get(o.Lr), WeightDecay = s.Get(o.Wd),
             Seed = s.Get(o.Seed), Resume = s.Get(o.Resume), InitFrom = initFrom, Device = device,
+            Augmentation = AugmentationOption(s.Get(o.Augment)), WarmupEpochs = s.Get(o.WarmupEpochs),
             Parallel = s.Ranks?.Parallel(device, s.Get(o.SyncBn), s.Get(o.CheckReplicas)),
         };
+        if (request.WarmupEpochs < 0 || request.WarmupEpochs >= request.Epochs)
+            throw new CliError($"--warmup_epochs {request.WarmupEpochs} must be between 0 and {request.Epochs - 1} (fewer than --trainann_epochs {request.Epochs}).");
+        string? curvePath = s.Parse.GetValue(o.Curve);
+        var (curveWidth, curveHeight) = AccuracyPlot.ParseSize(s.Get(o.PlotSize));
         TrainingRun.CheckData(request);
         int ranks = s.Ranks?.Ranks.Size ?? 1;
 
         s.WriteLine($"Training {arch} (QCFS, L = {l}) on {dataset.Name} for {request.Epochs} epochs, batch {request.BatchSize}, " +
-                    $"lr {request.LearningRate}, wd {request.WeightDecay}, seed {request.Seed}, {device}" +
+                    $"lr {request.LearningRate}" + (request.WarmupEpochs > 0 ? $" ({request.WarmupEpochs} warm-up epochs)" : "") +
+                    $", wd {request.WeightDecay}, {AugmentationName(dataset.Name, request.Augmentation)} augmentation, seed {request.Seed}, {device}" +
                     (request.Resume ? ", resuming" : "") + (initFrom is null ? "" : $", starting from {initFrom}") +
                     (ranks > 1 ? $"; {ranks} ranks ({s.Ranks!.Launch.Launcher}), {request.BatchSize / Math.Max(1, ranks)} images per rank and step" +
                                  (request.Parallel?.Device is not null ? ", gradients over NCCL" : ", gradients over MPI") : ""));
         var clock = Stopwatch.StartNew();
-        var progress = new TrainProgressPrinter(s.Out);
+        var progress = new TrainProgressPrinter(s.Out, curvePath is null || !s.WritesFiles ? null
+            : () => TrainingCurvePlot.Write(curvePath, curveWidth, curveHeight, $"{arch} (QCFS, L = {l}) on {dataset.Name}", TrainingLog.Read(request.LogPath)));
         var outcome = TrainingRun.Run(request, progress, s.Cancel);
         progress.Finish();
         s.Ranks?.Ranks.Barrier(); // rank 0's checkpoints are complete before any rank reads them
@@ -75,9 +82,22 @@ public static class Commands
 
         var json = Context("train", dataset.Name, arch, l);
         json["trainann_epochs"] = request.Epochs;
+        json["training_log"] = request.LogPath;
         WriteJson(s, With(json, outcome, device));
         return (outcome, device);
     }
+
+    private static Augmentation AugmentationOption(string text) => text.ToLowerInvariant() switch
+    {
+        "full" => Augmentation.Full,
+        "basic" => Augmentation.Basic,
+        "none" => Augmentation.None,
+        _ => throw new CliError($"--augment '{text}' is not one of full, basic, none."),
+    };
+
+    /// <summary>What the training really applies: Fashion-MNIST and MNIST train on their images as they are (METHOD.md §1 augments CIFAR and ImageNet only).</summary>
+    private static string AugmentationName(string dataset, Augmentation a) =>
+        dataset is "FashionMNIST" or "MNIST" ? "no" : a.ToString().ToLowerInvariant();
 
     // ---------------------------------------------------------------- eval
     public static int Eval(Session s)
@@ -278,7 +298,7 @@ public static class Commands
 }
 
 /// <summary>Prints training progress: one line per epoch; a live batch line on a terminal, else a batch line every 15 s.</summary>
-internal sealed class TrainProgressPrinter(TextWriter output) : IProgress<TrainingProgress>
+internal sealed class TrainProgressPrinter(TextWriter output, Action? afterEpoch = null) : IProgress<TrainingProgress>
 {
     private readonly ProgressLine _line = new(output);
 
@@ -288,7 +308,8 @@ internal sealed class TrainProgressPrinter(TextWriter output) : IProgress<Traini
         {
             _line.Clear();
             string speed = p.ImagesPerSecond > 0 ? $"  {p.ImagesPerSecond:F0} img/s" : "";
-            output.WriteLine($"epoch {p.Epoch}/{p.Epochs}  loss {done.TrainLoss:F4}  test {done.Test.Top1 * 100:F2} %{speed}  {ProgressLine.Duration(p.Remaining)} left".PadRight(79));
+            output.WriteLine($"epoch {p.Epoch}/{p.Epochs}  lr {done.LearningRate:G3}  loss {done.TrainLoss:F4}  train {done.TrainAccuracy * 100:F2} %  test {done.Test.Top1 * 100:F2} %{speed}  {done.Duration.TotalSeconds:F0} s  {ProgressLine.Duration(p.Remaining)} left".PadRight(79));
+            afterEpoch?.Invoke();
         }
         else
         {

@@ -37,7 +37,7 @@ public static class RunnerCli
             s.Get(s.Options.DirectTraining) || s.Has(s.Options.LoadModelName) ? Commands.Reference(s) : EmbeddedDefault.Run(s)));
 
         var train = new Command("train", "Train a QCFS ANN (the reference's --direct_training); saves best and last checkpoints to --savedir.");
-        var trainOptions = RunnerOptions.AddTo(train, o => o.Common().Concat(o.Training()).Append(o.LoadModelName));
+        var trainOptions = RunnerOptions.AddTo(train, o => o.Common().Concat(o.Training()).Concat([o.LoadModelName, o.PlotSize]));
         train.SetAction(p => Execute(p, trainOptions, output, error, cancel, setExit, Commands.Train));
         root.Add(train);
 

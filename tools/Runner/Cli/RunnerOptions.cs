@@ -65,6 +65,12 @@ public sealed class RunnerOptions
     { Description = "CPU threads for the engine's kernels (default: all cores)." };
     public readonly Option<bool> Resume = new("--resume")
     { Description = "Continue training from the last checkpoint in --savedir." };
+    public readonly Option<string> Augment = new("--augment")
+    { Description = "Training augmentation: full (the reference: crop, flip, AutoAugment, Cutout), basic (crop and flip) or none.", DefaultValueFactory = _ => "full" };
+    public readonly Option<int> WarmupEpochs = new("--warmup_epochs")
+    { Description = "Epochs of linear learning-rate warm-up (per batch) before the cosine schedule; 0 = the reference's schedule.", DefaultValueFactory = _ => 0 };
+    public readonly Option<string?> Curve = new("--curve")
+    { Description = "Write the training curve (loss, training and test accuracy per epoch, from SAVEDIR/.../training_log.csv) as a PNG to FILE after every epoch." };
     public readonly Option<int> Iterations = new("--iterations")
     { Description = "COS iterations k (repeat pre-simulation and shift; 1 = the reference).", DefaultValueFactory = _ => 1 };
 
@@ -91,7 +97,7 @@ public sealed class RunnerOptions
     public IEnumerable<Option> Snn() => [SimLen, PresimLen, Iterations];
 
     public IEnumerable<Option> Training() =>
-        [TrainDir, SaveDir, TrainEpochs, TrainLimit, Lr, Wd, DirectTraining, SaveModel, Resume, SyncBn, CheckReplicas];
+        [TrainDir, SaveDir, TrainEpochs, TrainLimit, Lr, Wd, Augment, WarmupEpochs, Curve, DirectTraining, SaveModel, Resume, SyncBn, CheckReplicas];
 
     public IEnumerable<Option> All() =>
         Common().Concat(Snn()).Concat(Training()).Concat([LoadModelName, Predictions, Plot, PlotSize]);

@@ -1,0 +1,59 @@
+using SpikeEngine.Tests.Support;
+using SpikeEngine.Training;
+
+namespace SpikeEngine.Tests.Runner;
+
+/// <summary>train --augment, --warmup_epochs and --curve, and the per-epoch training_log.csv beside the checkpoints.</summary>
+[NonParallelizable]
+public class TrainingScheduleTests
+{
+    private static string[] Common(string datadir) =>
+        ["train", "--dataset", "CIFAR10", "--datadir", datadir, "--net_arch", "resnet20", "--L", "4", "--trainann_epochs", "2",
+         "--train_limit", "64", "--limit", "32", "--batchsize", "32", "--lr", "0.05", "--seed", "3"];
+
+    [Test]
+    public void AugmentationWarmUpAndTheCurveAreWhatTheOptionsSay()
+    {
+        var cifar = Path.GetDirectoryName(TestEnvironment.RequireData("cifar-10-batches-bin", "data_batch_1.bin"))!;
+        using var tmp = new TempFolder();
+        int threads = SpikeEngine.Backend.Backends.Cpu.Threads;
+        try
+        {
+            var basic = CliRun.Of([.. Common(cifar), "--augment", "basic", "--warmup_epochs", "1", "--savedir", tmp["basic"],
+                "--curve", tmp["curve.png"], "--json", tmp["basic.json"]]);
+            basic.AssertSuccess();
+            Assert.That(basic.Out, Does.Contain("basic augmentation").And.Contain("1 warm-up epochs"));
+            var none = CliRun.Of([.. Common(cifar), "--augment", "none", "--warmup_epochs", "1", "--savedir", tmp["none"]]);
+            none.AssertSuccess();
+
+            var log = TrainingLog.Read(Path.Combine(tmp["basic"], "CIFAR10-resnet20-L4", TrainingLog.FileName));
+            Assert.That(log.Select(r => r.Epoch), Is.EqualTo(new[] { 1, 2 }));
+            Assert.That(log.Select(r => r.LearningRate), Is.EqualTo(new[] { 0.05, 0.05 }).Within(1e-7),
+                "the warm-up epoch ends at the base rate, and the one cosine epoch after it stays there");
+            using (var doc = JsonDocument.Parse(File.ReadAllText(tmp["basic.json"])))
+                Assert.That(doc.RootElement.GetProperty("training_log").GetString(), Does.EndWith(TrainingLog.FileName));
+
+            var png = File.ReadAllBytes(tmp["curve.png"]);
+            Assert.That(png.Take(8), Is.EqualTo(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }), "a PNG");
+
+            // Same seed, same images: only the augmentation differs, so the trained weights must differ.
+            var a = SafeTensors.Load(Path.Combine(tmp["basic"], "CIFAR10-resnet20-L4", "last.safetensors")).Tensors["conv1.0.weight"];
+            var b = SafeTensors.Load(Path.Combine(tmp["none"], "CIFAR10-resnet20-L4", "last.safetensors")).Tensors["conv1.0.weight"];
+            Assert.That(a.Span.ToArray(), Is.Not.EqualTo(b.Span.ToArray()), "--augment basic changes what the network sees");
+        }
+        finally
+        {
+            SpikeEngine.Backend.Backends.Cpu.Threads = threads;
+        }
+    }
+
+    [Test]
+    public void BadScheduleOptionsAreOneClearLine()
+    {
+        using var tmp = new TempFolder();
+        CliRun.Of(["train", "--dataset", "FashionMNIST", "--datadir", tmp["none"], "--augment", "heavy"])
+            .AssertOneLineFailure("--augment 'heavy'", "full, basic, none");
+        CliRun.Of(["train", "--dataset", "FashionMNIST", "--datadir", tmp["none"], "--trainann_epochs", "2", "--warmup_epochs", "2"])
+            .AssertOneLineFailure("--warmup_epochs 2", "--trainann_epochs 2");
+    }
+}

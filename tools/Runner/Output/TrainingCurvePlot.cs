@@ -1,0 +1,29 @@
+using SpikeEngine.IO;
+using SpikeEngine.Training;
+
+namespace SpikeEngine.Runner.Output;
+
+/// <summary>The training curve: training and test top-1 accuracy (%) on the left axis, mean training loss on the right, per epoch.</summary>
+public static class TrainingCurvePlot
+{
+    public static void Write(string path, int width, int height, string title, IReadOnlyList<TrainingLog.Row> rows)
+    {
+        var plot = new ScottPlot.Plot();
+        plot.Title(title);
+        plot.XLabel("epoch");
+        plot.YLabel("top-1 accuracy (%)");
+        plot.Axes.Right.Label.Text = "training loss";
+        double[] epochs = rows.Select(r => (double)r.Epoch).ToArray();
+        var test = plot.Add.Scatter(epochs, rows.Select(r => r.TestAccuracy * 100).ToArray());
+        test.LegendText = "test accuracy";
+        var train = plot.Add.Scatter(epochs, rows.Select(r => r.TrainAccuracy * 100).ToArray());
+        train.LegendText = "training accuracy";
+        var loss = plot.Add.Scatter(epochs, rows.Select(r => r.TrainLoss).ToArray());
+        loss.LegendText = "training loss (right axis)";
+        loss.LinePattern = ScottPlot.LinePattern.Dashed;
+        loss.Axes.YAxis = plot.Axes.Right;
+        plot.ShowLegend(ScottPlot.Alignment.LowerRight);
+        var png = plot.GetImageBytes(width, height, ScottPlot.ImageFormat.Png);
+        AtomicFile.Write(path, s => s.Write(png));
+    }
+}
