@@ -12,6 +12,13 @@ public sealed record LaunchInfo(int Size, int Rank, int LocalRank, string Launch
 /// </summary>
 public static class Launch
 {
+    /// <summary>Whether mpirun or a PMI launcher started this process (its variables are set), whatever their values.</summary>
+    public static bool Launched(Func<string, string?>? environment = null)
+    {
+        var env = environment ?? Environment.GetEnvironmentVariable;
+        return env("OMPI_COMM_WORLD_SIZE") is not null || env("PMI_SIZE") is not null;
+    }
+
     /// <summary>The job this process belongs to, or null when no launcher started it (or it started one process only).</summary>
     public static LaunchInfo? Detect(Func<string, string?>? environment = null)
     {

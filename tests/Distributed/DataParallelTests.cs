@@ -150,7 +150,7 @@ public class DataParallelTests
         var best = ModelLoader.Load(new ModelRequest(Path.Combine(tmp["runs"], TrainingCheckpoint.BestFile)));
         var alone = Evaluations.Ann(best, DataSplits.Open(new DataRequest("FashionMNIST") { Folder = tmp["data"] }), 64);
         Assert.That(alone.AnnAccuracy, Is.EqualTo(outcomes[0].outcome.BestAccuracy));
-        Assert.That(Directory.GetFiles(tmp["runs"]).Select(Path.GetFileName).Order(), Is.EqualTo(new[] { "best.safetensors", "last.safetensors" }));
+        Assert.That(Directory.GetFiles(tmp["runs"]).Select(Path.GetFileName).Order(), Is.EqualTo(new[] { "best.safetensors", "last.safetensors", TrainingLog.FileName }.Order()));
     }
 
     [Test]

@@ -13,6 +13,8 @@ public class LaunchTests
     public void MpirunAndPmiVariablesGiveSizeRankAndLocalRank()
     {
         Assert.That(Detect(), Is.Null, "no launcher");
+        Assert.That(Launch.Launched(_ => null), Is.False);
+        Assert.That(Launch.Launched(n => n == "PMI_SIZE" ? "1" : null), Is.True, "set, whatever the value");
         Assert.That(Detect(("OMPI_COMM_WORLD_SIZE", "4"), ("OMPI_COMM_WORLD_RANK", "3"), ("OMPI_COMM_WORLD_LOCAL_RANK", "1")),
             Is.EqualTo(new LaunchInfo(4, 3, 1, "mpirun")));
         Assert.That(Detect(("PMI_SIZE", "8"), ("PMI_RANK", "5"), ("SLURM_LOCALID", "2")), Is.EqualTo(new LaunchInfo(8, 5, 2, "PMI (srun)")));
