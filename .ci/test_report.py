@@ -8,7 +8,7 @@ run holds no test, or when a --require'd test did not pass in every run.
 
 May skip: tests in category Gpu, and only when this machine has no CUDA device (--no-cuda-device;
 .ci/run decides that from the driver, not from the tests). In a run on the emulated CUDA device
-(--emulator-run) only the cuDNN cases of category Gpu may skip: the emulator has no cuDNN. Nothing else:
+(--emulator-run) only the cuDNN and NCCL cases of category Gpu may skip: the emulator has neither. Nothing else:
 a missing Python, data set or fixture must fail, never skip, or CI would go green while a cross-check
 stops running.
 
@@ -45,13 +45,13 @@ def first_line(text):
     return text.splitlines()[0] if text else ""
 
 
-EMULATOR_SKIP_REASON = "cuDNN absent"
+EMULATOR_SKIP_REASONS = ("cuDNN absent", "NCCL absent")
 
 
 def may_skip(categories, reason, no_cuda_device, emulated):
     if ALLOWED_SKIP_CATEGORY not in categories:
         return False
-    return EMULATOR_SKIP_REASON in reason if emulated else no_cuda_device
+    return any(r in reason for r in EMULATOR_SKIP_REASONS) if emulated else no_cuda_device
 
 
 def check_run(label, path, no_cuda_device, required, emulated=False, left_out=None):
@@ -109,7 +109,7 @@ def main():
     ap.add_argument("--require", action="append", default=[], metavar="TEST")
     ap.add_argument("--run", action="append", nargs=2, required=True, metavar=("LABEL", "XML"))
     ap.add_argument("--emulator-run", action="append", nargs=2, default=[], metavar=("LABEL", "XML"),
-                    help="a run of category Gpu on the emulated device: only cuDNN cases may skip")
+                    help="a run of category Gpu on the emulated device: only cuDNN and NCCL cases may skip")
     ap.add_argument("--left-out", metavar="CATEGORY",
                     help="the --run runs left this category out (Gpu without a CUDA device, Emulator with one); "
                          "the emulator runs must pass tests of it")
@@ -136,9 +136,9 @@ def main():
         why = "0 skipped"
     elif allowed == skipped:
         why = (f"{skipped} skipped: all in category {ALLOWED_SKIP_CATEGORY} (no CUDA device; on the emulated "
-               f"device only the cuDNN cases)")
+               f"device only the cuDNN and NCCL cases)")
     else:
-        why = (f"{skipped} skipped: {allowed} in category {ALLOWED_SKIP_CATEGORY} (no CUDA device, or cuDNN on the "
+        why = (f"{skipped} skipped: {allowed} in category {ALLOWED_SKIP_CATEGORY} (no CUDA device, or cuDNN or NCCL on the "
                f"emulated device), {skipped - allowed} that may not skip (named above)")
     if args.left_out:
         why += (f"; category {args.left_out} left out of the default run"

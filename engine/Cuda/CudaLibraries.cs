@@ -4,8 +4,8 @@ using System.Runtime.InteropServices;
 namespace SpikeEngine.Cuda;
 
 /// <summary>
-/// Finds libcuda, libcublas and libcudnn for the engine's LibraryImport declarations (logical names
-/// "cuda", "cublas", "cudnn"). Search order: SPIKEENGINE_CUDA_LIB_DIR (one or more folders separated
+/// Finds libcuda, libcublas, libcudnn and libnccl for the engine's LibraryImport declarations (logical names
+/// "cuda", "cublas", "cudnn", "nccl"). Search order: SPIKEENGINE_CUDA_LIB_DIR (one or more folders separated
 /// by the path separator), CUDA_PATH/lib64, LD_LIBRARY_PATH, the system library folders,
 /// /usr/local/cuda*/lib64, pip-installed site-packages/nvidia/*/lib (and torch/lib), and finally
 /// the loader's own search by soname.
@@ -17,6 +17,8 @@ public static class CudaLibraries
     public const string Driver = "cuda";
     public const string Cublas = "cublas";
     public const string Cudnn = "cudnn";
+    /// <summary>NCCL (engine/Distributed): the GPU-to-GPU collectives of data-parallel training.</summary>
+    public const string Nccl = "nccl";
     public const string OverrideVariable = "SPIKEENGINE_CUDA_LIB_DIR";
     /// <summary>SPIKEENGINE_CUDA=emulator selects the emulated device instead of libcuda/libcublas.</summary>
     public const string ModeVariable = "SPIKEENGINE_CUDA";
@@ -24,6 +26,7 @@ public static class CudaLibraries
     public const string EmulatorPathVariable = "SPIKEENGINE_CUDA_EMULATOR";
     public const string EmulatorFileName = "libspikeengine_cuda_emulator.so";
     public const string CudnnAbsentUnderEmulator = "cuDNN absent (emulator)";
+    public const string NcclAbsentUnderEmulator = "NCCL absent (emulator)";
 
     /// <summary>Whether SPIKEENGINE_CUDA=emulator (case-insensitive) is set.</summary>
     public static bool EmulatorSelected =>
@@ -43,6 +46,7 @@ public static class CudaLibraries
         Cudnn => OperatingSystem.IsWindows()
             ? ["cudnn64_9.dll", "cudnn64_8.dll"]
             : ["libcudnn.so.9", "libcudnn.so.8", "libcudnn.so"],
+        Nccl => OperatingSystem.IsWindows() ? [] : ["libnccl.so.2", "libnccl.so"],
         _ => throw new ArgumentException($"Unknown CUDA library '{library}'.")
     };
 
@@ -146,7 +150,7 @@ public static class CudaLibraries
     }
 
     private static IntPtr Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath)
-        => libraryName is Driver or Cublas or Cudnn && TryLoad(libraryName, out var handle, out _) ? handle : IntPtr.Zero;
+        => libraryName is Driver or Cublas or Cudnn or Nccl && TryLoad(libraryName, out var handle, out _) ? handle : IntPtr.Zero;
 
     /// <summary>Loads a logical library once; on failure <paramref name="error"/> says which file names and folders were tried.</summary>
     public static bool TryLoad(string library, out IntPtr handle, out string? error)
@@ -166,7 +170,8 @@ public static class CudaLibraries
 
     private static (IntPtr, string?) Load(string library)
     {
-        if (EmulatorSelected) return library == Cudnn ? (IntPtr.Zero, CudnnAbsentUnderEmulator) : LoadEmulator();
+        if (EmulatorSelected)
+            return library switch { Cudnn => (IntPtr.Zero, CudnnAbsentUnderEmulator), Nccl => (IntPtr.Zero, NcclAbsentUnderEmulator), _ => LoadEmulator() };
         var names = FileNames(library);
         var folders = SearchFolders();
         foreach (var folder in folders)

@@ -33,7 +33,13 @@ public sealed class DataLoader(IImageDataset dataset, int batchSize, Normalizati
     /// <summary>Threads preparing the samples of one batch.</summary>
     public int Workers { get; init; } = Math.Max(1, Environment.ProcessorCount);
 
-    public int BatchCount => DropLast ? Dataset.Count / BatchSize : (Dataset.Count + BatchSize - 1) / BatchSize;
+    /// <summary>This rank's part of every epoch's order (data-parallel runs); null: the whole order.</summary>
+    public Distributed.DataShard? Shard { get; init; }
+
+    /// <summary>Images per epoch for this loader (its shard's share when sharded).</summary>
+    public int SampleCount => Shard?.Count(Dataset.Count, BatchSize) ?? Dataset.Count;
+
+    public int BatchCount => DropLast ? SampleCount / BatchSize : (SampleCount + BatchSize - 1) / BatchSize;
 
     /// <summary>
     /// The seed of one random stream: the epoch's shuffle (index −1) or one sample's augmentation.
@@ -54,12 +60,12 @@ public sealed class DataLoader(IImageDataset dataset, int batchSize, Normalizati
         return (int)(h >> 33);
     }
 
-    /// <summary>The sample order of an epoch (identity when not shuffling).</summary>
+    /// <summary>The sample order of an epoch (identity when not shuffling), cut to the <see cref="Shard"/> when there is one.</summary>
     public int[] Order(int epoch)
     {
         var order = Enumerable.Range(0, Dataset.Count).ToArray();
         if (Shuffle) new Random(DeriveSeed(Seed, epoch, -1)).Shuffle(order);
-        return order;
+        return Shard?.Select(order, BatchSize) ?? order;
     }
 
     /// <summary>

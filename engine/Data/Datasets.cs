@@ -36,12 +36,12 @@ public sealed record DatasetBundle(
     public int Classes => Train.ClassNames.Count;
 
     /// <summary>Shuffled, augmented training batches.</summary>
-    public DataLoader TrainLoader(int batchSize, int seed = 0) =>
-        new(Train, batchSize, Normalization, shuffle: true, seed: seed, transform: TrainTransform) { TensorTransform = TrainTensorTransform };
+    public DataLoader TrainLoader(int batchSize, int seed = 0, Distributed.DataShard? shard = null) =>
+        new(Train, batchSize, Normalization, shuffle: true, seed: seed, transform: TrainTransform) { TensorTransform = TrainTensorTransform, Shard = shard };
 
     /// <summary>Evaluation batches in dataset order, the last partial batch kept.</summary>
-    public DataLoader TestLoader(int batchSize) =>
-        new(Test, batchSize, Normalization, shuffle: false, transform: TestTransform);
+    public DataLoader TestLoader(int batchSize, Distributed.DataShard? shard = null) =>
+        new(Test, batchSize, Normalization, shuffle: false, transform: TestTransform) { Shard = shard };
 }
 
 /// <summary>

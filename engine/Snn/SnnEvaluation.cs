@@ -58,6 +58,9 @@ public sealed record SnnEvaluation(
     /// <summary>Per-image predictions, when asked for (<see cref="SnnEvaluationOptions.KeepPredictions"/>).</summary>
     [JsonIgnore] public PredictionTable? Predictions { get; init; }
 
+    /// <summary>How many processes shared the work (<see cref="Samples"/> is the total over all of them).</summary>
+    [JsonPropertyOrder(-1)] public int Ranks { get; init; } = 1;
+
     public string ToJson() => ResultJson.Serialize(this);
 
     /// <summary>The table ANN | run 1 at t = 1, 2, 4, 8, … | run 2 …, in percent.</summary>
@@ -99,6 +102,12 @@ public sealed record SnnEvaluationOptions
     /// <summary>Called after every batch.</summary>
     public Action<EvaluationProgress>? Progress { get; init; }
     public CancellationToken Cancel { get; init; }
+    /// <summary>
+    /// Sharded evaluation: the loader holds this rank's shard (<see cref="Distributed.ShardKind.Batches"/>) and the
+    /// counts (images, ANN and per-step correct, the recorders') are summed over the ranks, so every rank returns
+    /// the whole set's result, equal to the single-process one. Per-image predictions are not gathered.
+    /// </summary>
+    public Distributed.ICommunicator? Ranks { get; init; }
 }
 
 public static class SnnEvaluator
@@ -120,6 +129,8 @@ public static class SnnEvaluator
         if (runs.Count == 0) throw new ArgumentException("SNN evaluation: give at least one simulation setting (T, ρ).");
         if (options.Recorders is { } rec && rec.Count != runs.Count)
             throw new ArgumentException($"SNN evaluation: {rec.Count} recorders for {runs.Count} settings; give one per setting (null for none).");
+        if (options.Ranks is not null && options.KeepPredictions)
+            throw new ArgumentException("SNN evaluation: per-image predictions are not gathered across ranks; keep them in a single-process run.");
         var recorders = options.Recorders ?? (options.RecordActivity ? runs.Select(_ => (SpikeRecorder?)new SpikeRecorder()).ToList() : null);
         long images = 0, annCorrect = 0;
         var correct = runs.Select(r => new long[r.Steps]).ToArray();
@@ -165,13 +176,27 @@ public static class SnnEvaluator
             }
         }
         finally { ann.Train(wasTraining); }
+        if (options.Ranks is { } ranks)
+        {
+            var counts = new long[2 + correct.Sum(c => c.Length)];
+            (counts[0], counts[1]) = (images, annCorrect);
+            int at = 2;
+            foreach (var c in correct) { c.CopyTo(counts, at); at += c.Length; }
+            ranks.AllReduceSum(counts);
+            (images, annCorrect, at) = (counts[0], counts[1], 2);
+            foreach (var c in correct) { counts.AsSpan(at, c.Length).CopyTo(c); at += c.Length; }
+            foreach (var recorder in recorders ?? []) recorder?.SumOver(ranks);
+        }
         if (images == 0) throw new InvalidOperationException("SNN evaluation: the loader yielded no images.");
         var results = runs.Select((s, r) => new SnnRunResult(images, s.Presim, s.Steps, s.Iterations, loader.BatchSize,
             correct[r].Select(c => c / (double)images).ToArray(), seconds[r])
         {
             Activity = recorders?[r] is { } recorded ? SpikeActivity.From(recorded.Result()) : null,
         }).ToList();
-        return new SnnEvaluation(images, annCorrect / (double)images, annSeconds, results) { Predictions = keep?.ToTable() };
+        return new SnnEvaluation(images, annCorrect / (double)images, annSeconds, results)
+        {
+            Predictions = keep?.ToTable(), Ranks = options.Ranks?.Size ?? 1,
+        };
     }
 
     /// <summary>Column name of a run in a prediction table: "plain" / "cos", made unique with ρ and k when needed.</summary>

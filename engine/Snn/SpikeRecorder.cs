@@ -91,6 +91,37 @@ public sealed class SpikeRecorder
     /// <summary>The values without a copy on the CPU (the recorder only reads them), a host copy from a GPU.</summary>
     private static ReadOnlySpan<float> Host(Tensor t) => t.Device == Device.Cpu ? t.Span : t.ToArray();
 
+    /// <summary>
+    /// Sums every count over the ranks (sharded diagnostics), exactly: afterwards every rank holds the whole set's
+    /// counts. Every rank must have recorded at least one batch (the same layers, in the same order).
+    /// </summary>
+    public void SumOver(Distributed.ICommunicator ranks)
+    {
+        if (_settings is null)
+            throw new InvalidOperationException($"SpikeRecorder on rank {ranks.Rank}: nothing was recorded; every rank needs at least one batch.");
+        var parts = new List<long[]> { new[] { _images } };
+        foreach (var a in _layers.Values) parts.AddRange([new[] { a.Neurons, a.ShiftedUp, a.ShiftedDown }, a.SpikesPerStep, a.OffsetHistogram]);
+        foreach (var a in _synapses.Values) parts.Add(a.SynOpsPerProcessedStep);
+        var flat = parts.SelectMany(p => p).ToArray();
+        var lengths = new byte[8 * ranks.Size];
+        ranks.AllGather(BitConverter.GetBytes((long)flat.Length), lengths);
+        for (int r = 0; r < ranks.Size; r++)
+            if (BitConverter.ToInt64(lengths, 8 * r) != flat.Length)
+                throw new InvalidOperationException($"SpikeRecorder: rank {r} recorded {BitConverter.ToInt64(lengths, 8 * r)} counts, rank {ranks.Rank} {flat.Length}; the ranks simulated different networks.");
+        ranks.AllReduceSum(flat);
+        int at = 0;
+        long Next() => flat[at++];
+        void Fill(long[] target) { flat.AsSpan(at, target.Length).CopyTo(target); at += target.Length; }
+        _images = Next();
+        foreach (var a in _layers.Values)
+        {
+            (a.Neurons, a.ShiftedUp, a.ShiftedDown) = (Next(), Next(), Next());
+            Fill(a.SpikesPerStep);
+            Fill(a.OffsetHistogram);
+        }
+        foreach (var a in _synapses.Values) Fill(a.SynOpsPerProcessedStep);
+    }
+
     /// <summary>The statistics of what was recorded, per image.</summary>
     public SimulationStatistics Result(long annMacsPerImage = -1)
     {

@@ -1,5 +1,6 @@
 using SpikeEngine.Autograd;
 using SpikeEngine.Data;
+using SpikeEngine.Distributed;
 using SpikeEngine.Nn;
 using SpikeEngine.Tensors;
 
@@ -22,9 +23,11 @@ public static class Metrics
     /// <summary>
     /// Evaluates <paramref name="model"/> in eval mode without gradients; restores the previous mode.
     /// <paramref name="onBatch"/>, if given, sees every batch with its logits (e.g. to keep per-image predictions).
+    /// With <paramref name="ranks"/>, each rank evaluates its shard of the loader and the counts are summed over the
+    /// ranks (top-1 and top-5 exactly; the loss sum as a double), so every rank returns the whole set's accuracy.
     /// </summary>
     public static Accuracy Evaluate(Module model, DataLoader loader, Device device, CancellationToken cancel = default,
-        Action<DeviceBatch, Tensor>? onBatch = null)
+        Action<DeviceBatch, Tensor>? onBatch = null, ICommunicator? ranks = null)
     {
         bool wasTraining = model.Training;
         model.Eval();
@@ -46,6 +49,14 @@ public static class Metrics
                     n += batch.Size;
                     logits.Dispose();
                 }
+            }
+            if (ranks is not null)
+            {
+                Span<long> counts = [top1, top5, n];
+                Span<double> loss = [lossSum];
+                ranks.AllReduceSum(counts);
+                ranks.AllReduceSum(loss);
+                (top1, top5, n, lossSum) = (counts[0], counts[1], counts[2], loss[0]);
             }
             return new Accuracy((double)top1 / n, (double)top5 / n, lossSum / n, (int)n);
         }

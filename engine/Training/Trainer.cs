@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using SpikeEngine.Data;
+using SpikeEngine.Distributed;
 using SpikeEngine.IO;
 using SpikeEngine.Nn;
 using SpikeEngine.Tensors;
@@ -21,6 +22,8 @@ public sealed record TrainerOptions
     public int Seed { get; init; }
     /// <summary>Report progress every this many batches (and at the last batch of an epoch).</summary>
     public int ReportEvery { get; init; } = 20;
+    /// <summary>Data-parallel training over several ranks (the loaders must be sharded); null: this process alone.</summary>
+    public DataParallel? Parallel { get; init; }
     /// <summary>Linear per-batch warm-up epochs before the cosine (0 = the reference schedule); see <see cref="CosineSchedule"/>.</summary>
     public int WarmupEpochs { get; init; }
 }
@@ -73,6 +76,9 @@ public sealed class Trainer(TrainerOptions options, ModelMetadata info)
             var state = TrainingCheckpoint.LoadLast(LastPath, model, sgd, Info);
             (start, best, bestEpoch) = (state.CompletedEpochs, state.BestAccuracy, state.BestEpoch);
         }
+        var parallel = Options.Parallel;
+        parallel?.Start(model, start);
+        bool writes = parallel?.IsRoot ?? true; // only rank 0 writes checkpoints and the log
         // A fresh run starts a fresh curve; a resumed one keeps the rows of the epochs it continues from.
         List<TrainingLog.Row> log = LogPath is null ? [] : TrainingLog.Read(LogPath).Where(row => row.Epoch <= start).ToList();
         var history = new List<EpochResult>();
@@ -99,7 +105,7 @@ public sealed class Trainer(TrainerOptions options, ModelMetadata info)
                     if (epoch < Options.WarmupEpochs) sgd.LearningRate = lr = schedule.LearningRate(epoch, i, batches);
                     try
                     {
-                        r = TrainingStep.Run(model, sgd, batch.Images, batch.Labels);
+                        r = TrainingStep.Run(model, sgd, batch.Images, batch.Labels, parallel);
                     }
                     catch (NonFiniteLossException e)
                     {
@@ -125,19 +131,24 @@ public sealed class Trainer(TrainerOptions options, ModelMetadata info)
                 phaseClock.Restart(); // the next batch's wait and step; the time between batches is the loader's
             }
             cancel.ThrowIfCancellationRequested();
-            var acc = Metrics.Evaluate(model, test, Options.Device, cancel);
+            if (parallel is not null)
+            {
+                (lossSum, correct, seen) = parallel.SumOverRanks(lossSum, correct, seen);
+                parallel.AlignBuffers(model);
+            }
+            var acc = Metrics.Evaluate(model, test, Options.Device, cancel, ranks: parallel?.Ranks);
             bool isBest = acc.Top1 > best;
             if (isBest)
             {
                 best = acc.Top1;
                 bestEpoch = epoch + 1;
-                if (BestPath is not null) TrainingCheckpoint.SaveBest(BestPath, model, Info, epoch + 1, acc);
+                if (BestPath is not null && writes) TrainingCheckpoint.SaveBest(BestPath, model, Info, epoch + 1, acc);
             }
-            if (LastPath is not null)
+            if (LastPath is not null && writes)
                 TrainingCheckpoint.SaveLast(LastPath, model, sgd, Info, new TrainingCheckpoint.ResumeState(epoch + 1, best, bestEpoch, Options.Seed));
             var result = new EpochResult(epoch + 1, lr, lossSum / seen, (double)correct / seen, acc, isBest, epochClock.Elapsed);
             history.Add(result);
-            if (LogPath is not null)
+            if (LogPath is not null && writes)
             {
                 log.Add(TrainingLog.Of(result));
                 TrainingLog.Write(LogPath, log);

@@ -1,4 +1,5 @@
 using SpikeEngine.Autograd;
+using SpikeEngine.Distributed;
 using SpikeEngine.Nn;
 using SpikeEngine.Tensors;
 
@@ -13,8 +14,9 @@ public static class TrainingStep
     /// <summary>
     /// Runs one step on <paramref name="images"/> (already on the model's device). The loss is checked
     /// before the update: a NaN or infinite loss throws <see cref="NonFiniteLossException"/> and leaves the parameters untouched.
+    /// With <paramref name="parallel"/> (data-parallel training) the gradients are averaged over the ranks before the update.
     /// </summary>
-    public static Result Run(Module model, Sgd sgd, Tensor images, int[] labels)
+    public static Result Run(Module model, Sgd sgd, Tensor images, int[] labels, DataParallel? parallel = null)
     {
         sgd.ZeroGrad();
         var logits = model.Forward(images);
@@ -25,7 +27,9 @@ public static class TrainingStep
             if (!float.IsFinite(value)) throw new NonFiniteLossException(value);
             int correct = Metrics.CountTopK(logits, labels, 1);
             Grad.Backward(loss);
+            parallel?.AverageGradients(model);
             sgd.Step();
+            parallel?.AfterStep(model);
             return new Result(value, correct);
         }
         finally

@@ -30,8 +30,8 @@ public sealed class ImageSplit(DatasetSplitData data, IImageDataset images)
     public string Description => $"{Dataset} {Split.ToString().ToLowerInvariant()}";
 
     /// <summary>Batches in data order, the last partial batch kept; <paramref name="normalization"/> overrides the data set's (a checkpoint's own).</summary>
-    public DataLoader Loader(int batchSize, Normalization? normalization = null) =>
-        new(Images, batchSize, normalization ?? Normalization, transform: Transform);
+    public DataLoader Loader(int batchSize, Normalization? normalization = null, Distributed.DataShard? shard = null) =>
+        new(Images, batchSize, normalization ?? Normalization, transform: Transform) { Shard = shard };
 
     /// <summary>What to call image <paramref name="index"/> in a report: its file for folder data sets, else its record number.</summary>
     public string RecordName(int index) =>

@@ -1,4 +1,5 @@
 using SpikeEngine.Data;
+using SpikeEngine.Distributed;
 using SpikeEngine.IO;
 using SpikeEngine.IO.Onnx;
 using SpikeEngine.Nn;
@@ -59,6 +60,10 @@ public sealed class LoadedModel(ModelMetadata metadata, Module ann, string sourc
 
     /// <summary>Batches of <paramref name="data"/> for this model: its recorded normalisation, else the data set's.</summary>
     public DataLoader Loader(ImageSplit data, int batchSize) => data.Loader(batchSize, Normalization);
+
+    /// <summary>This rank's whole batches of <paramref name="data"/> (<see cref="ShardKind.Batches"/>); all of them when <paramref name="ranks"/> is null.</summary>
+    public DataLoader Loader(ImageSplit data, int batchSize, ICommunicator? ranks) =>
+        ranks is null ? Loader(data, batchSize) : data.Loader(batchSize, Normalization, DataShard.For(ranks, ShardKind.Batches));
 }
 
 public static class ModelLoader

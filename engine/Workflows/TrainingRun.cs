@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json.Serialization;
 using SpikeEngine.Calibration;
 using SpikeEngine.Data;
+using SpikeEngine.Distributed;
 using SpikeEngine.IO;
 using SpikeEngine.IO.Onnx;
 using SpikeEngine.Nn;
@@ -43,6 +44,11 @@ public sealed record TrainRequest(string Arch, int Levels, string Dataset, strin
     public OnnxImportOptions Onnx { get; init; } = new();
     public Device Device { get; init; } = Device.Cpu;
     public Augmentation Augmentation { get; init; } = Augmentation.Full;
+    /// <summary>
+    /// Data-parallel training over several ranks; null: this process alone. <see cref="BatchSize"/> is then the
+    /// global batch, split evenly over the ranks; each rank reads its shard of every epoch's order.
+    /// </summary>
+    public DataParallel? Parallel { get; init; }
     /// <summary>Linear warm-up epochs before the cosine schedule (0 = the reference's plain cosine).</summary>
     public int WarmupEpochs { get; init; }
     /// <summary>The per-epoch curve the trainer keeps beside the checkpoints (<see cref="TrainingLog"/>).</summary>
@@ -60,7 +66,11 @@ public sealed record TrainingOutcome(
     [property: JsonPropertyName("last_checkpoint")] string LastPath,
     bool Cancelled,
     [property: JsonConverter(typeof(ResultJson.Rounded))] double Seconds,
-    [property: JsonConverter(typeof(ResultJson.Rounded))] double TrainImagesPerSecond);
+    [property: JsonConverter(typeof(ResultJson.Rounded))] double TrainImagesPerSecond)
+{
+    /// <summary>How many processes trained together (<see cref="TrainImagesPerSecond"/> is rank 0's share).</summary>
+    public int Ranks { get; init; } = 1;
+}
 
 public static class TrainingRun
 {
@@ -72,6 +82,9 @@ public static class TrainingRun
     {
         var clock = Stopwatch.StartNew();
         var dataset = Datasets.Info(r.Dataset);
+        int ranks = r.Parallel?.Ranks.Size ?? 1;
+        if (r.BatchSize % ranks != 0)
+            throw new ArgumentException($"The batch size {r.BatchSize} (the global batch) does not split evenly over {ranks} ranks; use a multiple of {ranks}.");
         var bundle = Bundle(r, dataset.Name);
         bundle = bundle with
         {
@@ -95,20 +108,24 @@ public static class TrainingRun
         var trainer = new Trainer(new TrainerOptions
         {
             Epochs = r.Epochs, LearningRate = (float)r.LearningRate, WeightDecay = (float)r.WeightDecay,
-            SaveDir = r.SaveDir, Resume = r.Resume, Device = r.Device, Seed = r.Seed, WarmupEpochs = r.WarmupEpochs,
+            SaveDir = r.SaveDir, Resume = r.Resume, Device = r.Device, Seed = r.Seed, WarmupEpochs = r.WarmupEpochs, Parallel = r.Parallel,
         }, info);
+        var trainLoader = r.Parallel is { } p
+            ? bundle.TrainLoader(r.BatchSize / ranks, r.Seed, DataShard.For(p.Ranks, ShardKind.Samples))
+            : bundle.TrainLoader(r.BatchSize, r.Seed);
+        var testLoader = bundle.TestLoader(r.BatchSize, r.Parallel is { } q ? DataShard.For(q.Ranks, ShardKind.Batches) : null);
         var tracker = new EpochTracker(progress);
         try
         {
-            var result = trainer.Fit(model, bundle.TrainLoader(r.BatchSize, r.Seed), bundle.TestLoader(r.BatchSize), tracker, cancel);
+            var result = trainer.Fit(model, trainLoader, testLoader, tracker, cancel);
             int done = result.Epochs.Count == 0 ? r.Epochs : result.Epochs[^1].Epoch;
             return new TrainingOutcome(done, result.BestAccuracy, trainer.BestPath!, trainer.LastPath!, false,
-                clock.Elapsed.TotalSeconds, trainer.TrainingImagesPerSecond);
+                clock.Elapsed.TotalSeconds, trainer.TrainingImagesPerSecond) { Ranks = ranks };
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
             return new TrainingOutcome(tracker.LastEpoch, tracker.Best, trainer.BestPath!, trainer.LastPath!, true,
-                clock.Elapsed.TotalSeconds, trainer.TrainingImagesPerSecond);
+                clock.Elapsed.TotalSeconds, trainer.TrainingImagesPerSecond) { Ranks = ranks };
         }
     }
 

@@ -4,7 +4,10 @@ using SpikeEngine.Runner.Cli;
 
 using var cancel = new CancellationTokenSource();
 // Only training stops gracefully (it keeps its last good checkpoint); other commands end at once on Ctrl-C.
-bool training = args.Length > 0 && args[0] == "train" || args.Contains("--direct_training");
+// Under mpirun/srun a signal ends the process at once instead: each rank would stop after its own current batch while
+// the others wait in that batch's all-reduce; ending at once lets the launcher end them all (the last checkpoint, written
+// atomically, is kept).
+bool training = (args.Length > 0 && args[0] == "train" || args.Contains("--direct_training")) && !SpikeEngine.Distributed.Launch.Launched();
 if (training) Console.CancelKeyPress += (_, e) =>
 {
     if (cancel.IsCancellationRequested) return; // a second Ctrl-C ends the process at once

@@ -7,6 +7,7 @@
 #   machine       nvidia-smi, nvcc, python/torch, cuBLAS/cuDNN folders found through the Python wheels
 #   build_cuda    build.cuda.sh with this machine's nvcc (PTX + sm_90 cubins), in the background
 #   gpu_tests     the Gpu test category of the published test build (embedded PTX, cubin fallback)
+#   nccl          tests/Gpu/NcclTests: NCCL (libnccl.so.2 from the nvidia-nccl wheel) with one rank and two ranks on the GPU
 #   memcheck      a small subset under compute-sanitizer --tool memcheck
 #   racecheck     the same subset under compute-sanitizer --tool racecheck
 #   snn_cuda/cpu  Runner snn on the CIFAR-10 PyTorch fixture (ResNet-20, 200 images, rho=4, T=8), then
@@ -86,7 +87,7 @@ def add(pattern):
 try:
     import nvidia
     for base in list(nvidia.__path__):
-        for lib in ("libcublas.so*", "libcublasLt.so*", "libcudnn.so*", "libcudart.so*", "libnvrtc.so*"):
+        for lib in ("libcublas.so*", "libcublasLt.so*", "libcudnn.so*", "libcudart.so*", "libnvrtc.so*", "libnccl.so*"):
             add(os.path.join(base, "*", "lib", lib))
 except ImportError:
     pass
@@ -136,6 +137,10 @@ if [[ -x "$tests" ]]; then
   note "             $(test_counts gpu_tests)"
   grep -aE "^failed " "$logs/gpu_tests.log" | head -n 15 | sed 's/^/    /' | tee -a "$summary"
   grep -a -m1 "CUDA unavailable" "$logs/gpu_tests.log" | sed 's/^/    SKIPPED because: /' | tee -a "$summary"
+  # NCCL (engine/Distributed): one rank, then two ranks (threads) on the one GPU (NCCL refuses that by name since 2.5,
+  # or sums); part of gpu_tests too, named here so the summary says whether NCCL itself ran.
+  (cd "$app" && run_step nccl 120 ./SpikeEngine.Tests --filter "FullyQualifiedName~NcclTests")
+  note "             $(test_counts nccl)$(grep -a -m1 -o "NCCL: [^\"]*" "$logs/nccl.log" | head -c 200)"
   images="$(grep -a "CUDA: kernels/" "$logs/gpu_tests.log" | grep -v "emulator_test_" | sort -u | head -n 3)"
   note "kernels      ${images:-PTX loaded (no cubin fallback reported)}"
   # compute-sanitizer: a subset small enough to run under instrumentation, with the shared-memory reductions

@@ -54,23 +54,30 @@ public static class Commands
             Seed = s.Get(o.Seed), Resume = s.Get(o.Resume), InitFrom = initFrom, Device = device,
             Augmentation = AugmentationOption(s.Get(o.Augment)), WarmupEpochs = s.Get(o.WarmupEpochs),
             Calibration = s.CalibrationSettings(l), Normalization = s.InputNormalization(), Onnx = s.OnnxOptions(),
+            Parallel = s.Ranks?.Parallel(device, s.Get(o.SyncBn), s.Get(o.CheckReplicas)),
         };
         if (request.WarmupEpochs < 0 || request.WarmupEpochs >= request.Epochs)
             throw new CliError($"--warmup_epochs {request.WarmupEpochs} must be between 0 and {request.Epochs - 1} (fewer than --trainann_epochs {request.Epochs}).");
         string? curvePath = s.Parse.GetValue(o.Curve);
         var (curveWidth, curveHeight) = AccuracyPlot.ParseSize(s.Get(o.PlotSize));
         TrainingRun.CheckData(request);
+        int ranks = s.Ranks?.Ranks.Size ?? 1;
 
         s.WriteLine($"Training {arch} (QCFS, L = {l}) on {dataset.Name} for {request.Epochs} epochs, batch {request.BatchSize}, " +
                     $"lr {request.LearningRate}" + (request.WarmupEpochs > 0 ? $" ({request.WarmupEpochs} warm-up epochs)" : "") +
                     $", wd {request.WeightDecay}, {AugmentationName(dataset.Name, request.Augmentation)} augmentation, seed {request.Seed}, {device}" +
                     (request.Resume ? ", resuming" : "") + (initFrom is null ? "" : $", starting from {initFrom}") +
-                    (imported ? $" (imported network: ReLU thresholds = {request.Calibration.Percentile}th percentile over the first {request.Calibration.Images} training images, λ trainable)" : ""));
+                    (imported ? $" (imported network: ReLU thresholds = {request.Calibration.Percentile}th percentile over the first {request.Calibration.Images} training images, λ trainable)" : "") +
+                    (ranks > 1 ? $"; {ranks} ranks ({s.Ranks!.Launch.Launcher}), {request.BatchSize / Math.Max(1, ranks)} images per rank and step" +
+                                 (request.Parallel?.Device is not null ? ", gradients over NCCL" : ", gradients over MPI") : ""));
         var clock = Stopwatch.StartNew();
-        var progress = new TrainProgressPrinter(s.Out, curvePath is null ? null
+        var progress = new TrainProgressPrinter(s.Out, curvePath is null || !s.WritesFiles ? null
             : () => TrainingCurvePlot.Write(curvePath, curveWidth, curveHeight, $"{arch} (QCFS, L = {l}) on {dataset.Name}", TrainingLog.Read(request.LogPath)));
         var outcome = TrainingRun.Run(request, progress, s.Cancel);
         progress.Finish();
+        s.Ranks?.Ranks.Barrier(); // rank 0's checkpoints are complete before any rank reads them
+        if (request.Parallel is { CheckReplicas: true } checkedRun)
+            s.WriteLine($"replicas: parameters bit for bit identical on all {ranks} ranks after each of {checkedRun.CheckedSteps} steps (checksum {checkedRun.LastChecksum:x16})");
         if (outcome.Cancelled && File.Exists(outcome.LastPath))
             s.Err.WriteLine($"Training interrupted after {outcome.EpochsDone} epoch(s); last good checkpoint kept: {outcome.LastPath}. Continue with --resume.");
         else if (outcome.Cancelled)
@@ -104,7 +111,7 @@ public static class Commands
         var device = s.UseDevice();
         var (model, dataset, data) = s.LoadModelAndData("eval", device);
         string? predictions = s.Parse.GetValue(s.Options.Predictions);
-        var result = Evaluations.Ann(model, data, s.Get(s.Options.BatchSize), predictions is not null, s.Cancel);
+        var result = Evaluations.Ann(model, data, s.Get(s.Options.BatchSize), predictions is not null, s.Cancel, s.Ranks?.Ranks);
         s.WriteLine($"{Describe(model)} on {data.Description} ({data.Count} images, {device})");
         foreach (var note in model.Notes) s.WriteLine($"note: {note}");
         s.WriteLine($"ANN accuracy: {Percent(result.AnnAccuracy)}  ({result.Seconds:F1} s, {result.ImagesPerSecond:F0} images/s)" +
@@ -144,7 +151,7 @@ public static class Commands
         var progress = new EvaluationProgressPrinter(s.Out);
         // With --json the runs are recorded for the activity (firing rates, SynOps, energy): it costs time, so only then.
         bool activity = s.Parse.GetValue(o.Json) is not null;
-        var evaluation = Evaluations.Snn(model, data, runs, batch, predictions is not null, progress.Report, s.Cancel, recordActivity: activity);
+        var evaluation = Evaluations.Snn(model, data, runs, batch, predictions is not null, progress.Report, s.Cancel, recordActivity: activity, ranks: s.Ranks?.Ranks);
         progress.Finish();
         var run = evaluation.Runs[0];
         var plain = evaluation.Runs.Count > 1 ? evaluation.Runs[1] : null;
@@ -166,7 +173,7 @@ public static class Commands
             s.WriteLine($"per image at T = {settings.Steps}: firing rate {a.FiringRateAt(settings.Steps):F4}, {a.SynOpsAt(settings.Steps):E3} SynOps, " +
                         $"energy {a.EnergyJoulesAt(settings.Steps) * 1e6:F3} µJ = {a.EnergyVsAnnAt(settings.Steps):F2}× the ANN's ({a.AnnMacsPerImage:E3} MACs)");
 
-        if (plotPath is not null)
+        if (plotPath is not null && s.WritesFiles)
         {
             var (w, h) = AccuracyPlot.ParseSize(s.Get(o.PlotSize));
             AccuracyPlot.Write(plotPath, w, h, $"{model.Arch} (L = {model.Levels}) on {dataset.Name}", evaluation.AnnAccuracy,
@@ -180,6 +187,7 @@ public static class Commands
         json["checkpoint"] = model.Source;
         if (calibration is not null) json["calibration"] = ResultJson.ToObject(calibration);
         json["samples"] = evaluation.Samples;
+        json["ranks"] = evaluation.Ranks;
         json["ann_accuracy"] = ResultJson.Round(evaluation.AnnAccuracy);
         json = With(json, run, device);
         if (plain is not null) json["plain_accuracy_per_step"] = ResultJson.ToObject(plain)["accuracy_per_step"]!.DeepClone();
@@ -195,7 +203,7 @@ public static class Commands
         var (loaded, dataset, data) = s.LoadModelAndData("diagnose", device);
         var (model, calibration) = CalibrateImported(s, loaded, dataset, data);
         var settings = new SimulationSettings(s.Get(o.SimLen), s.Get(o.PresimLen), s.Get(o.Iterations));
-        var d = Diagnostics.Run(model, data, settings, s.Get(o.BatchSize), s.Cancel);
+        var d = Diagnostics.Run(model, data, settings, s.Get(o.BatchSize), s.Cancel, s.Ranks?.Ranks);
 
         s.WriteLine($"{Describe(model)} on {data.Description} ({d.Samples} images); T = {settings.Steps}, COS ρ = {settings.Presim}");
         var table = new Table().AddColumns("layer", "neurons", "rate plain", "rate COS",
@@ -405,7 +413,7 @@ public static class Commands
 
     internal static void WriteJson(Session s, JsonObject report)
     {
-        if (s.Parse.GetValue(s.Options.Json) is { } path)
+        if (s.Parse.GetValue(s.Options.Json) is { } path && s.WritesFiles)
         {
             ResultJson.Write(path, report);
             s.WriteLine($"JSON written to {path}");

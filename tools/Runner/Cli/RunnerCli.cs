@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Help;
+using SpikeEngine.Distributed;
 
 namespace SpikeEngine.Runner.Cli;
 
@@ -79,34 +80,56 @@ public static class RunnerCli
     private static void Execute(ParseResult parse, RunnerOptions options, TextWriter output, TextWriter error,
         CancellationToken cancel, Action<int> setExit, Func<Session, int> command)
     {
+        DistributedRun? ranks = null;
         try
         {
-            setExit(command(new Session(parse, options, output, error, cancel)));
+            ranks = JoinRanks(parse, options);
+            // Every rank computes; rank 0 alone prints and writes files.
+            var shown = ranks is { IsRoot: false } ? TextWriter.Null : output;
+            int code = command(new Session(parse, options, shown, error, cancel) { Ranks = ranks });
+            ranks?.Dispose();
+            setExit(code);
         }
         catch (Exception e)
         {
-            setExit(Report(e, error, cancel));
+            int code = Report(e, error, cancel, ranks is null ? "" : $"rank {ranks.Ranks.Rank}: ");
+            setExit(code);
+            error.Flush();
+            ranks?.Fail(code); // ends the other ranks now instead of leaving them waiting in a collective
         }
     }
 
+    /// <summary>The job this process belongs to under mpirun/srun (--distributed auto), else null (alone, no MPI loaded).</summary>
+    private static DistributedRun? JoinRanks(ParseResult parse, RunnerOptions options)
+    {
+        if (parse.GetResult(options.Distributed) is null) return null; // a command without the option (info)
+        var mode = parse.GetValue(options.Distributed)!.Trim().ToLowerInvariant();
+        if (mode == "none") return null;
+        if (mode != "auto") throw new CliError($"--distributed {mode}: expected auto or none.");
+        double timeout = parse.GetValue(options.DistTimeout);
+        if (!(timeout > 0) || !double.IsFinite(timeout)) throw new CliError($"--dist_timeout {timeout}: must be a positive number of seconds.");
+        return Launch.Detect() is { } launch ? DistributedRun.Open(launch, TimeSpan.FromSeconds(timeout)) : null;
+    }
+
     /// <summary>One line per failure: the message of a user error, or the exception's type and message otherwise.</summary>
-    internal static int Report(Exception e, TextWriter error, CancellationToken cancel)
+    internal static int Report(Exception e, TextWriter error, CancellationToken cancel, string who = "")
     {
         if (e is AggregateException { InnerExceptions.Count: 1 } agg) e = agg.InnerExceptions[0];
         if (e is OperationCanceledException && cancel.IsCancellationRequested)
         {
-            error.WriteLine("error: interrupted.");
+            error.WriteLine($"error: {who}interrupted.");
             return Commands.Interrupted;
         }
         string message = e switch
         {
             CliError => e.Message,
             FileNotFoundException or DirectoryNotFoundException or InvalidDataException or ArgumentException
-                or InvalidOperationException or NotSupportedException or IOException or UnauthorizedAccessException => e.Message,
+                or InvalidOperationException or NotSupportedException or IOException or UnauthorizedAccessException
+                or DistributedException => e.Message,
             NotImplementedException => $"not available in this build yet: {e.Message}",
             _ => $"{e.GetType().Name}: {e.Message}",
         };
-        error.WriteLine("error: " + OneLine(message));
+        error.WriteLine($"error: {who}" + OneLine(message));
         if (Environment.GetEnvironmentVariable("SPIKEENGINE_TRACE") == "1") error.WriteLine(e);
         return e is CliError c ? c.ExitCode : 1;
     }

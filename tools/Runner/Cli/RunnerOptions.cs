@@ -95,6 +95,15 @@ public sealed class RunnerOptions
 
     public IEnumerable<Option> Imported() => [Percentile, CalibrationImages, MaxPoolToAvgPool, Mean, Std];
 
+    public readonly Option<string> Distributed = new("--distributed")
+    { Description = "auto: under mpirun or srun (OMPI_COMM_WORLD_SIZE, PMI_SIZE) share the work over the ranks (MPI; NCCL between GPUs); none: run alone even there.", DefaultValueFactory = _ => "auto" };
+    public readonly Option<double> DistTimeout = new("--dist_timeout")
+    { Description = "Seconds one collective may wait for the other ranks before every rank is aborted (a rank that hangs).", DefaultValueFactory = _ => 300 };
+    public readonly Option<bool> SyncBn = new("--sync_bn")
+    { Description = "Data-parallel training: average the BatchNorm running statistics over the ranks after every step (default: rank 0's are used)." };
+    public readonly Option<bool> CheckReplicas = new("--check_replicas")
+    { Description = "Data-parallel training: after every step compare a checksum of every rank's parameters and fail when they differ (debugging)." };
+
     /// <summary>Adds the given options to a command.</summary>
     public static RunnerOptions AddTo(Command command, Func<RunnerOptions, IEnumerable<Option>> pick)
     {
@@ -104,12 +113,12 @@ public sealed class RunnerOptions
     }
 
     public IEnumerable<Option> Common() =>
-        [Dataset, DataDir, TestDir, NetArch, Device, BatchSize, L, Seed, CudaVisibleDevices, Download, Limit, Threads, Json, .. Imported()];
+        [Dataset, DataDir, TestDir, NetArch, Device, BatchSize, L, Seed, CudaVisibleDevices, Download, Limit, Threads, Json, Distributed, DistTimeout, .. Imported()];
 
     public IEnumerable<Option> Snn() => [SimLen, PresimLen, Iterations];
 
     public IEnumerable<Option> Training() =>
-        [TrainDir, SaveDir, TrainEpochs, TrainLimit, Lr, Wd, Augment, WarmupEpochs, Curve, DirectTraining, SaveModel, Resume, InitFrom];
+        [TrainDir, SaveDir, TrainEpochs, TrainLimit, Lr, Wd, Augment, WarmupEpochs, Curve, DirectTraining, SaveModel, Resume, InitFrom, SyncBn, CheckReplicas];
 
     public IEnumerable<Option> All() =>
         Common().Concat(Snn()).Concat(Training()).Concat([LoadModelName, Predictions, Plot, PlotSize]);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Spectre.Console;
 using SpikeEngine.Data;
+using SpikeEngine.Distributed;
 using SpikeEngine.Runner.Output;
 using SpikeEngine.Tensors;
 using SpikeEngine.Workflows;
@@ -16,6 +17,10 @@ public sealed class Session(ParseResult parse, RunnerOptions options, TextWriter
     public TextWriter Err { get; } = error;
     public CancellationToken Cancel { get; } = cancel;
     public IAnsiConsole Console { get; } = ConsoleFactory.For(output);
+    /// <summary>The ranks of an mpirun/srun job this process is part of; null when it runs alone.</summary>
+    public DistributedRun? Ranks { get; init; }
+    /// <summary>Whether this process writes the result files (JSON, plots): the only one, or rank 0.</summary>
+    public bool WritesFiles => Ranks?.IsRoot ?? true;
 
     public T Get<T>(Option<T> option) => Parse.GetValue(option)!;
     public bool Has(Option option) => Parse.GetResult(option) is { Implicit: false };
@@ -89,6 +94,7 @@ public sealed class Session(ParseResult parse, RunnerOptions options, TextWriter
         catch (ArgumentException e) { throw new CliError($"--device: {e.Message}"); }
         if (Parse.GetValue(Options.CudaVisibleDevices) is { Length: > 0 } visible)
             Environment.SetEnvironmentVariable("CUDA_VISIBLE_DEVICES", visible);
+        if (Ranks is not null) device = Ranks.DeviceFor(device, ordinalGiven: Get(Options.Device).Contains(':')); // one GPU per rank
         try { Devices.Select(device, Parse.GetValue(Options.Threads)); }
         catch (InvalidOperationException e) { throw new CliError($"--{e.Message}. Use --device cpu."); }
         return device;
