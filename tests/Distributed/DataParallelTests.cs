@@ -160,20 +160,27 @@ public class DataParallelTests
         var cos = new SimulationSettings(8, presim: 4);
         var alone = ModelLoader.Load(new ModelRequest(Bundled.Model));
         var ann = Evaluations.Ann(alone, data, 100);
-        var snn = Evaluations.Snn(alone, data, [cos, new SimulationSettings(8)], 100);
-        var diagnosis = images >= 100 * ranks ? Diagnostics.Run(alone, data, cos, 100) : null;
+        bool everyRankHasABatch = images >= 100 * ranks; // a rank's recorder needs at least one batch
+        var snn = Evaluations.Snn(alone, data, [cos, new SimulationSettings(8)], 100, recordActivity: everyRankHasABatch);
+        var diagnosis = everyRankHasABatch ? Diagnostics.Run(alone, data, cos, 100) : null;
         using var group = new InMemoryGroup(ranks);
         var shared = group.Run(c =>
         {
             var model = ModelLoader.Load(new ModelRequest(Bundled.Model));
-            return (Evaluations.Ann(model, data, 100, ranks: c), Evaluations.Snn(model, data, [cos, new SimulationSettings(8)], 100, ranks: c),
+            return (Evaluations.Ann(model, data, 100, ranks: c), Evaluations.Snn(model, data, [cos, new SimulationSettings(8)], 100, recordActivity: everyRankHasABatch, ranks: c),
                 diagnosis is null ? null : Diagnostics.Run(model, data, cos, 100, ranks: c));
         });
         foreach (var (a, s, d) in shared)
         {
             Assert.That((a.Samples, a.AnnAccuracy, a.Ranks), Is.EqualTo((ann.Samples, ann.AnnAccuracy, ranks)));
             Assert.That((s.Samples, s.AnnAccuracy, s.Ranks), Is.EqualTo((snn.Samples, snn.AnnAccuracy, ranks)));
-            for (int r = 0; r < 2; r++) Assert.That(s.Runs[r].AccuracyPerStep, Is.EqualTo(snn.Runs[r].AccuracyPerStep));
+            for (int r = 0; r < 2; r++)
+            {
+                Assert.That(s.Runs[r].AccuracyPerStep, Is.EqualTo(snn.Runs[r].AccuracyPerStep));
+                // The firing rates, SynOps and energy of snn --json are summed over the ranks exactly, as the accuracies are.
+                Assert.That(ResultJson.Serialize(s.Runs[r].Activity), Is.EqualTo(ResultJson.Serialize(snn.Runs[r].Activity)));
+                Assert.That(s.Runs[r].Activity is null, Is.EqualTo(!everyRankHasABatch));
+            }
             if (diagnosis is null) continue;
             Assert.That(d!.Ranks, Is.EqualTo(ranks));
             Assert.That(ResultJson.Serialize(d with { Ranks = 1 }), Is.EqualTo(ResultJson.Serialize(diagnosis)));
