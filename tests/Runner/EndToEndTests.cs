@@ -115,7 +115,7 @@ public class EndToEndTests
         }
 
         using var cancel = new CancellationTokenSource();
-        var output = new CancellingWriter(cancel, "epoch 1/2  loss");
+        var output = new CancellingWriter(cancel, "epoch 1/2  lr");
         var error = new StringWriter();
         int code = RunnerCli.Run(args, output, error, cancel.Token);
         Assert.That(code, Is.EqualTo(Commands.Interrupted), error.ToString());
