@@ -18,6 +18,12 @@ public sealed record ModelMetadata
     public const string FormatKey = "format", TrainedFormat = "spikeengine-qcfs";
     /// <summary>Keys of the trainer's checkpoints: the epoch written, its test accuracy (best file), the resume state (last file).</summary>
     public const string EpochKey = "epoch", AccuracyKey = "accuracy", Top5Key = "top5", BestAccuracyKey = "best_accuracy", BestEpochKey = "best_epoch", SeedKey = "seed";
+    /// <summary>
+    /// Where a fine-tuned model started (train --init_from): the starting file's name, and how many epochs had trained
+    /// it before this run (its own <see cref="EpochsBeforeKey"/> plus its <see cref="EpochKey"/>), so a model trained in
+    /// phases says how many epochs it had in all.
+    /// </summary>
+    public const string InitFromKey = "init_from", EpochsBeforeKey = "epochs_before";
     /// <summary>Tensors under this prefix are optimiser state (a resumable training checkpoint), not model weights.</summary>
     public const string OptimiserPrefix = "sgd.";
     /// <summary>SGD momentum buffer of parameter P: "sgd.momentum_buffer.P".</summary>
@@ -41,6 +47,18 @@ public sealed record ModelMetadata
     public Normalization? Normalization => Mean is not null && Std is not null ? new Normalization(Mean, Std) : null;
 
     public ModelMetadata WithNormalization(Normalization n) => this with { Mean = n.Mean, Std = n.Std };
+
+    /// <summary>The <see cref="InitFromKey"/>/<see cref="EpochsBeforeKey"/> entries of a run that starts from <paramref name="start"/> (read from <paramref name="path"/>).</summary>
+    public static Dictionary<string, string> Provenance(ModelMetadata start, string path)
+    {
+        var d = new Dictionary<string, string> { [InitFromKey] = Path.GetFileName(path) };
+        int before = 0;
+        foreach (var key in new[] { EpochsBeforeKey, EpochKey })
+            if (start.Extra.TryGetValue(key, out var s) && int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n > 0)
+                before += n;
+        if (before > 0) d[EpochsBeforeKey] = before.ToString(CultureInfo.InvariantCulture);
+        return d;
+    }
 
     public Dictionary<string, string> ToDictionary()
     {

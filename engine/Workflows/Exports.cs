@@ -42,14 +42,16 @@ public static class Exports
     /// Writes <paramref name="model"/> to <paramref name="path"/> atomically (a crash leaves the old file or none, never a
     /// half-written one). A folder path, or one the process cannot write, is an <see cref="IOException"/> naming it.
     /// </summary>
-    public static ExportResult Write(LoadedModel model, ExportFormat format, string path)
+    public static ExportResult Write(LoadedModel model, ExportFormat format, string path, IReadOnlyDictionary<string, string>? notes = null)
     {
+        if (notes is { Count: > 0 } && format != ExportFormat.SafeTensors)
+            throw new ArgumentException("Metadata notes need the safetensors format: a .pth state_dict has no place for them.");
         if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("Export needs an output file name.");
         if (Directory.Exists(path)) throw new IOException($"cannot write {path}: it is a folder; give a file name (e.g. {Path.Combine(path, "model" + (format == ExportFormat.PyTorch ? ".pth" : ".safetensors"))}).");
         try
         {
             if (format == ExportFormat.PyTorch) ToPyTorch(model, path);
-            else ToSafeTensors(model, path);
+            else ToSafeTensors(model, path, notes);
         }
         catch (Exception e) when (e is UnauthorizedAccessException or IOException)
         {
@@ -66,11 +68,44 @@ public static class Exports
     /// A safetensors file with the model's metadata (arch, classes, L, data set, normalisation; a model loaded from a
     /// .pth gets its data set's normalisation when the data set is known), so it loads without options (atomic).
     /// </summary>
-    public static void ToSafeTensors(LoadedModel model, string path) => Checkpoints.SaveSafeTensors(path, model.Ann, MetadataOf(model));
+    public static void ToSafeTensors(LoadedModel model, string path, IReadOnlyDictionary<string, string>? notes = null) =>
+        Checkpoints.SaveSafeTensors(path, model.Ann, MetadataOf(model, notes));
 
-    private static ModelMetadata MetadataOf(LoadedModel model)
+    /// <summary>The metadata keys that describe the model itself; they come from the loaded model, never from a note.</summary>
+    private static readonly string[] ModelKeys =
+        [ModelMetadata.ArchKey, ModelMetadata.ClassesKey, ModelMetadata.LevelsKey, ModelMetadata.DatasetKey, ModelMetadata.MeanKey, ModelMetadata.StdKey];
+
+    /// <summary>
+    /// KEY=VALUE notes (e.g. how the model was trained) for the safetensors metadata. Keys are letters, digits, '_', '-'
+    /// and '.'; a key may appear once and may not be one of the model's own keys (arch, classes, L, data set,
+    /// normalisation: those follow the model, set them with --net_arch, --L, --dataset).
+    /// </summary>
+    public static Dictionary<string, string> ParseNotes(IEnumerable<string> notes)
+    {
+        var d = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var note in notes)
+        {
+            int eq = note.IndexOf('=');
+            string key = eq < 0 ? "" : note[..eq].Trim();
+            if (key.Length == 0 || !key.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.'))
+                throw new ArgumentException($"'{note}' is not KEY=VALUE with a key of letters, digits, '_', '-' or '.'.");
+            if (ModelKeys.Contains(key))
+                throw new ArgumentException($"'{key}' describes the model and follows it (set it with --net_arch, --L or --dataset); pick another key for a note.");
+            if (!d.TryAdd(key, note[(eq + 1)..]))
+                throw new ArgumentException($"'{key}' is given twice.");
+        }
+        return d;
+    }
+
+    private static ModelMetadata MetadataOf(LoadedModel model, IReadOnlyDictionary<string, string>? notes)
     {
         var meta = model.Metadata;
+        if (notes is { Count: > 0 })
+        {
+            var extra = new Dictionary<string, string>(meta.Extra);
+            foreach (var (k, v) in notes) extra[k] = v;
+            meta = meta with { Extra = extra };
+        }
         if (meta.Normalization is null && meta.Dataset is { } dataset && Datasets.Known.Any(d => d.Name == dataset))
             meta = meta.WithNormalization(Datasets.NormalizationOf(dataset));
         return meta;

@@ -70,6 +70,8 @@ public sealed record TrainingOutcome(
 {
     /// <summary>How many processes trained together (<see cref="TrainImagesPerSecond"/> is rank 0's share).</summary>
     public int Ranks { get; init; } = 1;
+    /// <summary>Epochs trained by this run: fewer than <see cref="EpochsDone"/> when it resumed a previous one.</summary>
+    [JsonIgnore] public int EpochsRun { get; init; } = EpochsDone;
 }
 
 public static class TrainingRun
@@ -101,9 +103,12 @@ public static class TrainingRun
             {
                 Seed = r.Seed, ImageNet = dataset.Name == "ImageNet", InputChannels = dataset.Channels,
             });
-            if (r.InitFrom is not null)
-                Checkpoints.LoadInto(model, r.InitFrom, strict: true, expectedArch: r.Arch);
             info = ModelMetadata.Of(r.Arch, dataset.Classes, r.Levels, dataset.Name, bundle.Normalization);
+            if (r.InitFrom is not null)
+            {
+                var start = Checkpoints.LoadInto(model, r.InitFrom, strict: true, expectedArch: r.Arch);
+                info = info with { Extra = ModelMetadata.Provenance(start.Metadata, r.InitFrom) };
+            }
         }
         var trainer = new Trainer(new TrainerOptions
         {
@@ -120,7 +125,7 @@ public static class TrainingRun
             var result = trainer.Fit(model, trainLoader, testLoader, tracker, cancel);
             int done = result.Epochs.Count == 0 ? r.Epochs : result.Epochs[^1].Epoch;
             return new TrainingOutcome(done, result.BestAccuracy, trainer.BestPath!, trainer.LastPath!, false,
-                clock.Elapsed.TotalSeconds, trainer.TrainingImagesPerSecond) { Ranks = ranks };
+                clock.Elapsed.TotalSeconds, trainer.TrainingImagesPerSecond) { Ranks = ranks, EpochsRun = result.Epochs.Count };
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {

@@ -91,6 +91,34 @@ public class ExportTests
     }
 
     [Test]
+    public void MetaNotesGoIntoTheSafeTensorsMetadataBesideTheModelsOwnKeys()
+    {
+        using var tmp = new TempFolder();
+        CliRun.Of("export", "--load_model_name", Bundled.Model, "--out", tmp["a.safetensors"],
+            "--meta", "epochs=64", "--meta", "command=train --lr 0.05 --wd=5e-4", "--meta", "empty=").AssertSuccess();
+        var meta = SafeTensors.Load(tmp["a.safetensors"]).Metadata;
+        Assert.That(meta["epochs"], Is.EqualTo("64"));
+        Assert.That(meta["command"], Is.EqualTo("train --lr 0.05 --wd=5e-4"), "only the first '=' splits");
+        Assert.That(meta["empty"], Is.EqualTo(""));
+        var original = SafeTensors.Load(Bundled.Model).Metadata;
+        foreach (var (key, value) in original)
+            Assert.That(meta[key], Is.EqualTo(value), $"the model's own metadata '{key}' is kept");
+
+        // A note over an earlier note replaces it; a note cannot rewrite what the model is.
+        CliRun.Of("export", "--load_model_name", tmp["a.safetensors"], "--out", tmp["b.safetensors"], "--meta", "epochs=65").AssertSuccess();
+        Assert.That(SafeTensors.Load(tmp["b.safetensors"]).Metadata["epochs"], Is.EqualTo("65"));
+        CliRun.Of("export", "--load_model_name", Bundled.Model, "--out", tmp["c.safetensors"], "--meta", "L=8")
+            .AssertOneLineFailure("--meta", "'L' describes the model", "--L");
+        CliRun.Of("export", "--load_model_name", Bundled.Model, "--out", tmp["c.safetensors"], "--meta", "no-equals-sign")
+            .AssertOneLineFailure("--meta", "'no-equals-sign' is not KEY=VALUE");
+        CliRun.Of("export", "--load_model_name", Bundled.Model, "--out", tmp["c.safetensors"], "--meta", "a=1", "--meta", "a=2")
+            .AssertOneLineFailure("--meta", "'a' is given twice");
+        CliRun.Of("export", "--load_model_name", Bundled.Model, "--out", tmp["c.pth"], "--meta", "a=1")
+            .AssertOneLineFailure("--meta needs --format safetensors");
+        Assert.That(File.Exists(tmp["c.safetensors"]) || File.Exists(tmp["c.pth"]), Is.False, "nothing written on a bad note");
+    }
+
+    [Test]
     public void BadExportOptionsAreOneClearLine()
     {
         using var tmp = new TempFolder();

@@ -7,8 +7,8 @@ namespace SpikeEngine.Tests.Runner;
 [NonParallelizable]
 public class TrainingScheduleTests
 {
-    private static string[] Common(string datadir) =>
-        ["train", "--dataset", "CIFAR10", "--datadir", datadir, "--net_arch", "resnet20", "--L", "4", "--trainann_epochs", "2",
+    private static string[] Common(string datadir, int epochs = 2) =>
+        ["train", "--dataset", "CIFAR10", "--datadir", datadir, "--net_arch", "resnet20", "--L", "4", "--trainann_epochs", $"{epochs}",
          "--train_limit", "64", "--limit", "32", "--batchsize", "32", "--lr", "0.05", "--seed", "3"];
 
     [Test]
@@ -32,6 +32,13 @@ public class TrainingScheduleTests
                 "the warm-up epoch ends at the base rate, and the one cosine epoch after it stays there");
             using (var doc = JsonDocument.Parse(File.ReadAllText(tmp["basic.json"])))
                 Assert.That(doc.RootElement.GetProperty("training_log").GetString(), Does.EndWith(TrainingLog.FileName));
+
+            // A second phase from the first one's last checkpoint records where it started and the epochs before it.
+            var phase2 = CliRun.Of([.. Common(cifar, epochs: 1), "--augment", "none", "--savedir", tmp["phase2"],
+                "--init_from", Path.Combine(tmp["basic"], "CIFAR10-resnet20-L4", "last.safetensors")]);
+            phase2.AssertSuccess();
+            var meta = SafeTensors.Load(Path.Combine(tmp["phase2"], "CIFAR10-resnet20-L4", "best.safetensors")).Metadata;
+            Assert.That((meta["init_from"], meta["epochs_before"], meta["epoch"]), Is.EqualTo(("last.safetensors", "2", "1")));
 
             var png = File.ReadAllBytes(tmp["curve.png"]);
             Assert.That(png.Take(8), Is.EqualTo(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }), "a PNG");

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json.Nodes;
 using Spectre.Console;
 using SpikeEngine.Data;
@@ -83,7 +84,7 @@ public static class Commands
         else if (outcome.Cancelled)
             s.Err.WriteLine("Training interrupted before the first epoch finished; no checkpoint was written.");
         else
-            s.WriteLine($"Done: {outcome.EpochsDone} epochs in {clock.Elapsed.TotalSeconds:F1} s; best test accuracy {Percent(outcome.BestAccuracy)} → {outcome.BestPath} (last: {outcome.LastPath})");
+            s.WriteLine($"Done: {outcome.EpochsDone} epochs ({(outcome.EpochsRun < outcome.EpochsDone ? $"{outcome.EpochsRun} of them in this run, " : "")}{clock.Elapsed.TotalSeconds:F1} s); best test accuracy {Percent(outcome.BestAccuracy)} → {outcome.BestPath} (last: {outcome.LastPath})");
 
         var json = Context("train", dataset.Name, arch, l);
         json["trainann_epochs"] = request.Epochs;
@@ -256,8 +257,13 @@ public static class Commands
         string output = s.Parse.GetValue(o.Out) is { Length: > 0 } given ? given
             : throw new CliError("export needs --out FILE: the .pth or .safetensors file to write.");
         var format = ExportFormatOf(s.Parse.GetValue(o.Format), output);
+        Dictionary<string, string> notes;
+        try { notes = Exports.ParseNotes(s.Parse.GetValue(o.Meta) ?? []); }
+        catch (ArgumentException e) { throw new CliError($"--meta: {e.Message}"); }
+        if (notes.Count > 0 && format != ExportFormat.SafeTensors)
+            throw new CliError("--meta needs --format safetensors: a .pth state_dict has no place for metadata.");
         var model = s.LoadModel(s.RequireCheckpoint("export"), Device.Cpu);
-        var result = Exports.Write(model, format, output);
+        var result = Exports.Write(model, format, output, notes);
         string name = Exports.FormatNames.First(kv => kv.Value == format).Key;
         s.WriteLine($"{Describe(model)} → {result.Path} ({name}, {result.Tensors} tensors, {result.Bytes:N0} bytes)");
         var json = Context("export", model.Dataset, model.Arch, model.Levels);
@@ -424,6 +430,10 @@ public static class Commands
 /// <summary>Prints training progress: one line per epoch; a live batch line on a terminal, else a batch line every 15 s.</summary>
 internal sealed class TrainProgressPrinter(TextWriter output, Action? afterEpoch = null) : IProgress<TrainingProgress>
 {
+    /// <summary>Three significant digits without an exponent (8.11E-05 reads badly in a column of 0.0x rates).</summary>
+    internal static string LearningRateText(double lr) =>
+        double.Parse(lr.ToString("G3", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture).ToString("0.##########", CultureInfo.InvariantCulture);
+
     private readonly ProgressLine _line = new(output);
 
     public void Report(TrainingProgress p)
@@ -432,7 +442,7 @@ internal sealed class TrainProgressPrinter(TextWriter output, Action? afterEpoch
         {
             _line.Clear();
             string speed = p.ImagesPerSecond > 0 ? $"  {p.ImagesPerSecond:F0} img/s" : "";
-            output.WriteLine($"epoch {p.Epoch}/{p.Epochs}  lr {done.LearningRate:G3}  loss {done.TrainLoss:F4}  train {done.TrainAccuracy * 100:F2} %  test {done.Test.Top1 * 100:F2} %{speed}  {done.Duration.TotalSeconds:F0} s  {ProgressLine.Duration(p.Remaining)} left".PadRight(79));
+            output.WriteLine($"epoch {p.Epoch}/{p.Epochs}  lr {LearningRateText(done.LearningRate)}  loss {done.TrainLoss:F4}  train {done.TrainAccuracy * 100:F2} %  test {done.Test.Top1 * 100:F2} %{speed}  {done.Duration.TotalSeconds:F0} s  {ProgressLine.Duration(p.Remaining)} left".PadRight(79));
             afterEpoch?.Invoke();
         }
         else

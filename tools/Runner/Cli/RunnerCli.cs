@@ -57,7 +57,7 @@ public static class RunnerCli
         root.Add(diagnose);
 
         var export = new Command("export", "Write a checkpoint out again: --format pth (a PyTorch state_dict with the reference's names) or safetensors (with metadata), to --out.");
-        var exportOptions = RunnerOptions.AddTo(export, o => [o.LoadModelName, o.SaveDir, o.NetArch, o.L, o.Dataset, o.Format, o.Out, o.Json]);
+        var exportOptions = RunnerOptions.AddTo(export, o => [o.LoadModelName, o.SaveDir, o.NetArch, o.L, o.Dataset, o.Format, o.Out, o.Meta, o.Json]);
         export.SetAction(p => Execute(p, exportOptions, output, error, cancel, setExit, Commands.Export));
         root.Add(export);
 

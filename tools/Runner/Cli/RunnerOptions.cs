@@ -76,6 +76,8 @@ public sealed class RunnerOptions
     { Description = "export: pth (a PyTorch state_dict with the reference's names) or safetensors (with the model's metadata); default: from --out's extension." };
     public readonly Option<string?> Out = new("--out")
     { Description = "export: the file to write (atomically); report: the folder for results.md/.csv/.json and accuracy_vs_t.png." };
+    public readonly Option<string[]> Meta = new("--meta")
+    { Description = "export (safetensors): add a metadata entry KEY=VALUE (repeatable), e.g. --meta epochs=64 --meta command=\"…\".", AllowMultipleArgumentsPerToken = false };
     public readonly Option<int> Iterations = new("--iterations")
     { Description = "COS iterations k (repeat pre-simulation and shift; 1 = the reference).", DefaultValueFactory = _ => 1 };
 
