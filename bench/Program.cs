@@ -6,6 +6,7 @@ using SpikeEngine.Bench.Compare;
 //       or: dotnet run -c Release --project bench -- convpaths            (direct vs im2col convolution per layer)
 //       or: dotnet run -c Release --project bench -- sparsepaths          (dense vs event-driven convolution per firing rate)
 //       or: dotnet run -c Release --project bench -- steploop resnet20 10    (training steps in a loop, for a profiler)
+//       or: dotnet run -c Release --project bench -- gemmloop 1 1024 20      (GEMM rate per wall and per CPU second)
 //       or: dotnet run -c Release --project bench -- cosloop resnet20 DIR 10 (COS inference in a loop on a compare_peer.py export)
 if (args.Length > 0 && args[0] == "compare") return CompareCommand.Run(args);
 if (args.Length > 0 && args[0] == "convpaths")
@@ -21,6 +22,11 @@ if (args.Length > 0 && args[0] == "steploop")
 if (args.Length > 0 && args[0] == "cosloop" && args.Length > 2)
 {
     CosLoop.Run(args[1], args[2], args.Length > 3 ? int.Parse(args[3]) : 10, !(args.Length > 4 && args[4] == "off"));
+    return 0;
+}
+if (args.Length > 0 && args[0] == "gemmloop")
+{
+    GemmLoop.Run(args.Length > 1 ? int.Parse(args[1]) : 1, args.Length > 2 ? int.Parse(args[2]) : 1024, args.Length > 3 ? int.Parse(args[3]) : 20);
     return 0;
 }
 if (args.Length > 0 && args[0] == "sparsepaths")

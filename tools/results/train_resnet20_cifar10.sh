@@ -32,3 +32,13 @@ phase "$OUT" --trainann_epochs 40 --warmup_epochs 1 --lr 0.05 "$@"
 # Phase 2 (24 epochs): a warm restart from phase 1's last epoch, peak learning rate 0.02, cosine to 0 again.
 phase "$OUT/phase2" --init_from "$OUT/CIFAR10-resnet20-L4/last.safetensors" \
   --trainann_epochs 24 --warmup_epochs 1 --lr 0.02 "$@"
+
+# The shipped file: phase 2's best epoch, with notes on how it was trained (the model's own metadata — arch, classes,
+# L, data set, normalisation, epoch and test accuracy — comes with it). Copy it to tools/Runner/assets/ to ship it.
+best=$(awk -F, 'NR > 1 && $5 > top { top = $5; epoch = $1 } END { print epoch }' "$OUT/phase2/CIFAR10-resnet20-L4/training_log.csv")
+$RUNNER export --load_model_name "$OUT/phase2/CIFAR10-resnet20-L4/best.safetensors" --format safetensors \
+  --out "$OUT/resnet20-cifar10-L4.safetensors" \
+  --meta "epochs=$((40 + best))" \
+  --meta "schedule=phase 1: 40 epochs, SGD momentum 0.9, wd 5e-4, batch 64, lr 0.05 (1 warm-up epoch) cosine to 0; phase 2: from phase 1's last epoch, $best of 24 epochs, lr 0.02 (1 warm-up epoch) cosine to 0; crop + flip; seed 42" \
+  --meta "data=CIFAR-10 50,000 training images, accuracy on the 10,000 test images of the cifar-10-batches-bin copy in ../shared/data (PROVENANCE.txt: 5,000 exact originals, the rest decoded from JPEG)" \
+  --meta "command=tools/results/train_resnet20_cifar10.sh"

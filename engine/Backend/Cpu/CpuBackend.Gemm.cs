@@ -161,7 +161,9 @@ public sealed partial class CpuBackend
             {
                 int rows = Math.Min(mr, mc - ir);
                 float* panel = pd + ir * kc;
-                if (!transA)
+                if (!transA && rows == 8 && mr == 8)
+                    PackRows8(pa + aOffset + (long)(i0 + ir) * lda + p0, lda, kc, alpha, panel);
+                else if (!transA)
                 {
                     for (int i = 0; i < rows; i++)
                     {
@@ -182,6 +184,50 @@ public sealed partial class CpuBackend
                     for (int p = 0; p < kc; p++)
                         for (int i = rows; i < mr; i++) panel[p * mr + i] = 0f;
             }
+        }
+    }
+
+    /// <summary>
+    /// Eight rows of A (kc long, lda apart) into an 8-tall panel stored column by column, times alpha: 8×8 blocks
+    /// transposed in registers (unpack, shuffle, 128-bit permute), so the panel is written in order instead of
+    /// one float every 32 bytes.
+    /// </summary>
+    private static unsafe void PackRows8(float* src, int lda, int kc, float alpha, float* panel)
+    {
+        float* r0 = src, r1 = src + lda, r2 = src + 2L * lda, r3 = src + 3L * lda;
+        float* r4 = src + 4L * lda, r5 = src + 5L * lda, r6 = src + 6L * lda, r7 = src + 7L * lda;
+        var va = Vector256.Create(alpha);
+        int p = 0;
+        for (; p + 8 <= kc; p += 8)
+        {
+            var t0 = Avx.UnpackLow(Avx.LoadVector256(r0 + p), Avx.LoadVector256(r1 + p));
+            var t1 = Avx.UnpackHigh(Avx.LoadVector256(r0 + p), Avx.LoadVector256(r1 + p));
+            var t2 = Avx.UnpackLow(Avx.LoadVector256(r2 + p), Avx.LoadVector256(r3 + p));
+            var t3 = Avx.UnpackHigh(Avx.LoadVector256(r2 + p), Avx.LoadVector256(r3 + p));
+            var t4 = Avx.UnpackLow(Avx.LoadVector256(r4 + p), Avx.LoadVector256(r5 + p));
+            var t5 = Avx.UnpackHigh(Avx.LoadVector256(r4 + p), Avx.LoadVector256(r5 + p));
+            var t6 = Avx.UnpackLow(Avx.LoadVector256(r6 + p), Avx.LoadVector256(r7 + p));
+            var t7 = Avx.UnpackHigh(Avx.LoadVector256(r6 + p), Avx.LoadVector256(r7 + p));
+            // (0x44 = lanes 0,1 of each; 0xEE = lanes 2,3 of each): rows 0–3 / 4–7 of columns 4j..4j+1 per 128-bit half
+            var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+            var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+            var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
+            var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+            float* d = panel + p * 8;
+            Avx.Store(d, Avx.Multiply(va, Avx.Permute2x128(u0, u4, 0x20)));
+            Avx.Store(d + 8, Avx.Multiply(va, Avx.Permute2x128(u1, u5, 0x20)));
+            Avx.Store(d + 16, Avx.Multiply(va, Avx.Permute2x128(u2, u6, 0x20)));
+            Avx.Store(d + 24, Avx.Multiply(va, Avx.Permute2x128(u3, u7, 0x20)));
+            Avx.Store(d + 32, Avx.Multiply(va, Avx.Permute2x128(u0, u4, 0x31)));
+            Avx.Store(d + 40, Avx.Multiply(va, Avx.Permute2x128(u1, u5, 0x31)));
+            Avx.Store(d + 48, Avx.Multiply(va, Avx.Permute2x128(u2, u6, 0x31)));
+            Avx.Store(d + 56, Avx.Multiply(va, Avx.Permute2x128(u3, u7, 0x31)));
+        }
+        for (; p < kc; p++)
+        {
+            float* d = panel + p * 8;
+            d[0] = alpha * r0[p]; d[1] = alpha * r1[p]; d[2] = alpha * r2[p]; d[3] = alpha * r3[p];
+            d[4] = alpha * r4[p]; d[5] = alpha * r5[p]; d[6] = alpha * r6[p]; d[7] = alpha * r7[p];
         }
     }
 
