@@ -42,6 +42,27 @@ public static class TrainingLog
         return rows;
     }
 
+    /// <summary>
+    /// The logs of a run trained in phases (train --init_from the previous phase's checkpoint), in order, as one
+    /// curve: each phase's epochs renumbered to follow the previous phase's last. Also returns the first epoch of
+    /// every phase after the first (where the curve restarts). An empty log is an error naming its file.
+    /// </summary>
+    public static (List<Row> Rows, List<int> PhaseStarts) Concatenate(IReadOnlyList<string> paths)
+    {
+        var rows = new List<Row>();
+        var starts = new List<int>();
+        foreach (var path in paths)
+        {
+            if (!File.Exists(path)) throw new FileNotFoundException($"{path}: training log not found.", path);
+            var phase = Read(path);
+            if (phase.Count == 0) throw new InvalidDataException($"{path}: the training log has no epochs.");
+            int offset = rows.Count;
+            if (offset > 0) starts.Add(offset + 1);
+            rows.AddRange(phase.Select((r, i) => r with { Epoch = offset + i + 1 }));
+        }
+        return (rows, starts);
+    }
+
     public static void Write(string path, IEnumerable<Row> rows)
     {
         var text = new StringBuilder(Header).Append('\n');

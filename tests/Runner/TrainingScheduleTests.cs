@@ -40,6 +40,20 @@ public class TrainingScheduleTests
             var meta = SafeTensors.Load(Path.Combine(tmp["phase2"], "CIFAR10-resnet20-L4", "best.safetensors")).Metadata;
             Assert.That((meta["init_from"], meta["epochs_before"], meta["epoch"]), Is.EqualTo(("last.safetensors", "2", "1")));
 
+            // Both phases as one curve: phase 2's epoch follows phase 1's, with its own numbers.
+            string log1 = Path.Combine(tmp["basic"], "CIFAR10-resnet20-L4", TrainingLog.FileName), log2 = Path.Combine(tmp["phase2"], "CIFAR10-resnet20-L4", TrainingLog.FileName);
+            var curve = CliRun.Of("curve", "--out", tmp["both"], log1, log2);
+            curve.AssertSuccess();
+            Assert.That(curve.Out, Does.Contain("3 epochs in 2 phases (new phase at epoch 3)"));
+            var both = TrainingLog.Read(Path.Combine(tmp["both"], TrainingLog.FileName));
+            var second = TrainingLog.Read(log2).Single();
+            Assert.That(both.Select(r => r.Epoch), Is.EqualTo(new[] { 1, 2, 3 }));
+            Assert.That(both[2], Is.EqualTo(second with { Epoch = 3 }), "phase 2's row, renumbered");
+            Assert.That(File.ReadAllBytes(Path.Combine(tmp["both"], "training_curve.png")).Take(4), Is.EqualTo(new byte[] { 0x89, 0x50, 0x4E, 0x47 }));
+            CliRun.Of("curve", "--out", tmp["bad"], log1, tmp["missing.csv"]).AssertOneLineFailure("curve:", "missing.csv", "not found");
+            CliRun.Of("curve", "--out", tmp["bad"], tmp.Touch("empty.csv")).AssertOneLineFailure("curve:", "empty.csv", "not a training log");
+            CliRun.Of("curve", log1).AssertOneLineFailure("curve needs --out FOLDER");
+
             var png = File.ReadAllBytes(tmp["curve.png"]);
             Assert.That(png.Take(8), Is.EqualTo(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }), "a PNG");
 

@@ -291,6 +291,31 @@ public static class Commands
         return format;
     }
 
+    // ---------------------------------------------------------------- curve
+    /// <summary>The training_log.csv files of a phased run as one curve: --out FOLDER/training_log.csv and training_curve.png.</summary>
+    public static int Curve(Session s, string[] logs)
+    {
+        var folder = s.Parse.GetValue(s.Options.Out) is { Length: > 0 } o ? o
+            : throw new CliError("curve needs --out FOLDER: where training_log.csv and training_curve.png go.");
+        if (logs.Length == 0) throw new CliError("curve needs the training logs: curve --out FOLDER PHASE1/training_log.csv PHASE2/training_log.csv …");
+        var (width, height) = AccuracyPlot.ParseSize(s.Get(s.Options.PlotSize));
+        List<TrainingLog.Row> rows;
+        List<int> starts;
+        try { (rows, starts) = TrainingLog.Concatenate(logs); }
+        catch (Exception e) when (e is IOException or InvalidDataException) { throw new CliError($"curve: {e.Message}"); }
+        Directory.CreateDirectory(folder);
+        string csv = Path.Combine(folder, TrainingLog.FileName), png = Path.Combine(folder, "training_curve.png");
+        TrainingLog.Write(csv, rows);
+        string phases = starts.Count == 0 ? "" : $" in {starts.Count + 1} phases (new phase at epoch {string.Join(", ", starts)})";
+        TrainingCurvePlot.Write(png, width, height, $"{rows.Count} epochs{phases}", rows, starts);
+        var last = rows[^1];
+        var best = rows.MaxBy(r => r.TestAccuracy)!;
+        s.WriteLine($"{rows.Count} epochs{phases}; best test accuracy {Percent(best.TestAccuracy)} at epoch {best.Epoch}, last {Percent(last.TestAccuracy)}; " +
+                    $"{rows.Sum(r => r.Seconds) / 3600:F1} h of epochs");
+        s.WriteLine($"written: {csv}, {png}");
+        return 0;
+    }
+
     // ---------------------------------------------------------------- report
     /// <summary>
     /// The README results table from snn/eval --json files: writes results.md, results.csv, results.json and

@@ -68,6 +68,13 @@ public static class RunnerCli
         report.SetAction(p => Execute(p, reportOptions, output, error, cancel, setExit, s => Commands.Report(s, p.GetValue(results) ?? [])));
         root.Add(report);
 
+        var curve = new Command("curve", "One training curve from the training_log.csv files of a run trained in phases (train --init_from): --out FOLDER gets training_log.csv and training_curve.png.");
+        var logs = new Argument<string[]>("logs") { Description = "training_log.csv files, one per phase, in order.", Arity = ArgumentArity.OneOrMore };
+        curve.Add(logs);
+        var curveOptions = RunnerOptions.AddTo(curve, o => [o.Out, o.PlotSize]);
+        curve.SetAction(p => Execute(p, curveOptions, output, error, cancel, setExit, s => Commands.Curve(s, p.GetValue(logs) ?? [])));
+        root.Add(curve);
+
         var info = new Command("info", "Summary of a checkpoint (.pth, .safetensors or .onnx): architecture, parameters, λ per QCFS layer, an imported graph's layers.");
         var checkpoint = new Argument<string?>("checkpoint") { Description = "Checkpoint file (or use --load_model_name).", Arity = ArgumentArity.ZeroOrOne };
         info.Add(checkpoint);

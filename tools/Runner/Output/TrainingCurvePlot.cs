@@ -6,7 +6,8 @@ namespace SpikeEngine.Runner.Output;
 /// <summary>The training curve: training and test top-1 accuracy (%) on the left axis, mean training loss on the right, per epoch.</summary>
 public static class TrainingCurvePlot
 {
-    public static void Write(string path, int width, int height, string title, IReadOnlyList<TrainingLog.Row> rows)
+    /// <param name="phaseStarts">First epochs of later training phases (warm restarts): drawn as dotted vertical lines.</param>
+    public static void Write(string path, int width, int height, string title, IReadOnlyList<TrainingLog.Row> rows, IReadOnlyList<int>? phaseStarts = null)
     {
         var plot = new ScottPlot.Plot();
         plot.Title(title);
@@ -22,6 +23,12 @@ public static class TrainingCurvePlot
         loss.LegendText = "training loss (right axis)";
         loss.LinePattern = ScottPlot.LinePattern.Dashed;
         loss.Axes.YAxis = plot.Axes.Right;
+        foreach (int start in phaseStarts ?? [])
+        {
+            var line = plot.Add.VerticalLine(start - 0.5);
+            line.LinePattern = ScottPlot.LinePattern.Dotted;
+            line.Color = ScottPlot.Colors.Gray;
+        }
         plot.ShowLegend(ScottPlot.Alignment.LowerRight);
         var png = plot.GetImageBytes(width, height, ScottPlot.ImageFormat.Png);
         AtomicFile.Write(path, s => s.Write(png));
