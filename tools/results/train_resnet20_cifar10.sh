@@ -42,5 +42,5 @@ $RUNNER export --load_model_name "$OUT/phase2/CIFAR10-resnet20-L4/best.safetenso
   --meta "schedule=phase 1: 40 epochs, SGD momentum 0.9, wd 5e-4, batch 64, lr 0.05 (1 warm-up epoch) cosine to 0; phase 2: from phase 1's last epoch, $best of 24 epochs, lr 0.02 (1 warm-up epoch) cosine to 0; crop + flip; seed 42" \
   --meta "data=CIFAR-10 50,000 training images, accuracy on the 10,000 test images of the cifar-10-batches-bin copy in ../shared/data (PROVENANCE.txt: 5,000 exact originals, the rest decoded from JPEG)" \
   --meta "command=tools/results/train_resnet20_cifar10.sh"
-# Both phases as one curve: OUT/training_log.csv (epochs 1–64) and OUT/training_curve.png.
-$RUNNER curve --out "$OUT" "$OUT/CIFAR10-resnet20-L4/training_log.csv" "$OUT/phase2/CIFAR10-resnet20-L4/training_log.csv"
+# Both phases as one curve: OUT/all/training_log.csv (epochs 1–64) and OUT/all/training_curve.png.
+$RUNNER curve --out "$OUT/all" "$OUT/CIFAR10-resnet20-L4/training_log.csv" "$OUT/phase2/CIFAR10-resnet20-L4/training_log.csv"
