@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -40,16 +41,7 @@ public sealed class SpikeRecorder
         var spikesOf = new int[neurons];
         var currentOf = new double[neurons];
         for (int t = 0; t < steps; t++)   // time-major: walk each step's block contiguously
-        {
-            long count = 0;
-            int at = t * neurons;
-            for (int j = 0; j < neurons; j++)
-            {
-                if (s[at + j] != 0) { count++; spikesOf[j]++; }
-                currentOf[j] += z[at + j] / theta;
-            }
-            acc.SpikesPerStep[t] += count;
-        }
+            acc.SpikesPerStep[t] += AccumulateStep(s.Slice(t * neurons, neurons), z.Slice(t * neurons, neurons), theta, spikesOf, currentOf);
         for (int j = 0; j < neurons; j++)
         {
             int expected = (int)Math.Clamp(Math.Floor(currentOf[j] + 0.5), 0, steps);
@@ -80,12 +72,75 @@ public sealed class SpikeRecorder
             long ops = 0;
             for (int b = 0; b < images; b++)
             {
-                int start = (t * images + b) * perImage;
-                for (int i = 0; i < perImage; i++)
-                    if (a[start + i] != 0) ops += fanOut[positions == 1 ? 0 : i % positions];
+                var image = a.Slice((t * images + b) * perImage, perImage);
+                if (positions == 1) ops += fanOut[0] * (perImage - CountZeros(image));   // linear: one fan-out for all
+                else
+                    for (int c = 0; c < perImage; c += positions)   // conv: C planes of H·W positions
+                        ops += FanOutOfActive(image.Slice(c, positions), fanOut);
             }
             acc.SynOpsPerProcessedStep[t] += ops;
         }
+    }
+
+    // The loops below are SIMD versions of the obvious scalar loops (their tails); the recorder runs on every step of
+    // every layer, so a scalar pass (with a modulo per element) used to cost as much as the simulation itself.
+
+    /// <summary>One step of an IF layer: spikes (s ≠ 0) counted per neuron and in all, input z/θ added per neuron.</summary>
+    private static long AccumulateStep(ReadOnlySpan<float> s, ReadOnlySpan<float> z, float theta, int[] spikesOf, double[] currentOf)
+    {
+        int n = s.Length, j = 0, w = Vector<float>.Count;
+        long count = 0;
+        if (Vector.IsHardwareAccelerated && Vector<double>.Count * 2 == w)
+        {
+            var vTheta = new Vector<float>(theta);
+            var spikes = Vector<int>.Zero;
+            for (; j + w <= n; j += w)
+            {
+                var fired = Vector.OnesComplement(Vector.Equals(new Vector<float>(s.Slice(j)), Vector<float>.Zero));   // −1 where s ≠ 0
+                spikes -= fired;
+                (new Vector<int>(spikesOf, j) - fired).CopyTo(spikesOf, j);
+                Vector.Widen(new Vector<float>(z.Slice(j)) / vTheta, out var low, out var high);
+                (new Vector<double>(currentOf, j) + low).CopyTo(currentOf, j);
+                (new Vector<double>(currentOf, j + w / 2) + high).CopyTo(currentOf, j + w / 2);
+            }
+            count = Vector.Sum(spikes);
+        }
+        for (; j < n; j++)
+        {
+            if (s[j] != 0) { count++; spikesOf[j]++; }
+            currentOf[j] += z[j] / theta;
+        }
+        return count;
+    }
+
+    /// <summary>How many values are exactly zero.</summary>
+    private static int CountZeros(ReadOnlySpan<float> v)
+    {
+        int i = 0, zeros = 0, w = Vector<float>.Count;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var acc = Vector<int>.Zero;
+            for (; i + w <= v.Length; i += w) acc -= Vector.Equals(new Vector<float>(v.Slice(i)), Vector<float>.Zero);
+            zeros = Vector.Sum(acc);
+        }
+        for (; i < v.Length; i++) if (v[i] == 0) zeros++;
+        return zeros;
+    }
+
+    /// <summary>Σ fanOut[i] over the positions i whose value is not zero.</summary>
+    private static long FanOutOfActive(ReadOnlySpan<float> v, int[] fanOut)
+    {
+        int i = 0, w = Vector<float>.Count;
+        long sum = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var acc = Vector<int>.Zero;   // per lane at most H·W / w positions × fan-out: far below int overflow
+            for (; i + w <= v.Length; i += w)
+                acc += Vector.AndNot(new Vector<int>(fanOut, i), Vector.Equals(new Vector<float>(v.Slice(i)), Vector<float>.Zero));
+            sum = Vector.Sum(acc);
+        }
+        for (; i < v.Length; i++) if (v[i] != 0) sum += fanOut[i];
+        return sum;
     }
 
     /// <summary>The values without a copy on the CPU (the recorder only reads them), a host copy from a GPU.</summary>
