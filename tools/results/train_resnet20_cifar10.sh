@@ -16,7 +16,8 @@ RUNNER=${RUNNER:-dotnet run -c Release --project tools/Runner --}
 phase() {
   local dir=$1
   shift
-  if [ -f "$dir/train.json" ]; then echo "$dir: finished (train.json), kept"; return; fi
+  # An interrupted run writes train.json too, with "cancelled": true; only a finished one is skipped.
+  if grep -qs '"cancelled": false' "$dir/train.json"; then echo "$dir: finished (train.json), kept"; return; fi
   local resume=()
   [ -f "$dir/CIFAR10-resnet20-L4/last.safetensors" ] && resume=(--resume)
   mkdir -p "$dir"
