@@ -11,7 +11,6 @@ Usage: /usr/bin/python3 tools/reference/authors_load.py --pth FILE --arch resnet
            --input X.npy --out LOGITS.npy [--classes 10] [--width-divisor 1]
 Prints one line "OK: N tensors loaded strictly, logits [B, classes]"; exit code 1 with the reason otherwise.
 """
-import argparse
 import os
 import sys
 
@@ -50,11 +49,7 @@ def with_relu(model):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--pth", required=True)
-    ap.add_argument("--arch", required=True)
-    ap.add_argument("--levels", type=int, required=True)
-    ap.add_argument("--classes", type=int, default=10)
+    ap = cos_reference.checkpoint_parser(__doc__)
     ap.add_argument("--width-divisor", type=int, default=1)
     ap.add_argument("--input", required=True, help=".npy [B, C, H, W], already normalised")
     ap.add_argument("--out", required=True, help=".npy file for the logits [B, classes]")

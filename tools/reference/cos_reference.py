@@ -122,6 +122,16 @@ class SmallCnn(nn.Module):
         return self.classifier(self.layer2(self.layer1(x)))
 
 
+def checkpoint_parser(doc):
+    """An argument parser with the options that name a reference checkpoint: --pth, --arch, --levels, --classes."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--pth", required=True)
+    ap.add_argument("--arch", required=True)
+    ap.add_argument("--levels", type=int, required=True)
+    ap.add_argument("--classes", type=int, default=10)
+    return ap
+
+
 def build(arch, classes, levels, width_divisor):
     if arch == "resnet20":
         return ResNet20(classes, levels), (3, 32, 32)

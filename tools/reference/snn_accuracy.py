@@ -13,7 +13,6 @@ Usage: /usr/bin/python3 tools/reference/snn_accuracy.py --pth FILE --arch resnet
 RESULT.json: {"images", "ann_accuracy", "ann_predictions", "runs": [{"presim_len", "sim_len", "iterations",
 "accuracy_per_step", "predictions_per_step" ([T][N])}]}, accuracies as fractions.
 """
-import argparse
 import json
 import os
 import sys
@@ -54,11 +53,7 @@ def predictions_per_step(outputs, steps):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--pth", required=True)
-    ap.add_argument("--arch", required=True)
-    ap.add_argument("--levels", type=int, required=True)
-    ap.add_argument("--classes", type=int, default=10)
+    ap = cos_reference.checkpoint_parser(__doc__)
     ap.add_argument("--cifar10", required=True, help="folder with test_batch.bin (cifar-10-batches-bin)")
     ap.add_argument("--images", type=int, required=True)
     ap.add_argument("--mean", required=True)
