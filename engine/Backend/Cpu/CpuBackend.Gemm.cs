@@ -192,6 +192,7 @@ public sealed partial class CpuBackend
     /// transposed in registers (unpack, shuffle, 128-bit permute), so the panel is written in order instead of
     /// one float every 32 bytes.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot from the first call: no tier-0 pass
     private static unsafe void PackRows8(float* src, int lda, int kc, float alpha, float* panel)
     {
         float* r0 = src, r1 = src + lda, r2 = src + 2L * lda, r3 = src + 3L * lda;
