@@ -24,6 +24,8 @@ public sealed record ModelMetadata
     /// phases says how many epochs it had in all.
     /// </summary>
     public const string InitFromKey = "init_from", EpochsBeforeKey = "epochs_before";
+    /// <summary>The initial QCFS λ of a model trained from a non-reference start (train --initial_threshold).</summary>
+    public const string InitialThresholdKey = "initial_threshold";
     /// <summary>Tensors under this prefix are optimiser state (a resumable training checkpoint), not model weights.</summary>
     public const string OptimiserPrefix = "sgd.";
     /// <summary>SGD momentum buffer of parameter P: "sgd.momentum_buffer.P".</summary>

@@ -6,11 +6,11 @@ namespace SpikeEngine.Nn;
 /// The reference initialisation, applied over a module tree: conv weights Kaiming-normal
 /// (fan_out, ReLU gain: std = √(2 / (out·k·k))), conv bias 0; BatchNorm weight 1, bias 0; linear
 /// weights as PyTorch's default (uniform ±1/√in, what the reference keeps), linear bias 0;
-/// QCFS λ = 8; dropout seeds derived from the seed. Deterministic for a given seed.
+/// QCFS λ = 8 (or <c>threshold</c>); dropout seeds derived from the seed. Deterministic for a given seed.
 /// </summary>
 public static class Initialization
 {
-    public static void Reference(Module model, int seed = 0)
+    public static void Reference(Module model, int seed = 0, float threshold = Qcfs.InitialThreshold)
     {
         var rng = new Random(seed);
         foreach (var (_, m) in model.NamedModules())
@@ -36,7 +36,7 @@ public static class Initialization
                     bn.Bias.Backend.Fill(bn.Bias, 0f);
                     break;
                 case Qcfs q:
-                    q.Up.Backend.Fill(q.Up, Qcfs.InitialThreshold);
+                    q.Up.Backend.Fill(q.Up, threshold);
                     break;
                 case Dropout d:
                     d.Seed = (ulong)rng.NextInt64();

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json.Serialization;
 using SpikeEngine.Calibration;
 using SpikeEngine.Data;
@@ -29,6 +30,9 @@ public sealed record TrainRequest(string Arch, int Levels, string Dataset, strin
     /// <summary>Only the first N test images (the per-epoch evaluation).</summary>
     public int? TestLimit { get; init; }
     public int Epochs { get; init; } = 1;
+    /// <summary>Initial λ of a new model's QCFS units (<see cref="ModelOptions.InitialThreshold"/>); a started model
+    /// (<see cref="InitFrom"/>) keeps its own, so another value is refused there.</summary>
+    public float InitialThreshold { get; init; } = Qcfs.InitialThreshold;
     public int BatchSize { get; init; } = 100;
     public double LearningRate { get; init; } = 0.02;
     public double WeightDecay { get; init; } = 5e-4;
@@ -95,15 +99,19 @@ public static class TrainingRun
         };
         Module model;
         ModelMetadata info;
+        if (r.InitFrom is not null && r.InitialThreshold != Qcfs.InitialThreshold)
+            throw new ArgumentException($"An initial threshold ({r.InitialThreshold}) applies to a new model only; {r.InitFrom} brings its own λ.");
         if (r.InitFrom is not null && ModelLoader.IsImportedGraph(r.InitFrom, r.Onnx))
             (model, info, bundle) = ImportedStart(r, dataset, bundle, cancel);
         else
         {
             model = ModelZoo.Create(r.Arch, dataset.Classes, r.Levels, new ModelOptions
             {
-                Seed = r.Seed, ImageNet = dataset.Name == "ImageNet", InputChannels = dataset.Channels,
+                Seed = r.Seed, ImageNet = dataset.Name == "ImageNet", InputChannels = dataset.Channels, InitialThreshold = r.InitialThreshold,
             });
             info = ModelMetadata.Of(r.Arch, dataset.Classes, r.Levels, dataset.Name, bundle.Normalization);
+            if (r.InitialThreshold != Qcfs.InitialThreshold)
+                info = info with { Extra = new Dictionary<string, string> { [ModelMetadata.InitialThresholdKey] = r.InitialThreshold.ToString("R", CultureInfo.InvariantCulture) } };
             if (r.InitFrom is not null)
             {
                 var start = Checkpoints.LoadInto(model, r.InitFrom, strict: true, expectedArch: r.Arch);

@@ -118,6 +118,21 @@ public class ModelZooTests
     }
 
     [Test]
+    public void AnInitialThresholdReachesEveryQcfsUnitAndNothingElse()
+    {
+        var reference = ModelZoo.Create("resnet20", 10, 4, new ModelOptions { Seed = 3 });
+        var model = ModelZoo.Create("resnet20", 10, 4, new ModelOptions { Seed = 3, InitialThreshold = 2.5f });
+        Assert.That(ModelZoo.QcfsUnits(model).Select(u => u.Unit.Up.Item()), Is.All.EqualTo(2.5f));
+        Assert.That(ModelZoo.QcfsUnits(model).Count(), Is.EqualTo(19));
+        var (a, b) = (reference.StateDict(), model.StateDict());
+        foreach (var key in a.Keys.Where(k => !k.EndsWith(".up")))
+            Assert.That(b[key].Span.ToArray(), Is.EqualTo(a[key].Span.ToArray()), $"{key}: the same random numbers as with λ = 8");
+        foreach (float bad in new[] { 0f, -1f, float.NaN, float.PositiveInfinity })
+            Assert.That(() => ModelZoo.Create("resnet20", 10, 4, new ModelOptions { InitialThreshold = bad }),
+                Throws.ArgumentException.With.Message.Contains("initial QCFS threshold"), $"{bad}");
+    }
+
+    [Test]
     public void LevelsReachEveryQcfsUnit()
     {
         var model = ModelZoo.Create("resnet20", 10, 16, NoInit);

@@ -28,6 +28,9 @@ public sealed record ModelOptions
     public int? Hidden { get; init; }
     public float Dropout { get; init; }
     public int Seed { get; init; }
+    /// <summary>Initial λ of every QCFS unit (METHOD.md §1: the reference's 8). A training choice: a λ near the values
+    /// training ends at (1–3 on CIFAR) lets the first epochs quantise finely instead of at steps of 8 / L.</summary>
+    public float InitialThreshold { get; init; } = Qcfs.InitialThreshold;
     /// <summary>Apply the reference initialisation (false leaves conv/linear weights at zero, e.g. before loading a checkpoint).</summary>
     public bool Initialize { get; init; } = true;
     /// <summary>Image channels; null = the architecture's default (3 for VGG/ResNet, 1 for cnn).</summary>

@@ -26,7 +26,9 @@ public static class ModelZoo
                 : throw new ArgumentException($"{name} is a CIFAR network; it has no ImageNet layout."),
             _ => throw new ArgumentException($"Unknown architecture '{arch}'. Valid names: {string.Join(", ", Architectures)}."),
         };
-        if (options.Initialize) Initialization.Reference(model, options.Seed);
+        if (!(options.InitialThreshold > 0 && float.IsFinite(options.InitialThreshold)))
+            throw new ArgumentException($"Model '{arch}': the initial QCFS threshold must be a positive number, got {options.InitialThreshold}.");
+        if (options.Initialize) Initialization.Reference(model, options.Seed, options.InitialThreshold);
         return model;
     }
 

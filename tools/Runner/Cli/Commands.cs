@@ -51,12 +51,14 @@ public static class Commands
         {
             Folder = trainFolder, TestFolder = testFolder, Download = s.Get(o.Download),
             TrainLimit = s.Parse.GetValue(o.TrainLimit), TestLimit = s.Parse.GetValue(o.Limit),
-            Epochs = s.Get(o.TrainEpochs), BatchSize = s.Get(o.BatchSize), LearningRate = s.Get(o.Lr), WeightDecay = s.Get(o.Wd),
+            Epochs = s.Get(o.TrainEpochs), InitialThreshold = (float)s.Get(o.InitialThreshold), BatchSize = s.Get(o.BatchSize), LearningRate = s.Get(o.Lr), WeightDecay = s.Get(o.Wd),
             Seed = s.Get(o.Seed), Resume = s.Get(o.Resume), InitFrom = initFrom, Device = device,
             Augmentation = AugmentationOption(s.Get(o.Augment)), WarmupEpochs = s.Get(o.WarmupEpochs),
             Calibration = s.CalibrationSettings(l), Normalization = s.InputNormalization(), Onnx = s.OnnxOptions(),
             Parallel = s.Ranks?.Parallel(device, s.Get(o.SyncBn), s.Get(o.CheckReplicas)),
         };
+        if (initFrom is not null && s.Has(o.InitialThreshold))
+            throw new CliError($"--initial_threshold sets a new model's λ; {initFrom} (--init_from/--load_model_name) brings its own.");
         if (request.WarmupEpochs < 0 || request.WarmupEpochs >= request.Epochs)
             throw new CliError($"--warmup_epochs {request.WarmupEpochs} must be between 0 and {request.Epochs - 1} (fewer than --trainann_epochs {request.Epochs}).");
         string? curvePath = s.Parse.GetValue(o.Curve);
@@ -66,7 +68,7 @@ public static class Commands
 
         s.WriteLine($"Training {arch} (QCFS, L = {l}) on {dataset.Name} for {request.Epochs} epochs, batch {request.BatchSize}, " +
                     $"lr {request.LearningRate}" + (request.WarmupEpochs > 0 ? $" ({request.WarmupEpochs} warm-up epochs)" : "") +
-                    $", wd {request.WeightDecay}, {AugmentationName(dataset.Name, request.Augmentation)} augmentation, seed {request.Seed}, {device}" +
+                    $", wd {request.WeightDecay}" + (s.Has(o.InitialThreshold) ? $", initial λ {request.InitialThreshold}" : "") + $", {AugmentationName(dataset.Name, request.Augmentation)} augmentation, seed {request.Seed}, {device}" +
                     (request.Resume ? ", resuming" : "") + (initFrom is null ? "" : $", starting from {initFrom}") +
                     (imported ? $" (imported network: ReLU thresholds = {request.Calibration.Percentile}th percentile over the first {request.Calibration.Images} training images, λ trainable)" : "") +
                     (ranks > 1 ? $"; {ranks} ranks ({s.Ranks!.Launch.Launcher}), {request.BatchSize / Math.Max(1, ranks)} images per rank and step" +

@@ -40,6 +40,8 @@ public sealed class RunnerOptions
     { Description = "Learning rate (SGD, momentum 0.9, cosine schedule).", DefaultValueFactory = _ => 0.02 };
     public readonly Option<double> Wd = new("--wd")
     { Description = "Weight decay (applies to every parameter, λ included).", DefaultValueFactory = _ => 5e-4 };
+    public readonly Option<double> InitialThreshold = new("--initial_threshold")
+    { Description = "train: initial λ of every QCFS layer of a new model (8 = the reference's; CIFAR networks end near 1–3).", DefaultValueFactory = _ => 8.0 };
     public readonly Option<bool> DirectTraining = new("--direct_training")
     { Description = "Train the QCFS ANN first (reference mode), then evaluate it as an SNN." };
     public readonly Option<bool> SaveModel = new("--save_model")
@@ -120,7 +122,7 @@ public sealed class RunnerOptions
     public IEnumerable<Option> Snn() => [SimLen, PresimLen, Iterations];
 
     public IEnumerable<Option> Training() =>
-        [TrainDir, SaveDir, TrainEpochs, TrainLimit, Lr, Wd, Augment, WarmupEpochs, Curve, DirectTraining, SaveModel, Resume, InitFrom, SyncBn, CheckReplicas];
+        [TrainDir, SaveDir, TrainEpochs, TrainLimit, Lr, Wd, InitialThreshold, Augment, WarmupEpochs, Curve, DirectTraining, SaveModel, Resume, InitFrom, SyncBn, CheckReplicas];
 
     public IEnumerable<Option> All() =>
         Common().Concat(Snn()).Concat(Training()).Concat([LoadModelName, Predictions, Plot, PlotSize]);

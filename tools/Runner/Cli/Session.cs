@@ -39,6 +39,7 @@ public sealed class Session(ParseResult parse, RunnerOptions options, TextWriter
         Require(Options.Seed, v => v >= 0, "must be 0 or more");
         Require(Options.Lr, v => v > 0 && double.IsFinite(v), "must be a positive number");
         Require(Options.Wd, v => v >= 0 && double.IsFinite(v), "must be 0 or a positive number");
+        Require(Options.InitialThreshold, v => v > 0 && double.IsFinite(v) && v <= float.MaxValue, "must be a positive number");
         RequireOptional(Options.L, v => v is >= 1 and <= 1024, "must be between 1 and 1024");
         RequireOptional(Options.Limit, v => v >= 1, "must be at least 1");
         RequireOptional(Options.TrainLimit, v => v >= 1, "must be at least 1");
