@@ -1,3 +1,4 @@
+using System.Globalization;
 using SpikeEngine.Tests.Support;
 using SpikeEngine.Training;
 
@@ -7,9 +8,9 @@ namespace SpikeEngine.Tests.Runner;
 [NonParallelizable]
 public class TrainingScheduleTests
 {
-    private static string[] Common(string datadir, int epochs = 2) =>
+    private static string[] Common(string datadir, int epochs = 2, string lr = "0.05") =>
         ["train", "--dataset", "CIFAR10", "--datadir", datadir, "--net_arch", "resnet20", "--L", "4", "--trainann_epochs", $"{epochs}",
-         "--train_limit", "64", "--limit", "32", "--batchsize", "32", "--lr", "0.05", "--seed", "3"];
+         "--train_limit", "64", "--limit", "32", "--batchsize", "32", "--lr", lr, "--seed", "3"];
 
     [Test]
     public void AugmentationWarmUpAndTheCurveAreWhatTheOptionsSay()
@@ -69,6 +70,69 @@ public class TrainingScheduleTests
     }
 
     [Test]
+    public void AnInitialThresholdStartsEveryLambdaThereAndIsRecorded()
+    {
+        var cifar = Path.GetDirectoryName(TestEnvironment.RequireData("cifar-10-batches-bin", "data_batch_1.bin"))!;
+        using var tmp = new TempFolder();
+        int threads = SpikeEngine.Backend.Backends.Cpu.Threads;
+        try
+        {
+            // A rate so small that λ cannot leave its start by more than rounding.
+            var run = CliRun.Of([.. Common(cifar, epochs: 1, lr: "1e-7"), "--initial_threshold", "2", "--savedir", tmp["run"]]);
+            run.AssertSuccess();
+            Assert.That(run.Out, Does.Contain("initial λ 2"));
+            var file = SafeTensors.Load(Path.Combine(tmp["run"], "CIFAR10-resnet20-L4", "last.safetensors"));
+            Assert.That(file.Metadata[ModelMetadata.InitialThresholdKey], Is.EqualTo("2"));
+            var lambdas = file.Tensors.Where(t => t.Key.EndsWith(".up") && !t.Key.StartsWith(ModelMetadata.OptimiserPrefix)).ToList();
+            Assert.That(lambdas, Has.Count.EqualTo(19));
+            Assert.That(lambdas.Select(t => t.Value.Span[0]), Is.All.EqualTo(2f).Within(1e-4));
+
+            // A checkpoint to start from brings its own λ: the option would be silently ignored, so it is refused.
+            CliRun.Of([.. Common(cifar, epochs: 1), "--initial_threshold", "4", "--savedir", tmp["again"],
+                "--init_from", Path.Combine(tmp["run"], "CIFAR10-resnet20-L4", "last.safetensors")])
+                .AssertOneLineFailure("--initial_threshold", "last.safetensors", "its own");
+            // The reference's start records nothing.
+            CliRun.Of([.. Common(cifar, epochs: 1, lr: "1e-7"), "--savedir", tmp["plain"]]).AssertSuccess();
+            Assert.That(SafeTensors.Load(Path.Combine(tmp["plain"], "CIFAR10-resnet20-L4", "last.safetensors")).Metadata,
+                Does.Not.ContainKey(ModelMetadata.InitialThresholdKey));
+        }
+        finally
+        {
+            SpikeEngine.Backend.Backends.Cpu.Threads = threads;
+        }
+    }
+
+    [Test]
+    public void ThePyTorchTrainingReferenceRunsTheEnginesSchedule()
+    {
+        // tools/reference/train_reference.py is the PyTorch check of the engine's training dynamics: it must read the
+        // same files and follow the same per-epoch rates (warm-up, then the cosine over the remaining epochs).
+        TestEnvironment.RequirePythonWithTorch();
+        var cifar = Path.GetDirectoryName(TestEnvironment.RequireData("cifar-10-batches-bin", "data_batch_1.bin"))!;
+        using var tmp = new TempFolder();
+        int threads = SpikeEngine.Backend.Backends.Cpu.Threads;
+        try
+        {
+            CliRun.Of([.. Common(cifar, epochs: 4), "--warmup_epochs", "1", "--augment", "basic", "--savedir", tmp["engine"]]).AssertSuccess();
+            var script = Path.Combine(TestEnvironment.RequireRepositoryRoot(), "tools", "reference", "train_reference.py");
+            var (code, output) = TestEnvironment.RunProcess(TestEnvironment.Python,
+                [script, "--datadir", cifar, "--epochs", "4", "--warmup_epochs", "1", "--lr", "0.05",
+                 "--train_limit", "64", "--limit", "32", "--batchsize", "32", "--threads", "1", "--out", tmp["torch.csv"]], TimeSpan.FromMinutes(5));
+            Assert.That(code, Is.Zero, output);
+            var engine = TrainingLog.Read(Path.Combine(tmp["engine"], "CIFAR10-resnet20-L4", TrainingLog.FileName));
+            var torch = File.ReadAllLines(tmp["torch.csv"]).Skip(1).Select(l => l.Split(',')).ToList();
+            Assert.That(torch.Select(f => int.Parse(f[0], CultureInfo.InvariantCulture)), Is.EqualTo(engine.Select(r => r.Epoch)));
+            Assert.That(torch.Select(f => double.Parse(f[1], CultureInfo.InvariantCulture)), Is.EqualTo(engine.Select(r => r.LearningRate)).Within(1e-6));
+            Assert.That(torch.Select(f => double.Parse(f[2], CultureInfo.InvariantCulture)), Is.All.GreaterThan(0.5).And.LessThan(5),
+                "a cross-entropy over 10 classes near ln 10 on 64 images");
+        }
+        finally
+        {
+            SpikeEngine.Backend.Backends.Cpu.Threads = threads;
+        }
+    }
+
+    [Test]
     public void BadScheduleOptionsAreOneClearLine()
     {
         using var tmp = new TempFolder();
@@ -76,5 +140,8 @@ public class TrainingScheduleTests
             .AssertOneLineFailure("--augment 'heavy'", "full, basic, none");
         CliRun.Of(["train", "--dataset", "FashionMNIST", "--datadir", tmp["none"], "--trainann_epochs", "2", "--warmup_epochs", "2"])
             .AssertOneLineFailure("--warmup_epochs 2", "--trainann_epochs 2");
+        foreach (var bad in new[] { "0", "-2", "NaN", "1e40" })
+            CliRun.Of(["train", "--dataset", "FashionMNIST", "--datadir", tmp["none"], "--initial_threshold", bad])
+                .AssertOneLineFailure("--initial_threshold", "positive number");
     }
 }
