@@ -7,11 +7,13 @@ using SpikeEngine.Training;
 
 namespace SpikeEngine.Bench.Compare;
 
-/// <summary>`bench -- steploop ARCH STEPS`: training steps b64 in a loop (for a profiler such as perf), wall and CPU time per step.</summary>
+/// <summary>`bench -- steploop ARCH STEPS [off]`: training steps b64 in a loop (for a profiler such as perf), wall and CPU time per
+/// step; "off" turns the event-driven convolution off (QCFS outputs are sparse enough for it in training too).</summary>
 internal static class StepLoop
 {
-    public static void Run(string arch, int steps)
+    public static void Run(string arch, int steps, bool events = true)
     {
+        if (!events) SpikeEngine.Backend.Cpu.CpuBackend.EventPath = SpikeEngine.Backend.Cpu.CpuBackend.EventChoice.Off;
         var (model, sgd, images, labels) = TrainingStepBenchmark.CreateStep(arch);
         using var _ = images;
         var process = Process.GetCurrentProcess();
