@@ -10,7 +10,8 @@ namespace SpikeEngine.Backend.Cpu;
 // grid, output position p = oh·Wp + ow reads input p + (c·Hp + r)·Wp + s for tap (c, r, s): for a run of
 // consecutive p every tap is one contiguous vector load, across row ends too. The kernels compute all OH·Wp
 // grid positions; the columns ow ≥ OW are thrown away (2 of 34 for a 32-wide row at padding 1).
-// Forward: register tile of 8 output channels × 48 positions, one broadcast weight per channel and tap.
+// Forward: register tile of 8 output channels × 48 positions, one broadcast weight per channel and tap; the tile
+// is stored straight into y, each 16-position vector with its thrown-away lanes compressed out (DirectOutputMap).
 // Backward data: the forward kernel on dy with the flipped, transposed weight and padding R−1−p.
 // Backward weight: dW[k, tap] = Σ_p dy_grid[k, p] · xp[p + offset(tap)], register tile 4 channels × 6 taps,
 // where dy_grid is dy on the Wp grid with zeros in the thrown-away columns.
@@ -20,7 +21,7 @@ public sealed partial class CpuBackend
     private const int DirectKb = 8, DirectVectors = 3, DirectTilePositions = 16 * DirectVectors;
     private const int DirectWKb = 4, DirectWJb = 6;
 
-    [ThreadStatic] private static float[]? _directPad, _directOut;
+    [ThreadStatic] private static float[]? _directPad, _directGrid;
 
     /// <summary>
     /// Whether the direct kernels handle this convolution: AVX-512, stride 1, and a padded grid that wastes
@@ -133,62 +134,89 @@ public sealed partial class CpuBackend
     private void DirectForwardPacked(float[] xd, float[] packed, int kp, float[]? bd, float[] yd, Conv2dGeometry g)
     {
         var offsets = DirectForwardOffsets(g);
+        var map = new DirectOutputMap(g);
         // Few samples: also split the output channels so both cores have work.
         int kTiles = kp / DirectKb;
         int kSplit = g.N >= 2 * Threads ? 1 : Math.Min(kTiles, (2 * Threads + g.N - 1) / g.N);
         ForEach(g.N * kSplit, item =>
         {
             int n = item / kSplit, part = item % kSplit;
-            DirectForwardSample(xd, packed, kp, offsets, bd, yd, g, n, kTiles * part / kSplit, kTiles * (part + 1) / kSplit);
+            DirectForwardSample(xd, packed, kp, offsets, map, bd, yd, g, n, kTiles * part / kSplit, kTiles * (part + 1) / kSplit);
         });
     }
 
     /// <summary>The forward kernel's tap offsets on the padded grid of g's input.</summary>
     private static int[] DirectForwardOffsets(Conv2dGeometry g) => TapOffsets(g.C, g.R, g.S, g.H + 2 * g.PadH, g.W + 2 * g.PadW, 1);
 
+    /// <summary>
+    /// Where the forward kernel's 16-position vectors of the padded grid land in a y plane ([OH][OW]): vector v covers
+    /// grid positions 16v..16v+15; Bits[v] marks its lanes that are outputs (column &lt; OW, row &lt; OH), Lanes holds the
+    /// same as one all-ones/zero float mask per lane, and Dst[v] is the y index of its first output lane. Consecutive
+    /// outputs of the grid are consecutive in y (a row's end is followed by the next row's start), so the output lanes
+    /// of a vector are one contiguous run there: a compressing store writes them.
+    /// </summary>
+    private sealed class DirectOutputMap
+    {
+        public readonly int[] Dst;
+        public readonly uint[] Bits;
+        public readonly float[] Lanes;
+
+        public DirectOutputMap(Conv2dGeometry g)
+        {
+            int wp = g.W + 2 * g.PadW, grid = g.OutH * wp, vectors = DirectComputed(g.OutH, wp) / 16;
+            (Dst, Bits, Lanes) = (new int[vectors], new uint[vectors], new float[vectors * 16]);
+            float on = BitConverter.Int32BitsToSingle(-1);
+            for (int v = 0; v < vectors; v++)
+            {
+                Dst[v] = -1;
+                for (int l = 0; l < 16; l++)
+                {
+                    int p = 16 * v + l, row = p / wp, col = p % wp;
+                    if (p >= grid || col >= g.OutW) continue;
+                    if (Dst[v] < 0) Dst[v] = row * g.OutW + col;
+                    Bits[v] |= 1u << l;
+                    Lanes[16 * v + l] = on;
+                }
+                if (Dst[v] < 0) Dst[v] = 0;
+            }
+        }
+    }
+
     /// <summary>Output channel tiles [t0, t1) of sample n.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void DirectForwardSample(float[] xd, float[] packed, int kp, int[] offsetArray, float[]? bd, float[] yd, Conv2dGeometry g, int n, int t0, int t1)
+    private static unsafe void DirectForwardSample(float[] xd, float[] packed, int kp, int[] offsetArray, DirectOutputMap map, float[]? bd, float[] yd,
+        Conv2dGeometry g, int n, int t0, int t1)
     {
-        int hp = g.H + 2 * g.PadH, wp = g.W + 2 * g.PadW, oh = g.OutH, ow = g.OutW;
-        int computed = DirectComputed(oh, wp), padLength = DirectPadLength(g.C, hp, wp, g.R, g.S, computed);
-        int taps = g.C * g.R * g.S, inSize = g.C * g.H * g.W, outSize = g.K * oh * ow;
+        int hp = g.H + 2 * g.PadH, wp = g.W + 2 * g.PadW, ohw = g.OutH * g.OutW;
+        int computed = DirectComputed(g.OutH, wp), padLength = DirectPadLength(g.C, hp, wp, g.R, g.S, computed);
+        int taps = g.C * g.R * g.S, inSize = g.C * g.H * g.W, outSize = g.K * ohw;
         var pad = ThreadBuffer(ref _directPad, padLength);
-        var outBuf = ThreadBuffer(ref _directOut, kp * computed);
         PadSample(xd, n * inSize, g.C, g.H, g.W, g.PadH, g.PadW, pad.AsSpan(0, padLength));
-        fixed (float* px = pad, pw = packed, po = outBuf)
-        fixed (int* pofs = offsetArray)
+        fixed (float* px = pad, pw = packed, py = yd, pLanes = map.Lanes, pb = bd)
+        fixed (int* pofs = offsetArray, pDst = map.Dst)
+        fixed (uint* pBits = map.Bits)
         {
             for (int kt = t0; kt < t1; kt++)
             {
-                int k0 = kt * DirectKb;
+                int k0 = kt * DirectKb, rows = Math.Min(DirectKb, g.K - k0);
+                float* y = py + (long)n * outSize + (long)k0 * ohw, bias = pb == null ? null : pb + k0;
                 for (int p = 0; p < computed; p += DirectTilePositions)
-                    DirectTile8x48(taps, pw + k0, kp, px + p, pofs, po + k0 * computed + p, computed);
-            }
-        }
-        // grid rows → output rows (+ bias)
-        int kEnd = Math.Min(g.K, t1 * DirectKb);
-        for (int k = t0 * DirectKb; k < kEnd; k++)
-        {
-            float b = bd?[k] ?? 0f;
-            var src = outBuf.AsSpan(k * computed);
-            var dst = yd.AsSpan(n * outSize + k * oh * ow, oh * ow);
-            for (int i = 0; i < oh; i++)
-            {
-                src.Slice(i * wp, ow).CopyTo(dst.Slice(i * ow, ow));
-                if (b != 0f) AddScalar(dst.Slice(i * ow, ow), b);
+                {
+                    int v = p / 16;
+                    DirectTile8x48(taps, pw + k0, kp, px + p, pofs, y, ohw, rows, bias, pDst + v, pBits + v, pLanes + 16 * v);
+                }
             }
         }
     }
 
-    private static void AddScalar(Span<float> x, float b)
-    {
-        for (int j = 0; j < x.Length; j++) x[j] += b;
-    }
-
-    /// <summary>y[k0..k0+8][p..p+48] = Σ_tap w[tap][k] · x[p + offsets[tap]]; w at the tile's first channel, row stride kp.</summary>
+    /// <summary>
+    /// y[k0..k0+rows][·] = Σ_tap w[tap][k] · x[p + offsets[tap]] (+ bias[k]) for 8 channels × 48 grid positions p; w at the
+    /// tile's first channel (row stride kp), y at its first channel's plane (planes ldy apart), the 3 vectors stored
+    /// through the output map (<see cref="DirectOutputMap"/>) at dst/bits/lanes.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void DirectTile8x48(int taps, float* w, int kp, float* x, int* offsets, float* y, int ldy)
+    private static unsafe void DirectTile8x48(int taps, float* w, int kp, float* x, int* offsets, float* y, int ldy, int rows, float* bias,
+        int* dst, uint* bits, float* lanes)
     {
         Vector512<float> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default;
         Vector512<float> c20 = default, c21 = default, c22 = default, c30 = default, c31 = default, c32 = default;
@@ -210,20 +238,36 @@ public sealed partial class CpuBackend
             b = Vector512.Create(wt[6]); c60 = Avx512F.FusedMultiplyAdd(b, x0, c60); c61 = Avx512F.FusedMultiplyAdd(b, x1, c61); c62 = Avx512F.FusedMultiplyAdd(b, x2, c62);
             b = Vector512.Create(wt[7]); c70 = Avx512F.FusedMultiplyAdd(b, x0, c70); c71 = Avx512F.FusedMultiplyAdd(b, x1, c71); c72 = Avx512F.FusedMultiplyAdd(b, x2, c72);
         }
-        StoreRow3(y, c00, c01, c02);
-        StoreRow3(y + ldy, c10, c11, c12);
-        StoreRow3(y + 2 * ldy, c20, c21, c22);
-        StoreRow3(y + 3 * ldy, c30, c31, c32);
-        StoreRow3(y + 4 * ldy, c40, c41, c42);
-        StoreRow3(y + 5 * ldy, c50, c51, c52);
-        StoreRow3(y + 6 * ldy, c60, c61, c62);
-        StoreRow3(y + 7 * ldy, c70, c71, c72);
+        StoreMapped3(y, bias, 0, c00, c01, c02, dst, bits, lanes);
+        if (rows > 1) StoreMapped3(y + ldy, bias, 1, c10, c11, c12, dst, bits, lanes);
+        if (rows > 2) StoreMapped3(y + 2 * ldy, bias, 2, c20, c21, c22, dst, bits, lanes);
+        if (rows > 3) StoreMapped3(y + 3 * ldy, bias, 3, c30, c31, c32, dst, bits, lanes);
+        if (rows > 4) StoreMapped3(y + 4 * ldy, bias, 4, c40, c41, c42, dst, bits, lanes);
+        if (rows > 5) StoreMapped3(y + 5 * ldy, bias, 5, c50, c51, c52, dst, bits, lanes);
+        if (rows > 6) StoreMapped3(y + 6 * ldy, bias, 6, c60, c61, c62, dst, bits, lanes);
+        if (rows > 7) StoreMapped3(y + 7 * ldy, bias, 7, c70, c71, c72, dst, bits, lanes);
+    }
+
+    /// <summary>One channel's 3 vectors of a tile into its y plane (+ its bias, added only when non-zero as before the map existed).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreMapped3(float* yPlane, float* bias, int row, Vector512<float> a, Vector512<float> b, Vector512<float> c,
+        int* dst, uint* bits, float* lanes)
+    {
+        if (bias != null && bias[row] != 0f)
+        {
+            var v = Vector512.Create(bias[row]);
+            (a, b, c) = (a + v, b + v, c + v);
+        }
+        StoreMapped(yPlane, a, dst[0], bits[0], lanes);
+        StoreMapped(yPlane, b, dst[1], bits[1], lanes + 16);
+        StoreMapped(yPlane, c, dst[2], bits[2], lanes + 32);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void StoreRow3(float* y, Vector512<float> a, Vector512<float> b, Vector512<float> c)
+    private static unsafe void StoreMapped(float* yPlane, Vector512<float> v, int dst, uint bits, float* lanes)
     {
-        a.Store(y); b.Store(y + 16); c.Store(y + 32);
+        if (bits == 0xFFFF) v.Store(yPlane + dst);
+        else if (bits != 0) Avx512F.CompressStore(yPlane + dst, Vector512.Load(lanes), v);
     }
 
     /// <summary>Backward weight: dW[k, c, r, s] = Σ_n Σ_p dy[n, k, p] · x[n, c, p shifted by (r, s)].</summary>
@@ -247,7 +291,7 @@ public sealed partial class CpuBackend
             var acc = ArrayPool<float>.Shared.Rent(kp * tp);
             acc.AsSpan(0, kp * tp).Clear();
             var pad = ThreadBuffer(ref _directPad, padLength * group);
-            var dyGrid = ThreadBuffer(ref _directOut, dyLength * group);
+            var dyGrid = ThreadBuffer(ref _directGrid, dyLength * group);
             dyGrid.AsSpan(0, dyLength * group).Clear();
             fixed (float* px = pad, pdy = dyGrid, pacc = acc)
             fixed (int* pofs = offsets)

@@ -65,8 +65,9 @@ public sealed partial class CpuBackend
         }
         float[]? packed = null;
         int[]? offsets = null;
+        DirectOutputMap? map = null;
         int kp = (g.K + DirectKb - 1) / DirectKb * DirectKb;
-        if (direct && sparseCount < g.N) { packed = PackDirectWeights(wd, g); offsets = DirectForwardOffsets(g); }
+        if (direct && sparseCount < g.N) { packed = PackDirectWeights(wd, g); offsets = DirectForwardOffsets(g); map = new DirectOutputMap(g); }
         var rows = EventReach(g.H, g.OutH, g.R, g.StrideH, g.PadH);
         var cols = EventReach(g.W, g.OutW, g.S, g.StrideW, g.PadW);
         try
@@ -74,7 +75,7 @@ public sealed partial class CpuBackend
             ForEach(g.N, n =>
             {
                 if (sparse[n]) EventSample(xd, n * inSize, wt, kv, bd, yd, n * outSize, g, rows, cols);
-                else if (direct) DirectForwardSample(xd, packed!, kp, offsets!, bd, yd, g, n, 0, kp / DirectKb);
+                else if (direct) DirectForwardSample(xd, packed!, kp, offsets!, map!, bd, yd, g, n, 0, kp / DirectKb);
                 else Im2ColForwardSample(xd, wd, bd, yd, g, n);
             });
         }
