@@ -5,7 +5,7 @@ using SpikeEngine.Bench.Compare;
 //       or: dotnet run -c Release --project bench -- compare [options]   (engine beside its PyTorch peers, one table)
 //       or: dotnet run -c Release --project bench -- convpaths            (direct vs im2col convolution per layer)
 //       or: dotnet run -c Release --project bench -- sparsepaths          (dense vs event-driven convolution per firing rate)
-//       or: dotnet run -c Release --project bench -- steploop resnet20 10 [off] (training steps in a loop, for a profiler; off: no event-driven convolution)
+//       or: dotnet run -c Release --project bench -- steploop resnet20 10 [off|separate] (training steps in a loop, for a profiler; off: no event-driven convolution, separate: BN and QCFS unfused)
 //       or: dotnet run -c Release --project bench -- gemmloop 1 1024 20      (GEMM rate per wall and per CPU second)
 //       or: dotnet run -c Release --project bench -- cosloop resnet20 DIR 10 (COS inference in a loop on a compare_peer.py export)
 if (args.Length > 0 && args[0] == "compare") return CompareCommand.Run(args);
@@ -16,7 +16,7 @@ if (args.Length > 0 && args[0] == "convpaths")
 }
 if (args.Length > 0 && args[0] == "steploop")
 {
-    StepLoop.Run(args.Length > 1 ? args[1] : "resnet20", args.Length > 2 ? int.Parse(args[2]) : 10, !(args.Length > 3 && args[3] == "off"));
+    StepLoop.Run(args.Length > 1 ? args[1] : "resnet20", args.Length > 2 ? int.Parse(args[2]) : 10, args.Length > 3 ? args[3] : "");
     return 0;
 }
 if (args.Length > 0 && args[0] == "cosloop" && args.Length > 2)

@@ -76,12 +76,7 @@ public static class F
     public static Tensor BatchNorm(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
         bool training, float momentum = 0.1f, float eps = 1e-5f, string layer = "batchnorm")
     {
-        if (x.Rank != 2 && x.Rank != 4) throw new ArgumentException($"{layer}: input must be [N, C] or [N, C, H, W], got {x.Shape}.");
-        int c = x.Shape[1];
-        var ch = new Shape(c);
-        foreach (var (t, what) in new[] { (gamma, "weight"), (beta, "bias"), (runningMean, "running_mean"), (runningVar, "running_var") })
-            if (t.Shape != ch) throw new ArgumentException($"{layer}: input has {c} channels but {what} has shape {t.Shape}.");
-        SameDevice(layer, x, gamma, beta, runningMean, runningVar);
+        var ch = CheckBatchNorm(x, gamma, beta, runningMean, runningVar, layer);
         var be = x.Backend;
         var y = be.Empty(x.Shape);
         if (!training)
@@ -90,7 +85,7 @@ public static class F
             return Grad.Record(y, "BatchNormEval", [x, gamma, beta], _ =>
                 throw new NotSupportedException($"{layer}: back-propagation through BatchNorm in evaluation mode is not supported; call Train() on the model, or evaluate under Grad.NoGrad()."));
         }
-        if (x.Numel / c < 2) throw new ArgumentException($"{layer}: training needs more than one value per channel to compute batch statistics (input {x.Shape}).");
+        CheckBatchStatistics(x, layer);
         var saveMean = be.Empty(ch);
         var saveInvStd = be.Empty(ch);
         be.BatchNormForwardTraining(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd);
@@ -103,6 +98,57 @@ public static class F
             GiveGradient(x, dx);
             GiveGradient(gamma, dgamma);
             GiveGradient(beta, dbeta);
+        }, saveMean, saveInvStd);
+    }
+
+    /// <summary>The channel shape of a BatchNorm of x, after checking the shapes and devices of its tensors.</summary>
+    private static Shape CheckBatchNorm(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, string layer)
+    {
+        if (x.Rank != 2 && x.Rank != 4) throw new ArgumentException($"{layer}: input must be [N, C] or [N, C, H, W], got {x.Shape}.");
+        var ch = new Shape(x.Shape[1]);
+        foreach (var (t, what) in new[] { (gamma, "weight"), (beta, "bias"), (runningMean, "running_mean"), (runningVar, "running_var") })
+            if (t.Shape != ch) throw new ArgumentException($"{layer}: input has {ch[0]} channels but {what} has shape {t.Shape}.");
+        SameDevice(layer, x, gamma, beta, runningMean, runningVar);
+        return ch;
+    }
+
+    private static void CheckBatchStatistics(Tensor x, string layer)
+    {
+        if (x.Numel / x.Shape[1] < 2) throw new ArgumentException($"{layer}: training needs more than one value per channel to compute batch statistics (input {x.Shape}).");
+    }
+
+    /// <summary>Off: <see cref="BatchNormQcfs"/> always runs the two operations (side-by-side tests and benchmarks).</summary>
+    internal static bool FuseNormQcfs { get; set; } = true;
+
+    /// <summary>
+    /// Training-mode BatchNorm followed by QCFS (conv → BN → QCFS): one operation that never writes the BN output where
+    /// the backend fuses them (<see cref="IFusedNormQcfs"/>), else <see cref="BatchNorm"/> then <see cref="Qcfs"/>.
+    /// Same values and gradients either way, up to the summation order of dλ.
+    /// </summary>
+    public static Tensor BatchNormQcfs(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, float momentum, float eps,
+        Tensor lambda, int levels, string bnLayer = "batchnorm", string qcfsLayer = "qcfs")
+    {
+        if (x.Backend is not IFusedNormQcfs fused || !FuseNormQcfs)
+            return Qcfs(BatchNorm(x, gamma, beta, runningMean, runningVar, true, momentum, eps, bnLayer), lambda, levels, qcfsLayer);
+        var ch = CheckBatchNorm(x, gamma, beta, runningMean, runningVar, bnLayer);
+        CheckBatchStatistics(x, bnLayer);
+        CheckQcfs(x, lambda, levels, qcfsLayer);
+        var be = x.Backend;
+        var y = be.Empty(x.Shape);
+        var saveMean = be.Empty(ch);
+        var saveInvStd = be.Empty(ch);
+        fused.BatchNormQcfsForwardTraining(x, gamma, beta, runningMean, runningVar, momentum, eps, lambda, levels, y, saveMean, saveInvStd);
+        return Grad.Record(y, "BatchNormQcfs", [x, gamma, beta, lambda], dy =>
+        {
+            var dx = be.Empty(x.Shape);
+            var dgamma = be.Empty(ch);
+            var dbeta = be.Empty(ch);
+            var dl = be.Empty(lambda.Shape);
+            fused.BatchNormQcfsBackward(dy, x, gamma, beta, saveMean, saveInvStd, lambda, levels, dx, dgamma, dbeta, dl);
+            GiveGradient(x, dx);
+            GiveGradient(gamma, dgamma);
+            GiveGradient(beta, dbeta);
+            GiveGradient(lambda, dl);
         }, saveMean, saveInvStd);
     }
 
@@ -142,9 +188,7 @@ public static class F
     /// <summary>QCFS (METHOD.md §1): λ·clamp(floor(x·L/λ + ½)/L, 0, 1); lambda is a one-element tensor.</summary>
     public static Tensor Qcfs(Tensor x, Tensor lambda, int levels, string layer = "qcfs")
     {
-        if (lambda.Numel != 1) throw new ArgumentException($"{layer}: λ ('up') must have one element, got shape {lambda.Shape}.");
-        if (levels < 1) throw new ArgumentException($"{layer}: the quantisation level L must be at least 1, got {levels}.");
-        SameDevice(layer, x, lambda);
+        CheckQcfs(x, lambda, levels, layer);
         var be = x.Backend;
         var y = be.Empty(x.Shape);
         be.QcfsForward(x, lambda, levels, y);
@@ -156,6 +200,13 @@ public static class F
             if (x.RequiresGrad) GiveGradient(x, dx); else dx.Dispose();
             if (lambda.RequiresGrad) GiveGradient(lambda, dl); else dl.Dispose();
         });
+    }
+
+    private static void CheckQcfs(Tensor x, Tensor lambda, int levels, string layer)
+    {
+        if (lambda.Numel != 1) throw new ArgumentException($"{layer}: λ ('up') must have one element, got shape {lambda.Shape}.");
+        if (levels < 1) throw new ArgumentException($"{layer}: the quantisation level L must be at least 1, got {levels}.");
+        SameDevice(layer, x, lambda);
     }
 
     /// <summary>min(max(x, lo), hi): ReLU (lo 0, hi +∞) and ONNX Clip(0, m) of imported networks; gradient dy where lo &lt; x &lt; hi.</summary>

@@ -37,14 +37,25 @@ public sealed class BatchNorm2d : Module
     public override Tensor Forward(Tensor x)
     {
         var y = F.BatchNorm(x, Weight, Bias, RunningMean, RunningVar, Training, Momentum, Eps, Describe());
-        if (Training)
-        {
-            // num_batches_tracked += 1 on its device (reading it with Item() would sync the GPU every step)
-            var n = NumBatchesTracked;
-            if (_one is null || _one.Device != n.Device) { _one?.Dispose(); _one = Tensor.Full(n.Shape, 1f, n.Device); }
-            n.Backend.Add(n, _one, n);
-        }
+        if (Training) CountBatch();
         return y;
+    }
+
+    /// <summary>Training mode: this layer and the QCFS unit after it as one operation (<see cref="F.BatchNormQcfs"/>).</summary>
+    internal Tensor ForwardWithQcfs(Tensor x, Qcfs qcfs)
+    {
+        if (!Training) throw new InvalidOperationException($"{Describe()}: the fused BatchNorm + QCFS forward is for training mode.");
+        var y = F.BatchNormQcfs(x, Weight, Bias, RunningMean, RunningVar, Momentum, Eps, qcfs.Up, qcfs.Levels, Describe(), qcfs.Describe());
+        CountBatch();
+        return y;
+    }
+
+    /// <summary>num_batches_tracked += 1 on its device (reading it with Item() would sync the GPU every step).</summary>
+    private void CountBatch()
+    {
+        var n = NumBatchesTracked;
+        if (_one is null || _one.Device != n.Device) { _one?.Dispose(); _one = Tensor.Full(n.Shape, 1f, n.Device); }
+        n.Backend.Add(n, _one, n);
     }
 
     public override string Describe() => $"BatchNorm2d({Channels}, eps={Eps}, momentum={Momentum})";

@@ -31,13 +31,23 @@ public sealed class Sequential : Module
 /// </summary>
 internal static class Intermediates
 {
-    /// <summary>Applies the children of <paramref name="parent"/> in registration order.</summary>
+    /// <summary>
+    /// Applies the children of <paramref name="parent"/> in registration order; in training mode a BatchNorm2d followed
+    /// by a QCFS unit runs as one operation (<see cref="BatchNorm2d.ForwardWithQcfs"/>).
+    /// </summary>
     public static Tensor Chain(Module parent, Tensor x)
     {
+        var children = parent.Children().Select(c => c.Item2).ToArray();
         var current = x;
-        foreach (var (_, child) in parent.Children())
+        for (int i = 0; i < children.Length; i++)
         {
-            var next = child.Forward(current);
+            Tensor next;
+            if (children[i] is BatchNorm2d { Training: true } bn && i + 1 < children.Length && children[i + 1] is Qcfs qcfs)
+            {
+                next = bn.ForwardWithQcfs(current, qcfs);
+                i++;
+            }
+            else next = children[i].Forward(current);
             if (current != x) Release(current, next);
             current = next;
         }

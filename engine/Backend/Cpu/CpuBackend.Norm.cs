@@ -15,26 +15,37 @@ public sealed partial class CpuBackend
     {
         BackendContract.BatchNormForwardTraining(Device, x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd);
         var (n, c, hw) = NormDims(x);
-        long count = (long)n * hw;
         float[] xd = Data(x), yd = Data(y), gd = Data(gamma), bd = Data(beta), rm = Data(runningMean), rv = Data(runningVar),
             sm = Data(saveMean), si = Data(saveInvStd);
         int chw = c * hw;
         ForEach(c, ch =>
         {
-            double sum = 0;
-            for (int i = 0; i < n; i++) sum += SumSpan(xd.AsSpan(i * chw + ch * hw, hw));
-            double mean = sum / count;
-            double sq = 0;
-            for (int i = 0; i < n; i++) sq += SumSquaredDeviation(xd.AsSpan(i * chw + ch * hw, hw), (float)mean);
-            double var = sq / count;
-            float invStd = (float)(1.0 / Math.Sqrt(var + eps));
-            sm[ch] = (float)mean;
-            si[ch] = invStd;
-            rm[ch] = (float)((1 - momentum) * rm[ch] + momentum * mean);
-            rv[ch] = (float)((1 - momentum) * rv[ch] + momentum * var * count / (count - 1));
-            float scale = gd[ch] * invStd, shift = bd[ch] - (float)mean * scale;
+            var (scale, shift) = BatchStatistics(xd, n, chw, hw, ch, momentum, eps, gd, bd, rm, rv, sm, si);
             for (int i = 0; i < n; i++) ScaleShift(xd.AsSpan(i * chw + ch * hw, hw), scale, shift, yd.AsSpan(i * chw + ch * hw, hw));
         });
+    }
+
+    /// <summary>
+    /// Channel ch's batch mean and 1/√(var + eps) (saved), the running statistics updated (unbiased variance), and
+    /// the affine map of the normalisation: y = x·scale + shift.
+    /// </summary>
+    private static (float Scale, float Shift) BatchStatistics(float[] xd, int n, int chw, int hw, int ch, float momentum, float eps,
+        float[] gd, float[] bd, float[] rm, float[] rv, float[] sm, float[] si)
+    {
+        long count = (long)n * hw;
+        double sum = 0;
+        for (int i = 0; i < n; i++) sum += SumSpan(xd.AsSpan(i * chw + ch * hw, hw));
+        double mean = sum / count;
+        double sq = 0;
+        for (int i = 0; i < n; i++) sq += SumSquaredDeviation(xd.AsSpan(i * chw + ch * hw, hw), (float)mean);
+        double var = sq / count;
+        float invStd = (float)(1.0 / Math.Sqrt(var + eps));
+        sm[ch] = (float)mean;
+        si[ch] = invStd;
+        rm[ch] = (float)((1 - momentum) * rm[ch] + momentum * mean);
+        rv[ch] = (float)((1 - momentum) * rv[ch] + momentum * var * count / (count - 1));
+        float scale = gd[ch] * invStd;
+        return (scale, bd[ch] - (float)mean * scale);
     }
 
     public void BatchNormForwardInference(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
