@@ -96,7 +96,7 @@ public abstract class Module
     }
 
     // ---- enumeration ----
-    public IEnumerable<(string Name, Module Module)> Children() => _children;
+    public IReadOnlyList<(string Name, Module Module)> Children() => _children;
 
     /// <summary>All modules below (and including) this one, with dotted paths ("" for this one).</summary>
     public IEnumerable<(string Name, Module Module)> NamedModules(string prefix = "")

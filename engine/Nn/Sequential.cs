@@ -37,17 +37,17 @@ internal static class Intermediates
     /// </summary>
     public static Tensor Chain(Module parent, Tensor x)
     {
-        var children = parent.Children().Select(c => c.Item2).ToArray();
+        var children = parent.Children();
         var current = x;
-        for (int i = 0; i < children.Length; i++)
+        for (int i = 0; i < children.Count; i++)
         {
             Tensor next;
-            if (children[i] is BatchNorm2d { Training: true } bn && i + 1 < children.Length && children[i + 1] is Qcfs qcfs)
+            if (children[i].Module is BatchNorm2d { Training: true } bn && i + 1 < children.Count && children[i + 1].Module is Qcfs qcfs)
             {
                 next = bn.ForwardWithQcfs(current, qcfs);
                 i++;
             }
-            else next = children[i].Forward(current);
+            else next = children[i].Module.Forward(current);
             if (current != x) Release(current, next);
             current = next;
         }

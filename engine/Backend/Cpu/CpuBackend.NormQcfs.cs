@@ -85,7 +85,8 @@ public sealed partial class CpuBackend : IFusedNormQcfs
         private Vector<float> Q(Vector<float> t, Vector<float> vl) =>
             _invLevels != 0f ? Vector.Floor(t) * new Vector<float>(_invLevels) : Vector.Floor(t) / vl;
 
-        private float Q(float t) => _invLevels != 0f ? MathF.Floor(t) * _invLevels : MathF.Floor(t) / _levels;
+        /// <summary>q = k/L for the step index k = <see cref="QcfsSteps"/> (already an integer).</summary>
+        private float Level(float steps) => _invLevels != 0f ? steps * _invLevels : steps / _levels;
 
         /// <summary>y = λ·clamp(q, 0, 1): the values of <see cref="ScaleShift"/> then <see cref="QcfsForward"/>.</summary>
         public void Forward(ReadOnlySpan<float> x, Span<float> y)
@@ -100,7 +101,7 @@ public sealed partial class CpuBackend : IFusedNormQcfs
                     vy[v] = vlam * Vector.Min(Vector.Max(Q(T(vx[v], a, b, vl, vlam), vl), Vector<float>.Zero), Vector<float>.One);
                 j = vx.Length * Vector<float>.Count;
             }
-            for (; j < x.Length; j++) y[j] = _lambda * Math.Clamp(Q(QcfsSteps(x[j] * _scale + _shift, _levels, _lambda)), 0f, 1f);
+            for (; j < x.Length; j++) y[j] = _lambda * Math.Clamp(Level(QcfsSteps(x[j] * _scale + _shift, _levels, _lambda)), 0f, 1f);
         }
 
         /// <summary>(Σ dz, Σ dz·x̂, Σ ∂y/∂λ·dy) over one run of a channel.</summary>
@@ -139,7 +140,7 @@ public sealed partial class CpuBackend : IFusedNormQcfs
             }
             for (; j < x.Length; j++)
             {
-                float z = x[j] * _scale + _shift, q = Q(QcfsSteps(z, _levels, _lambda)), g = dy[j];
+                float z = x[j] * _scale + _shift, q = Level(QcfsSteps(z, _levels, _lambda)), g = dy[j];
                 bool inside = q >= 0f && q <= 1f;
                 float dz = inside ? g : 0f;
                 dl += inside ? g * (q - z * _invLambda) : g * (q > 1f ? 1f : 0f);
@@ -170,7 +171,7 @@ public sealed partial class CpuBackend : IFusedNormQcfs
             }
             for (; j < x.Length; j++)
             {
-                float q = Q(QcfsSteps(x[j] * _scale + _shift, _levels, _lambda));
+                float q = Level(QcfsSteps(x[j] * _scale + _shift, _levels, _lambda));
                 float dz = q >= 0f && q <= 1f ? dy[j] : 0f;
                 dx[j] = k * (dz - meanDz - (x[j] - _mean) * _invStd * meanDzXhat);
             }
