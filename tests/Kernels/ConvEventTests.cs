@@ -27,6 +27,7 @@ public class ConvEventTests
         [3, 5, 13, 11, 7, 3, 3, 1, 1],     // odd sizes, K not a multiple of 16
         [2, 6, 14, 19, 20, 5, 5, 2, 2],    // 5×5 stride 2, K over one vector
         [5, 3, 7, 7, 4, 3, 3, 1, 0],       // no padding
+        [7, 8, 6, 6, 20, 3, 3, 2, 1],      // im2col path: dense samples 0, 3 and 6 in one GEMM chunk
     ];
 
     private static IEnumerable<TestCaseData> Geometries()
@@ -43,10 +44,10 @@ public class ConvEventTests
         var rng = new Random(21);
         int inSize = g.C * g.H * g.W;
         var x = new float[g.InputShape.Numel];
-        // sample 0 dense (dense path), the others sparse at 2 %, 8 %, 15 %, ... of non-zero inputs
+        // samples 0, 3, 6, … dense (dense path), the others sparse at 2 %, 8 %, 15 %, ... of non-zero inputs
         for (int n = 0; n < g.N; n++)
         {
-            double rate = n == 0 ? 0.9 : Math.Min(0.02 + 0.06 * (n - 1), CpuBackend.EventMaxDensity * 0.8);
+            double rate = n % 3 == 0 ? 0.9 : Math.Min(0.02 + 0.06 * (n - 1), CpuBackend.EventMaxDensity * 0.8);
             for (int i = 0; i < inSize; i++)
                 if (rng.NextDouble() < rate) x[n * inSize + i] = spikes ? 0.75f : (float)(rng.NextDouble() * 2 - 1);
         }
@@ -56,7 +57,8 @@ public class ConvEventTests
         foreach (bool allSparse in new[] { false, true })
         {
             var input = (float[])x.Clone();
-            if (allSparse) input.AsSpan(0, inSize).Clear();   // sample 0 all zero: every sample sparse
+            if (allSparse)   // the dense samples all zero: every sample sparse
+                for (int n = 0; n < g.N; n += 3) input.AsSpan(n * inSize, inSize).Clear();
             var want = allSparse ? ReferenceOps.Conv2d(D(input), D(w), D(b), g) : expected;
             using var tx = T(input, g.N, g.C, g.H, g.W); using var tw = T(w, g.K, g.C, g.R, g.S); using var tb = T(b, g.K);
             using var ty = T(Enumerable.Repeat(float.NaN, g.OutputShape.Numel).ToArray(), g.N, g.K, g.OutH, g.OutW);

@@ -40,41 +40,55 @@ public sealed partial class CpuBackend
         float[]? bd = bias is null ? null : Data(bias);
         if (TryConv2dForwardEvents(xd, wd, bd, yd, g)) return;
         if (UseDirectConv(g)) { Conv2dForwardDirect(xd, wd, bd, yd, g); return; }
-        int crs = g.C * g.R * g.S, ohw = g.OutH * g.OutW, inSize = g.C * g.H * g.W, outSize = g.K * ohw;
         var (per, chunks, gemmThreads) = ConvPlan(g);
         ForConvChunks(chunks, gemmThreads, chunk =>
         {
-            int n0 = chunk * per, count = Math.Min(per, g.N - n0), cols = count * ohw;
-            if (count == 1)
-            {
-                // One sample: the GEMM writes straight into y[n0] ([K, OHW]).
-                float[]? col = null;
-                try
-                {
-                    float[] src; int srcOffset;
-                    if (IsPointwise(g)) { src = xd; srcOffset = n0 * inSize; }
-                    else { col = ArrayPool<float>.Shared.Rent(crs * ohw); Im2Col(xd, n0 * inSize, g, col, 0, ohw); src = col; srcOffset = 0; }
-                    GemmArrays(false, false, g.K, ohw, crs, 1f, wd, 0, crs, src, srcOffset, ohw, 0f, yd, n0 * outSize, ohw, gemmThreads);
-                }
-                finally { if (col is not null) ArrayPool<float>.Shared.Return(col); }
-                if (bd is not null) AddChannelBias(yd, n0 * outSize, g.K, ohw, bd);
-                return;
-            }
-            float[] colChunk = ArrayPool<float>.Shared.Rent(crs * cols), outChunk = ArrayPool<float>.Shared.Rent(g.K * cols);
+            int n0 = chunk * per;
+            Im2ColForwardChunk(xd, wd, bd, yd, g, SampleRange(n0, Math.Min(per, g.N - n0)), gemmThreads);
+        });
+    }
+
+    /// <summary>The sample indices n0, n0 + 1, …, n0 + count − 1.</summary>
+    private static int[] SampleRange(int n0, int count) => Enumerable.Range(n0, count).ToArray();
+
+    /// <summary>
+    /// The forward convolution of the given samples by im2col + one GEMM: their column matrices side by side
+    /// (col[C·R·S, samples·OHW]), so that small feature maps still give the GEMM wide matrices.
+    /// </summary>
+    private void Im2ColForwardChunk(float[] xd, float[] wd, float[]? bd, float[] yd, Conv2dGeometry g, ReadOnlySpan<int> samples, int gemmThreads)
+    {
+        int crs = g.C * g.R * g.S, ohw = g.OutH * g.OutW, inSize = g.C * g.H * g.W, outSize = g.K * ohw;
+        int count = samples.Length, cols = count * ohw;
+        if (count == 1)
+        {
+            // One sample: the GEMM writes straight into y[n] ([K, OHW]).
+            int n = samples[0];
+            float[]? col = null;
             try
             {
-                for (int s = 0; s < count; s++) Im2Col(xd, (n0 + s) * inSize, g, colChunk, s * ohw, cols);
-                GemmArrays(false, false, g.K, cols, crs, 1f, wd, 0, crs, colChunk, 0, cols, 0f, outChunk, 0, cols, gemmThreads);
-                // [K, samples·OHW] → [samples, K, OHW]
-                for (int s = 0; s < count; s++)
-                {
-                    for (int k = 0; k < g.K; k++)
-                        outChunk.AsSpan(k * cols + s * ohw, ohw).CopyTo(yd.AsSpan((n0 + s) * outSize + k * ohw, ohw));
-                    if (bd is not null) AddChannelBias(yd, (n0 + s) * outSize, g.K, ohw, bd);
-                }
+                float[] src; int srcOffset;
+                if (IsPointwise(g)) { src = xd; srcOffset = n * inSize; }
+                else { col = ArrayPool<float>.Shared.Rent(crs * ohw); Im2Col(xd, n * inSize, g, col, 0, ohw); src = col; srcOffset = 0; }
+                GemmArrays(false, false, g.K, ohw, crs, 1f, wd, 0, crs, src, srcOffset, ohw, 0f, yd, n * outSize, ohw, gemmThreads);
             }
-            finally { ArrayPool<float>.Shared.Return(colChunk); ArrayPool<float>.Shared.Return(outChunk); }
-        });
+            finally { if (col is not null) ArrayPool<float>.Shared.Return(col); }
+            if (bd is not null) AddChannelBias(yd, n * outSize, g.K, ohw, bd);
+            return;
+        }
+        float[] colChunk = ArrayPool<float>.Shared.Rent(crs * cols), outChunk = ArrayPool<float>.Shared.Rent(g.K * cols);
+        try
+        {
+            for (int s = 0; s < count; s++) Im2Col(xd, samples[s] * inSize, g, colChunk, s * ohw, cols);
+            GemmArrays(false, false, g.K, cols, crs, 1f, wd, 0, crs, colChunk, 0, cols, 0f, outChunk, 0, cols, gemmThreads);
+            // [K, samples·OHW] → [samples, K, OHW]
+            for (int s = 0; s < count; s++)
+            {
+                for (int k = 0; k < g.K; k++)
+                    outChunk.AsSpan(k * cols + s * ohw, ohw).CopyTo(yd.AsSpan(samples[s] * outSize + k * ohw, ohw));
+                if (bd is not null) AddChannelBias(yd, samples[s] * outSize, g.K, ohw, bd);
+            }
+        }
+        finally { ArrayPool<float>.Shared.Return(colChunk); ArrayPool<float>.Shared.Return(outChunk); }
     }
 
     public void Conv2dBackwardData(Tensor dy, Tensor w, Tensor dx, Conv2dGeometry g)

@@ -70,13 +70,22 @@ public sealed partial class CpuBackend
         if (direct && sparseCount < g.N) { packed = PackDirectWeights(wd, g); offsets = DirectForwardOffsets(g); map = new DirectOutputMap(g); }
         var rows = EventReach(g.H, g.OutH, g.R, g.StrideH, g.PadH);
         var cols = EventReach(g.W, g.OutW, g.S, g.StrideW, g.PadW);
+        // The dense samples on the im2col path go in chunks (as in Conv2dForward): one GEMM per sample would have as
+        // few columns as the feature map has positions (4 or 16 in VGG-16's deep layers), too few for the GEMM's tiles.
+        int[][] denseChunks = [];
+        if (!direct && sparseCount < g.N)
+        {
+            var dense = Enumerable.Range(0, g.N).Where(n => !sparse[n]).ToArray();
+            int per = ConvPlan(g).PerChunk;
+            denseChunks = dense.Chunk(per).ToArray();
+        }
         try
         {
-            ForEach(g.N, n =>
+            ForEach(g.N + denseChunks.Length, item =>
             {
-                if (sparse[n]) EventSample(xd, n * inSize, wt, kv, bd, yd, n * outSize, g, rows, cols);
-                else if (direct) DirectForwardSample(xd, packed!, kp, offsets!, map!, bd, yd, g, n, 0, kp / DirectKb);
-                else Im2ColForwardSample(xd, wd, bd, yd, g, n);
+                if (item >= g.N) Im2ColForwardChunk(xd, wd, bd, yd, g, denseChunks[item - g.N], 1);
+                else if (sparse[item]) EventSample(xd, item * inSize, wt, kv, bd, yd, item * outSize, g, rows, cols);
+                else if (direct) DirectForwardSample(xd, packed!, kp, offsets!, map!, bd, yd, g, item, 0, kp / DirectKb);
             });
         }
         finally
@@ -228,20 +237,5 @@ public sealed partial class CpuBackend
                 for (int p = p0; p < positions; p++) y[k * positions + p] = po[p * kv + k] + b;
             }
         }
-    }
-
-    /// <summary>One sample through im2col + a single-threaded GEMM (the dense samples of a mixed batch on the im2col path).</summary>
-    private void Im2ColForwardSample(float[] xd, float[] wd, float[]? bd, float[] yd, Conv2dGeometry g, int n)
-    {
-        int crs = g.C * g.R * g.S, ohw = g.OutH * g.OutW, inSize = g.C * g.H * g.W, outSize = g.K * ohw;
-        float[]? col = null;
-        try
-        {
-            float[] src = xd; int srcOffset = n * inSize;
-            if (!IsPointwise(g)) { col = ArrayPool<float>.Shared.Rent(crs * ohw); Im2Col(xd, n * inSize, g, col, 0, ohw); src = col; srcOffset = 0; }
-            GemmArrays(false, false, g.K, ohw, crs, 1f, wd, 0, crs, src, srcOffset, ohw, 0f, yd, n * outSize, ohw, 1);
-        }
-        finally { if (col is not null) ArrayPool<float>.Shared.Return(col); }
-        if (bd is not null) AddChannelBias(yd, n * outSize, g.K, ohw, bd);
     }
 }
