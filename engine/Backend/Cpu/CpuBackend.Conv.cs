@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Numerics;
+using System.Runtime.CompilerServices;
 using SpikeEngine.Tensors;
 
 namespace SpikeEngine.Backend.Cpu;
@@ -244,52 +246,90 @@ public sealed partial class CpuBackend
     /// Writes one sample's columns into col (row stride ld, starting at column colOffset):
     /// col[(c·R + r)·S + s, oh·OutW + ow] = x[c, oh·sh − ph + r, ow·sw − pw + s] (0 outside).
     /// </summary>
-    internal static void Im2Col(float[] x, int xOffset, Conv2dGeometry g, float[] col, int colOffset, int ld)
+    /// <remarks>
+    /// Pointer loops rather than span calls: the deep layers' rows are 2–8 floats long, where a call per row (and per
+    /// cleared border) costs more than the copy.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void Im2Col(float[] x, int xOffset, Conv2dGeometry g, float[] col, int colOffset, int ld)
     {
         int oh = g.OutH, ow = g.OutW;
-        for (int c = 0; c < g.C; c++)
-        for (int r = 0; r < g.R; r++)
+        fixed (float* px = x, pc = col)
         {
-            var (i0, i1) = ValidRange(oh, g.StrideH, g.PadH, r, g.H);
-            for (int s = 0; s < g.S; s++)
+            for (int c = 0; c < g.C; c++)
+            for (int r = 0; r < g.R; r++)
             {
-                var (j0, j1) = ValidRange(ow, g.StrideW, g.PadW, s, g.W);
-                var row = col.AsSpan(((c * g.R + r) * g.S + s) * ld + colOffset, oh * ow);
-                row[..(i0 * ow)].Clear();
-                row[(i1 * ow)..].Clear();
-                for (int i = i0; i < i1; i++)
+                var (i0, i1) = ValidRange(oh, g.StrideH, g.PadH, r, g.H);
+                for (int s = 0; s < g.S; s++)
                 {
-                    var dst = row.Slice(i * ow, ow);
-                    dst[..j0].Clear();
-                    dst[j1..].Clear();
-                    int src = xOffset + (c * g.H + i * g.StrideH - g.PadH + r) * g.W - g.PadW + s;
-                    if (g.StrideW == 1) x.AsSpan(src + j0, j1 - j0).CopyTo(dst[j0..j1]);
-                    else for (int j = j0; j < j1; j++) dst[j] = x[src + j * g.StrideW];
+                    var (j0, j1) = ValidRange(ow, g.StrideW, g.PadW, s, g.W);
+                    float* row = pc + ((c * g.R + r) * g.S + s) * ld + colOffset;
+                    ZeroRun(row, i0 * ow);
+                    ZeroRun(row + i1 * ow, (oh - i1) * ow);
+                    for (int i = i0; i < i1; i++)
+                    {
+                        float* dst = row + i * ow;
+                        float* src = px + xOffset + (c * g.H + i * g.StrideH - g.PadH + r) * g.W - g.PadW + s;
+                        ZeroRun(dst, j0);
+                        ZeroRun(dst + j1, ow - j1);
+                        if (g.StrideW == 1) CopyRun(src + j0, dst + j0, j1 - j0);
+                        else for (int j = j0; j < j1; j++) dst[j] = src[j * g.StrideW];
+                    }
                 }
             }
         }
     }
 
     /// <summary>The adjoint of <see cref="Im2Col"/>: adds each column entry back onto the input position it was read from.</summary>
-    internal static void Col2ImAdd(float[] col, int colOffset, int ld, Conv2dGeometry g, float[] x, int xOffset)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void Col2ImAdd(float[] col, int colOffset, int ld, Conv2dGeometry g, float[] x, int xOffset)
     {
         int oh = g.OutH, ow = g.OutW;
-        for (int c = 0; c < g.C; c++)
-        for (int r = 0; r < g.R; r++)
+        fixed (float* px = x, pc = col)
         {
-            var (i0, i1) = ValidRange(oh, g.StrideH, g.PadH, r, g.H);
-            for (int s = 0; s < g.S; s++)
+            for (int c = 0; c < g.C; c++)
+            for (int r = 0; r < g.R; r++)
             {
-                var (j0, j1) = ValidRange(ow, g.StrideW, g.PadW, s, g.W);
-                int row = ((c * g.R + r) * g.S + s) * ld + colOffset;
-                for (int i = i0; i < i1; i++)
+                var (i0, i1) = ValidRange(oh, g.StrideH, g.PadH, r, g.H);
+                for (int s = 0; s < g.S; s++)
                 {
-                    int dst = xOffset + (c * g.H + i * g.StrideH - g.PadH + r) * g.W - g.PadW + s;
-                    int src = row + i * ow;
-                    if (g.StrideW == 1) AxpySpan(1f, col.AsSpan(src + j0, j1 - j0), x.AsSpan(dst + j0, j1 - j0));
-                    else for (int j = j0; j < j1; j++) x[dst + j * g.StrideW] += col[src + j];
+                    var (j0, j1) = ValidRange(ow, g.StrideW, g.PadW, s, g.W);
+                    float* row = pc + ((c * g.R + r) * g.S + s) * ld + colOffset;
+                    for (int i = i0; i < i1; i++)
+                    {
+                        float* dst = px + xOffset + (c * g.H + i * g.StrideH - g.PadH + r) * g.W - g.PadW + s;
+                        float* src = row + i * ow;
+                        if (g.StrideW == 1) AddRun(src + j0, dst + j0, j1 - j0);
+                        else for (int j = j0; j < j1; j++) dst[j * g.StrideW] += src[j];
+                    }
                 }
             }
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void ZeroRun(float* p, int n)
+    {
+        int j = 0;
+        for (; j + Vector<float>.Count <= n; j += Vector<float>.Count) Unsafe.WriteUnaligned(p + j, Vector<float>.Zero);
+        for (; j < n; j++) p[j] = 0f;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void CopyRun(float* src, float* dst, int n)
+    {
+        int j = 0;
+        for (; j + Vector<float>.Count <= n; j += Vector<float>.Count) Unsafe.WriteUnaligned(dst + j, Unsafe.ReadUnaligned<Vector<float>>(src + j));
+        for (; j < n; j++) dst[j] = src[j];
+    }
+
+    /// <summary>dst[j] += src[j] for j &lt; n.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void AddRun(float* src, float* dst, int n)
+    {
+        int j = 0;
+        for (; j + Vector<float>.Count <= n; j += Vector<float>.Count)
+            Unsafe.WriteUnaligned(dst + j, Unsafe.ReadUnaligned<Vector<float>>(dst + j) + Unsafe.ReadUnaligned<Vector<float>>(src + j));
+        for (; j < n; j++) dst[j] += src[j];
     }
 }
