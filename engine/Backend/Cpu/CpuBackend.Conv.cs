@@ -246,64 +246,79 @@ public sealed partial class CpuBackend
     /// Writes one sample's columns into col (row stride ld, starting at column colOffset):
     /// col[(c·R + r)·S + s, oh·OutW + ow] = x[c, oh·sh − ph + r, ow·sw − pw + s] (0 outside).
     /// </summary>
-    /// <remarks>
-    /// Pointer loops rather than span calls: the deep layers' rows are 2–8 floats long, where a call per row (and per
-    /// cleared border) costs more than the copy.
-    /// </remarks>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void Im2Col(float[] x, int xOffset, Conv2dGeometry g, float[] col, int colOffset, int ld)
     {
+        fixed (float* px = x, pc = col) WalkColumns<GatherRows>(px + xOffset, pc + colOffset, ld, g);
+    }
+
+    /// <summary>The adjoint of <see cref="Im2Col"/>: adds each column entry back onto the input position it was read from.</summary>
+    internal static unsafe void Col2ImAdd(float[] col, int colOffset, int ld, Conv2dGeometry g, float[] x, int xOffset)
+    {
+        fixed (float* px = x, pc = col) WalkColumns<ScatterAddRows>(px + xOffset, pc + colOffset, ld, g);
+    }
+
+    /// <summary>What <see cref="WalkColumns{TRows}"/> does with each row of the column matrix and the image run it reads.</summary>
+    private unsafe interface IColumnRows
+    {
+        /// <summary>Row (c, r, s) of the column matrix, before its runs: the output rows [0, i0) and [i1, OH) lie outside the image.</summary>
+        static abstract void Begin(float* row, int i0, int i1, int oh, int ow);
+        /// <summary>Output row i of it (<paramref name="colRun"/>, OW long) and the image row it reads, from column 0 on (columns [j0, j1) lie inside).</summary>
+        static abstract void Run(float* colRun, float* image, int j0, int j1, int ow, int stride);
+    }
+
+    /// <summary>
+    /// Walks one sample's column matrix row by row with the image positions each entry reads. Pointer loops rather
+    /// than span calls: the deep layers' rows are 2–8 floats long, where a call per row costs more than the copy.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void WalkColumns<TRows>(float* x, float* col, int ld, Conv2dGeometry g) where TRows : struct, IColumnRows
+    {
         int oh = g.OutH, ow = g.OutW;
-        fixed (float* px = x, pc = col)
+        for (int c = 0; c < g.C; c++)
+        for (int r = 0; r < g.R; r++)
         {
-            for (int c = 0; c < g.C; c++)
-            for (int r = 0; r < g.R; r++)
+            var (i0, i1) = ValidRange(oh, g.StrideH, g.PadH, r, g.H);
+            for (int s = 0; s < g.S; s++)
             {
-                var (i0, i1) = ValidRange(oh, g.StrideH, g.PadH, r, g.H);
-                for (int s = 0; s < g.S; s++)
-                {
-                    var (j0, j1) = ValidRange(ow, g.StrideW, g.PadW, s, g.W);
-                    float* row = pc + ((c * g.R + r) * g.S + s) * ld + colOffset;
-                    ZeroRun(row, i0 * ow);
-                    ZeroRun(row + i1 * ow, (oh - i1) * ow);
-                    for (int i = i0; i < i1; i++)
-                    {
-                        float* dst = row + i * ow;
-                        float* src = px + xOffset + (c * g.H + i * g.StrideH - g.PadH + r) * g.W - g.PadW + s;
-                        ZeroRun(dst, j0);
-                        ZeroRun(dst + j1, ow - j1);
-                        if (g.StrideW == 1) CopyRun(src + j0, dst + j0, j1 - j0);
-                        else for (int j = j0; j < j1; j++) dst[j] = src[j * g.StrideW];
-                    }
-                }
+                var (j0, j1) = ValidRange(ow, g.StrideW, g.PadW, s, g.W);
+                float* row = col + ((c * g.R + r) * g.S + s) * ld;
+                TRows.Begin(row, i0, i1, oh, ow);
+                for (int i = i0; i < i1; i++)
+                    TRows.Run(row + i * ow, x + (c * g.H + i * g.StrideH - g.PadH + r) * g.W - g.PadW + s, j0, j1, ow, g.StrideW);
             }
         }
     }
 
-    /// <summary>The adjoint of <see cref="Im2Col"/>: adds each column entry back onto the input position it was read from.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe void Col2ImAdd(float[] col, int colOffset, int ld, Conv2dGeometry g, float[] x, int xOffset)
+    /// <summary>im2col: copy the image run into the column row, zeros outside the image.</summary>
+    private readonly unsafe struct GatherRows : IColumnRows
     {
-        int oh = g.OutH, ow = g.OutW;
-        fixed (float* px = x, pc = col)
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Begin(float* row, int i0, int i1, int oh, int ow)
         {
-            for (int c = 0; c < g.C; c++)
-            for (int r = 0; r < g.R; r++)
-            {
-                var (i0, i1) = ValidRange(oh, g.StrideH, g.PadH, r, g.H);
-                for (int s = 0; s < g.S; s++)
-                {
-                    var (j0, j1) = ValidRange(ow, g.StrideW, g.PadW, s, g.W);
-                    float* row = pc + ((c * g.R + r) * g.S + s) * ld + colOffset;
-                    for (int i = i0; i < i1; i++)
-                    {
-                        float* dst = px + xOffset + (c * g.H + i * g.StrideH - g.PadH + r) * g.W - g.PadW + s;
-                        float* src = row + i * ow;
-                        if (g.StrideW == 1) AddRun(src + j0, dst + j0, j1 - j0);
-                        else for (int j = j0; j < j1; j++) dst[j * g.StrideW] += src[j];
-                    }
-                }
-            }
+            ZeroRun(row, i0 * ow);
+            ZeroRun(row + i1 * ow, (oh - i1) * ow);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Run(float* colRun, float* image, int j0, int j1, int ow, int stride)
+        {
+            ZeroRun(colRun, j0);
+            ZeroRun(colRun + j1, ow - j1);
+            if (stride == 1) CopyRun(image + j0, colRun + j0, j1 - j0);
+            else for (int j = j0; j < j1; j++) colRun[j] = image[j * stride];
+        }
+    }
+
+    /// <summary>col2im: add the column row onto the image run.</summary>
+    private readonly unsafe struct ScatterAddRows : IColumnRows
+    {
+        public static void Begin(float* row, int i0, int i1, int oh, int ow) { }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Run(float* colRun, float* image, int j0, int j1, int ow, int stride)
+        {
+            if (stride == 1) AddRun(colRun + j0, image + j0, j1 - j0);
+            else for (int j = j0; j < j1; j++) image[j * stride] += colRun[j];
         }
     }
 
