@@ -69,7 +69,7 @@ public static class TrainingLog
         foreach (var r in rows)
             text.Append(string.Join(',', r.Epoch.ToString(CultureInfo.InvariantCulture),
                 F(r.LearningRate), F(r.TrainLoss), F(r.TrainAccuracy), F(r.TestAccuracy), F(r.TestTop5),
-                r.Seconds.ToString("F1", CultureInfo.InvariantCulture))).Append('\n');
+                r.Seconds.ToString("0.0##", CultureInfo.InvariantCulture))).Append('\n');
         var bytes = Encoding.UTF8.GetBytes(text.ToString());
         AtomicFile.Write(path, s => s.Write(bytes));
     }

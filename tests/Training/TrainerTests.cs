@@ -95,6 +95,8 @@ public class TrainerTests
             Assert.That(rows[i].TrainLoss, Is.EqualTo(e.TrainLoss).Within(1e-5 * Math.Max(1, e.TrainLoss)));
             Assert.That(rows[i].TrainAccuracy, Is.EqualTo(e.TrainAccuracy).Within(1e-6));
             Assert.That(rows[i].TestAccuracy, Is.EqualTo(e.Test.Top1).Within(1e-6));
+            // milliseconds kept: a tiny epoch on a fast machine is well under the 0.05 s that one decimal would show
+            Assert.That(rows[i].Seconds, Is.EqualTo(e.Duration.TotalSeconds).Within(0.0006));
             Assert.That(rows[i].Seconds, Is.GreaterThan(0));
         }
         Assert.That(rows[0].LearningRate, Is.EqualTo(0.05).Within(1e-7), "the warm-up epoch ends at the base rate");
