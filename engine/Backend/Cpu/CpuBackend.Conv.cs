@@ -43,15 +43,13 @@ public sealed partial class CpuBackend
         if (TryConv2dForwardEvents(xd, wd, bd, yd, g)) return;
         if (UseDirectConv(g)) { Conv2dForwardDirect(xd, wd, bd, yd, g); return; }
         var (per, chunks, gemmThreads) = ConvPlan(g);
+        var samples = Enumerable.Range(0, g.N).ToArray();   // chunk i is samples[i·per ..], one array per call
         ForConvChunks(chunks, gemmThreads, chunk =>
         {
             int n0 = chunk * per;
-            Im2ColForwardChunk(xd, wd, bd, yd, g, SampleRange(n0, Math.Min(per, g.N - n0)), gemmThreads);
+            Im2ColForwardChunk(xd, wd, bd, yd, g, samples.AsSpan(n0, Math.Min(per, g.N - n0)), gemmThreads);
         });
     }
-
-    /// <summary>The sample indices n0, n0 + 1, …, n0 + count − 1.</summary>
-    private static int[] SampleRange(int n0, int count) => Enumerable.Range(n0, count).ToArray();
 
     /// <summary>
     /// The forward convolution of the given samples by im2col + one GEMM: their column matrices side by side
