@@ -25,6 +25,7 @@ public class ConvDirectTests
         [2, 3, 9, 20, 4, 3, 1, 1, 1, 0, 1],      // R ≠ S
         [7, 8, 8, 8, 8, 3, 3, 1, 1, 1, 1],       // small maps: backward weight runs groups of samples per tile
         [40, 2, 6, 6, 3, 3, 3, 1, 1, 1, 1],      // more samples than one group
+        [7, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1],   // 32×32 maps: backward weight in groups of 3 samples, one part ending with 1
         [2, 16, 32, 32, 32, 3, 3, 2, 1, 1, 0],   // stride 2: im2col
         [2, 16, 32, 32, 32, 1, 1, 2, 0, 0, 0],   // 1×1 stride 2 shortcut: im2col
         [2, 16, 16, 16, 32, 1, 1, 1, 0, 0, 0],   // 1×1: GEMM on x directly
