@@ -13,6 +13,8 @@ using SpikeEngine.Nn.Models;
 using SpikeEngine.Snn;
 using SpikeEngine.Tensors;
 using SpikeEngine.Training;
+using SpikeEngine.Data;
+using SpikeEngine.Workflows;
 
 namespace SpikeEngine.Bench.Compare;
 
@@ -24,16 +26,20 @@ namespace SpikeEngine.Bench.Compare;
 /// JSON and CSV too.
 /// Cases: training step b64 (ResNet-20, VGG-16) through ModelZoo.Create + TrainingStep.Run; COS T=4 ρ=4 b32
 /// through SpikingNetwork.Simulate on the peer's own randomised model and input (same weights, same spikes);
-/// GEMM 1024³.
+/// GEMM 1024³; the `train` command's throughput (traincmd:resnet20: <see cref="TrainingRun"/> on the first 3,200 CIFAR-10
+/// training images, full augmentation, batch 64, loading included) against the peer's bare training step.
 /// </summary>
 internal static class CompareCommand
 {
-    private sealed record Options(string Python, int Rounds, int Repeats, string OutDir, string[] Cases, string[] CoreTypes);
+    private sealed record Options(string Python, int Rounds, int Repeats, string OutDir, string[] Cases, string[] CoreTypes, string? DataDir, bool CasesGiven);
 
     private sealed record Row(string Case, string What, double EngineBest, double EngineMedian, double PeerBest, double PeerMedian,
         string Unit, double Ratio, string Target, string Note);
 
-    private static readonly string[] AllCases = ["train:resnet20", "train:vgg16", "cos:resnet20", "cos:vgg16", "gemm1024"];
+    private static readonly string[] AllCases = ["train:resnet20", "train:vgg16", "cos:resnet20", "cos:vgg16", "gemm1024", "traincmd:resnet20"];
+
+    /// <summary>The traincmd case: the first images of the CIFAR-10 training set, one epoch (the issue's `train --train_limit 3200`).</summary>
+    private const int TrainCommandImages = 3200, TrainBatch = 64;
 
     public static int Run(string[] args)
     {
@@ -68,9 +74,20 @@ internal static class CompareCommand
             foreach (var c in options.Cases)
             {
                 Console.WriteLine($"-- {c}");
-                var prepared = peer.Ask(new { op = "prepare", @case = c, export = exportDir });
-                using var engineCase = EngineCase.Create(c, exportDir);
-                engineCase.Body(); // warm-up
+                string? cifar = null;
+                if (c.StartsWith("traincmd:") && (cifar = FindCifar10(options.DataDir)) is null)
+                {
+                    string why = $"no CIFAR-10 training set (cifar-10-batches-bin/) in {options.DataDir ?? string.Join(" or ", DefaultDataDirs)}; give --datadir";
+                    if (options.CasesGiven) throw new DirectoryNotFoundException($"compare: {c}: {why}.");
+                    Console.WriteLine($"   skipped: {why}");
+                    continue;
+                }
+                // traincmd times the engine's whole training loop against the peer's bare step on a synthetic batch.
+                string peerCase = c.StartsWith("traincmd:") ? "train:" + c.Split(':')[1] : c;
+                var prepared = peer.Ask(new { op = "prepare", @case = peerCase, export = exportDir });
+                using var engineCase = EngineCase.Create(c, exportDir, cifar);
+                engineCase.Measure(); // warm-up
+                int engineRepeats = c.StartsWith("traincmd:") ? 1 : options.Repeats;
                 var engineTimes = new List<double>();
                 var peerTimes = new List<double>();
                 for (int round = 0; round < options.Rounds; round++)
@@ -78,10 +95,12 @@ internal static class CompareCommand
                     // OpenBLAS and OpenMP threads of the peer keep spinning for a while after its run: let them
                     // go idle before the engine is timed (the peer waits likewise before its own timing).
                     Thread.Sleep(500);
-                    for (int i = 0; i < options.Repeats; i++) engineTimes.Add(TimeOnce(engineCase.Body));
-                    var answer = peer.Ask(new { op = "run", @case = c, repeats = options.Repeats });
+                    for (int i = 0; i < engineRepeats; i++) engineTimes.Add(engineCase.Measure());
+                    var answer = peer.Ask(new { op = "run", @case = peerCase, repeats = options.Repeats });
                     peerTimes.AddRange(answer.GetProperty("seconds").EnumerateArray().Select(e => e.GetDouble()));
-                    Console.WriteLine($"   round {round + 1}: engine best {engineTimes.Min() * 1000:F1} ms, peer best {peerTimes.Min() * 1000:F1} ms");
+                    Console.WriteLine(c.StartsWith("traincmd:")
+                        ? $"   round {round + 1}: engine best {TrainBatch / engineTimes.Min():F0} img/s (train command), peer best {TrainBatch / peerTimes.Min():F0} img/s (bare step)"
+                        : $"   round {round + 1}: engine best {engineTimes.Min() * 1000:F1} ms, peer best {peerTimes.Min() * 1000:F1} ms");
                 }
                 rows.Add(MakeRow(c, engineCase, prepared, engineTimes, peerTimes, machine.PeakGflops));
             }
@@ -113,6 +132,13 @@ internal static class CompareCommand
             double eg = flops / eb / 1e9, pg = flops / pb / 1e9;
             return new Row(c, "GEMM 1024³ (GFLOP/s, best)", eg, flops / em / 1e9, pg, flops / pm / 1e9, "GFLOP/s", eg / pg,
                 "≥ 85 % of peak, ≥ OpenBLAS", $"engine {100 * eg / peak:F0} % of the measured peak");
+        }
+        if (c.StartsWith("traincmd:"))
+        {
+            // Both as images per second: the engine's over a whole epoch of the train command, the peer's from its step time.
+            double ei = TrainBatch / eb, pi = TrainBatch / pb;
+            return new Row(c, $"`train` throughput, {c[9..]} ({TrainCommandImages} images, b{TrainBatch}, full augmentation, loading included) vs the bare step",
+                ei, TrainBatch / em, pi, TrainBatch / pm, "img/s", ei / pi, "≥ 1.2×", "the peer: a synthetic batch, no loader, no augmentation");
         }
         string note = "";
         if (c.StartsWith("cos:"))
@@ -171,12 +197,15 @@ internal static class CompareCommand
 
     private sealed class EngineCase : IDisposable
     {
-        public required Action Body { get; init; }
+        public Action? Body { get; init; }
+        /// <summary>Seconds per repetition; null: the wall time of <see cref="Body"/>.</summary>
+        public Func<double>? Seconds { get; init; }
         public double FiringRate { get; init; }
         public Action? Cleanup { get; init; }
         public void Dispose() => Cleanup?.Invoke();
+        public double Measure() => Seconds is { } s ? s() : TimeOnce(Body!);
 
-        public static EngineCase Create(string c, string exportDir)
+        public static EngineCase Create(string c, string exportDir, string? cifarFolder)
         {
             if (c == "gemm1024")
             {
@@ -190,6 +219,25 @@ internal static class CompareCommand
                 };
             }
             var (kind, arch) = (c.Split(':')[0], c.Split(':')[1]);
+            if (kind == "traincmd")
+            {
+                // What `train --dataset CIFAR10 --net_arch ARCH --trainann_epochs 1 --train_limit 3200 --batchsize 64` runs
+                // (full augmentation, the default); its train_images_per_second, as seconds per batch of 64.
+                string saveDir = Path.Combine(exportDir, "traincmd");
+                return new EngineCase
+                {
+                    Seconds = () =>
+                    {
+                        if (Directory.Exists(saveDir)) Directory.Delete(saveDir, recursive: true);
+                        var outcome = TrainingRun.Run(new TrainRequest(arch, 4, "CIFAR10", saveDir)
+                        {
+                            Folder = cifarFolder, TrainLimit = TrainCommandImages, TestLimit = TrainBatch, Epochs = 1,
+                            BatchSize = TrainBatch, Augmentation = Augmentation.Full,
+                        });
+                        return TrainBatch / outcome.TrainImagesPerSecond;
+                    },
+                };
+            }
             if (kind == "train")
             {
                 // As bench/Training/TrainingStepBenchmark and the peer: batch 64, SGD momentum 0.9, weight decay 5e-4.
@@ -214,6 +262,12 @@ internal static class CompareCommand
             throw new ArgumentException($"compare: unknown case '{c}' (known: {string.Join(", ", AllCases)}).");
         }
     }
+
+    /// <summary>Where traincmd looks for CIFAR-10 without --datadir: the engine's default folder, then the shared data of this project's machines.</summary>
+    private static readonly string[] DefaultDataDirs = [DataSplits.DefaultFolder, Path.Combine("..", "shared", "data")];
+
+    private static string? FindCifar10(string? given) =>
+        (given is null ? DefaultDataDirs : [given]).FirstOrDefault(d => Datasets.Locate("CIFAR10", d, DatasetSplit.Train) is not null);
 
     // ---- machine ----
 
@@ -333,6 +387,8 @@ internal static class CompareCommand
     private static Options? Parse(string[] args)
     {
         string python = "/usr/bin/python3", outDir = Path.Combine("bench", "results");
+        string? dataDir = null;
+        bool casesGiven = false;
         int rounds = 3, repeats = 3;
         string[] cases = AllCases;
         string[] cores = ["", "SkylakeX", "Cooperlake", "SapphireRapids", "Haswell", "Zen"];
@@ -345,20 +401,22 @@ internal static class CompareCommand
                 case "--rounds": rounds = int.Parse(Value(), CultureInfo.InvariantCulture); break;
                 case "--repeats": repeats = int.Parse(Value(), CultureInfo.InvariantCulture); break;
                 case "--out": outDir = Value(); break;
-                case "--cases": cases = Value().Split(',', StringSplitOptions.RemoveEmptyEntries); break;
+                case "--cases": cases = Value().Split(',', StringSplitOptions.RemoveEmptyEntries); casesGiven = true; break;
+                case "--datadir": dataDir = Value(); break;
                 case "--coretypes": cores = Value().Split(',').Select(c => c == "auto" ? "" : c).ToArray(); break;
                 case "--threads": Backends.Cpu.Threads = int.Parse(Value(), CultureInfo.InvariantCulture); break;
                 default:
                     Console.Error.WriteLine($"compare: unknown option '{args[i]}'.\n" +
-                        "usage: bench -- compare [--cases train:resnet20,train:vgg16,cos:resnet20,cos:vgg16,gemm1024] [--rounds 3] [--repeats 3]\n" +
-                        "                        [--python /usr/bin/python3] [--coretypes auto,SkylakeX,...] [--threads N] [--out bench/results]");
+                        "usage: bench -- compare [--cases train:resnet20,train:vgg16,cos:resnet20,cos:vgg16,gemm1024,traincmd:resnet20] [--rounds 3] [--repeats 3]\n" +
+                        "                        [--python /usr/bin/python3] [--coretypes auto,SkylakeX,...] [--threads N] [--out bench/results]\n" +
+                        "                        [--datadir DIR (holding cifar-10-batches-bin/, for traincmd; default data, then ../shared/data)]");
                     return null;
             }
         }
         foreach (var c in cases)
             if (!AllCases.Contains(c)) { Console.Error.WriteLine($"compare: unknown case '{c}' (known: {string.Join(", ", AllCases)})."); return null; }
         if (rounds < 1 || repeats < 1) { Console.Error.WriteLine("compare: --rounds and --repeats must be at least 1."); return null; }
-        return new Options(python, rounds, repeats, outDir, cases, cores);
+        return new Options(python, rounds, repeats, outDir, cases, cores, dataDir, casesGiven);
     }
 
     private static string FindRepoFile(string relative)
