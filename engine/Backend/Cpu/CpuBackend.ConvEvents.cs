@@ -58,11 +58,7 @@ public sealed partial class CpuBackend
         int taps = g.C * g.R * g.S, kv = (g.K + 15) / 16 * 16, outSize = g.K * g.OutH * g.OutW;
         // wt[tap][kv]: one tap's weights over the output channels, zero-padded to whole vectors
         var wt = ArrayPool<float>.Shared.Rent(taps * kv);
-        for (int t = 0; t < taps; t++)
-        {
-            for (int k = 0; k < g.K; k++) wt[t * kv + k] = wd[k * taps + t];
-            for (int k = g.K; k < kv; k++) wt[t * kv + k] = 0f;
-        }
+        TransposeWeights(wd, g.K, taps, wt, kv);
         float[]? packed = null;
         int[]? offsets = null;
         DirectOutputMap? map = null;
