@@ -54,10 +54,12 @@ public class MpiRunTests
 
     /// <summary>
     /// One epoch of Fashion-MNIST, global batch 128: one process, and two ranks of 64 (every step the same 128 images,
-    /// DistributedSampler's interleaving; BatchNorm sees 64 at a time). The check is the issue's: two ranks reach the
-    /// single-process accuracy to within a point. Measured: 84.46 % alone; two ranks 85.51 % with 2 kernel threads each
-    /// (--bind-to none), 84.75 % with 1 each (mpirun's default binding): float rounding alone moves one epoch by about a
-    /// point either way, so being above is not bounded.
+    /// DistributedSampler's interleaving; BatchNorm sees 64 at a time). The check is the issue's, two ranks reach the
+    /// single-process accuracy to within a point, on the epoch's training accuracy (the mean over its 469 steps). The
+    /// test accuracy after the epoch is one snapshot at lr 0.05 and float rounding alone moves it by several points
+    /// (2 Dec 2026: 84.46 % and 86.07 % for one process before and after a change of the order in which backward-weight
+    /// sums are added; two ranks 81.79–85.19 % depending on the kernel threads per rank), while the epoch's training
+    /// accuracy stayed within 81.84–81.99 % in all of them; the snapshot is only checked for having learned.
     /// </summary>
     [Test, Category("Slow")]
     public void OneEpochOnTwoRanksMatchesOneProcessWithTheSameGlobalBatchAndKeepsIdenticalReplicas()
@@ -70,9 +72,13 @@ public class MpiRunTests
         var output = RunOk(2, TimeSpan.FromMinutes(30), [.. train, "--savedir", tmp["two"], "--check_replicas", "--json", tmp["two.json"]]);
         TestContext.Out.WriteLine(output);
         Assert.That(output, Does.Contain("parameters bit for bit identical on all 2 ranks after each of 469 steps"), "60,000 images: 30,000 per rank in steps of 64");
-        double one = Json(tmp["one.json"]).GetProperty("best_accuracy").GetDouble(), two = Json(tmp["two.json"]).GetProperty("best_accuracy").GetDouble();
-        TestContext.Out.WriteLine($"test accuracy after one epoch: one process {one:P2}, two ranks {two:P2}");
-        Assert.That(two, Is.GreaterThanOrEqualTo(one - 0.01), "two ranks reach the single-process accuracy within a point");
+        double TrainAccuracy(string run) => SpikeEngine.Training.TrainingLog.Read(Path.Combine(tmp[run], "FashionMNIST-cnn-L4", "training_log.csv")).Single().TrainAccuracy;
+        double one = TrainAccuracy("one"), two = TrainAccuracy("two");
+        double testTwo = Json(tmp["two.json"]).GetProperty("best_accuracy").GetDouble();
+        TestContext.Out.WriteLine($"training accuracy over the epoch: one process {one:P2}, two ranks {two:P2}; test accuracy after it: " +
+            $"one process {Json(tmp["one.json"]).GetProperty("best_accuracy").GetDouble():P2}, two ranks {testTwo:P2}");
+        Assert.That(two, Is.EqualTo(one).Within(0.01), "two ranks reach the single-process training accuracy within a point");
+        Assert.That(testTwo, Is.GreaterThan(0.75), "two ranks learned (test accuracy after one epoch)");
     }
 
     [Test]
