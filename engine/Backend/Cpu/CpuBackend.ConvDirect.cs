@@ -1,5 +1,5 @@
-using System.Numerics;
 using System.Buffers;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -314,7 +314,7 @@ public sealed partial class CpuBackend
             var pad = ThreadBuffer(ref _directPad, padLength * group);
             var dyGrid = ThreadBuffer(ref _directGrid, dyLength * group);
             dyGrid.AsSpan(0, dyLength * group).Clear();
-            fixed (float* px = pad, pdy = dyGrid, pacc = acc)
+            fixed (float* px = pad, pdy = dyGrid, pacc = acc, pgy = gy)
             fixed (int* pofs = offsets)
             {
                 for (int nb = n0; nb < n1; nb += group)
@@ -325,10 +325,9 @@ public sealed partial class CpuBackend
                         int n = nb + s;
                         PadSample(xd, n * inSize, g.C, g.H, g.W, g.PadH, g.PadW, pad.AsSpan(s * padLength, padLength));
                         // dy[n] on the Wp grid; the thrown-away columns and the tail stay zero
-                        fixed (float* pgy = gy)
-                            for (int k = 0; k < g.K; k++)
-                                for (int i = 0; i < oh; i++)
-                                    CopyRun(pgy + n * outSize + (k * oh + i) * ow, pdy + s * dyLength + k * grid + i * wp, ow);
+                        for (int k = 0; k < g.K; k++)
+                            for (int i = 0; i < oh; i++)
+                                CopyRun(pgy + n * outSize + (k * oh + i) * ow, pdy + s * dyLength + k * grid + i * wp, ow);
                     }
                     for (int k0 = 0; k0 < kp; k0 += DirectWKb)
                         for (int j0 = 0; j0 < tp; j0 += DirectWJb)
