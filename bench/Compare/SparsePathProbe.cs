@@ -18,14 +18,14 @@ internal static class SparsePathProbe
         ("resnet20 64ch 8x8", 64, 8, 64, 1), ("vgg16 128ch 16x16", 128, 16, 128, 1), ("vgg16 512ch 4x4", 512, 4, 512, 1),
     ];
 
-    public static void Run(int batch, int repeats)
+    public static void Run(int batch, int repeats, string? layer = null, double? onlyRate = null)
     {
         var cpu = Backends.Cpu;
         var (savedPath, savedDensity) = (CpuBackend.EventPath, CpuBackend.EventMaxDensity);
         CpuBackend.EventMaxDensity = 1.01;
         Console.WriteLine($"{"layer",-22} {"rate",6} {"dense cpu-ms",13} {"events cpu-ms",13} {"dense/events",13}");
-        foreach (var (name, c, h, k, stride) in Layers)
-        foreach (double rate in new[] { 0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.45 })
+        foreach (var (name, c, h, k, stride) in Layers.Where(l => layer is null || l.Name.Contains(layer)))
+        foreach (double rate in onlyRate is { } only ? [only] : new[] { 0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.45 })
         {
             var g = new Conv2dGeometry(batch, c, h, h, k, 3, 3, stride, stride, 1, 1);
             var rng = new Random(1);

@@ -4,9 +4,11 @@ using static SpikeEngine.Tests.Kernels.KernelTestKit;
 namespace SpikeEngine.Tests.Kernels;
 
 /// <summary>
-/// The event-driven forward convolution (sparse samples scatter their non-zero inputs) against
+/// The event-driven forward convolution (sparse samples gather the weights of their non-zero inputs) against
 /// <see cref="ReferenceOps.Conv2d"/>: spike-like inputs (0 or θ) and sparse analog ones, strides 1 and 2,
-/// 1×1, padding, odd sizes, batches that mix sparse and dense samples, 1 and 2 threads.
+/// 1×1, padding, odd sizes, several channel and weight blocks, batches that mix sparse and dense samples, 1 and 2
+/// threads. Spike-like samples must take the event path (kernels up to 3×3); analog ones (values that differ) and
+/// 5×5 kernels must fall back to the dense path, with the same results.
 /// </summary>
 [NonParallelizable]
 public class ConvEventTests
@@ -28,6 +30,8 @@ public class ConvEventTests
         [2, 6, 14, 19, 20, 5, 5, 2, 2],    // 5×5 stride 2, K over one vector
         [5, 3, 7, 7, 4, 3, 3, 1, 0],       // no padding
         [7, 8, 6, 6, 20, 3, 3, 2, 1],      // im2col path: dense samples 0, 3 and 6 in one GEMM chunk
+        [4, 80, 6, 6, 70, 3, 3, 1, 1],     // 3 channel blocks (running sums between them), 3 weight blocks, the last partial
+        [5, 40, 2, 2, 48, 3, 3, 1, 1],     // 2×2 planes (VGG-16's last stage): rows narrower than a vector
     ];
 
     private static IEnumerable<TestCaseData> Geometries()
@@ -53,9 +57,11 @@ public class ConvEventTests
         }
         float[] w = Uniform(rng, g.WeightShape.Numel), b = Uniform(rng, g.K);
         var expected = ReferenceOps.Conv2d(D(x), D(w), D(b), g);
+        bool eventsExpected = spikes && g.R <= 3 && g.S <= 3;
         foreach (int threads in new[] { 1, 2 })
         foreach (bool allSparse in new[] { false, true })
         {
+            long before = CpuBackend.EventSamples;
             var input = (float[])x.Clone();
             if (allSparse)   // the dense samples all zero: every sample sparse
                 for (int n = 0; n < g.N; n += 3) input.AsSpan(n * inSize, inSize).Clear();
@@ -64,6 +70,14 @@ public class ConvEventTests
             using var ty = T(Enumerable.Repeat(float.NaN, g.OutputShape.Numel).ToArray(), g.N, g.K, g.OutH, g.OutW);
             Cpu(threads).Conv2dForward(tx, tw, tb, ty, g);
             AssertClose(ty.Span, want, 1e-4, 1e-5 * Math.Sqrt(g.C * g.R * g.S), $"threads={threads} all sparse={allSparse}");
+            long taken = CpuBackend.EventSamples - before;
+            if (eventsExpected) Assert.That(taken, Is.EqualTo(allSparse ? g.N : g.N - (g.N + 2) / 3), "the sparse samples took the event path");
+            else
+            {
+                // analog values that differ, or a kernel over 3×3: the dense path (an all-zero sample may still take events)
+                int zero = Enumerable.Range(0, g.N).Count(n => input.AsSpan(n * inSize, inSize).IndexOfAnyExcept(0f) < 0);
+                Assert.That(taken, Is.EqualTo(g.R <= 3 && g.S <= 3 ? zero : 0), "analog values or a kernel over 3×3: the dense path");
+            }
         }
     }
 }

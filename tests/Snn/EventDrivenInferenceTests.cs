@@ -59,13 +59,16 @@ public class EventDrivenInferenceTests
             foreach (int rho in new[] { 0, 4 })
             {
                 var trains = new List<float[]>[2];
+                long eventSamples = 0;
                 var outputs = new float[2][];
                 for (int run = 0; run < 2; run++)
                 {
                     // run 0: dense only; run 1: every sample under the density bound by events
                     CpuBackend.EventPath = run == 0 ? CpuBackend.EventChoice.Off : CpuBackend.EventChoice.ByDensity;
                     foreach (var t in taps) t.Outputs.Clear();
+                    long before = CpuBackend.EventSamples;
                     using var y = snn.Simulate(x, new SimulationSettings(steps, rho));
+                    if (run == 1) eventSamples = CpuBackend.EventSamples - before;
                     outputs[run] = y.ToArray();
                     trains[run] = taps.SelectMany(t => t.Outputs).ToList();
                 }
@@ -82,6 +85,8 @@ public class EventDrivenInferenceTests
                 TestContext.Out.WriteLine($"ρ={rho}: {spikes} spikes identical; {sparseSamples} IF-output samples below the event threshold {threshold}");
                 Assert.That(spikes, Is.GreaterThan(0));
                 Assert.That(sparseSamples, Is.GreaterThan(0), "no sample was sparse enough for the event path: the test would not exercise it");
+                Assert.That(eventSamples, Is.GreaterThan(0), "no convolution took the event path");
+                TestContext.Out.WriteLine($"ρ={rho}: {eventSamples} samples of convolutions took the event path");
             }
         }
         finally { CpuBackend.EventPath = saved; }

@@ -1,19 +1,30 @@
 using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
 namespace SpikeEngine.Backend.Cpu;
 
 // Event-driven (spike-driven) convolution forward for sparse inputs.
-// After an IF layer a layer's input is 0 or θ, and most of it is 0 (firing rates of 5–35 %). A sample with
-// fewer non-zero inputs than the break-even count (a cost model, below) skips the dense kernel: each non-zero input x[c, h, w]
-// adds x · w[·, c, r, s] (one vector over the output channels) to every output position it feeds, in a
-// channels-last scratch [OH·OW][K] that is transposed into y at the end. Same sums as the dense path, in
-// another order. Samples are chosen one by one (a batch of T·B time steps mixes dense and sparse ones);
-// batches with no sparse sample take the dense path unchanged.
-public sealed partial class CpuBackend
+// After an IF layer a layer's input is 0 or θ, and most of it is 0 (firing rates of 5–35 %). A sample whose non-zero
+// inputs all have one value a and are fewer than the break-even count (a cost model, below) skips the dense kernel:
+// its convolution is a sparse × dense product, y[k, p] = a · Σ w[k, c, r, s] over the non-zero inputs (c, h, w) that
+// feed output position p through tap (r, s). Two phases:
+// 1. Lists. Per sample, each input row's non-zero pattern as a bit mask; per output position and input channel, the
+//    ≤ 3×3 taps that see a non-zero input are then one 9-bit mask (shifts of three row masks), turned into the taps'
+//    weight offsets by a table lookup and one vector store: no branch per event. A position's entries are in channel
+//    order, cut into channel blocks.
+// 2. Gather. The weights are packed in blocks of 32 output channels ([block][tap][32]; 16 when K ≤ 16) and a work item
+//    takes one block and a range of positions. It walks the channel blocks: 16 channels' weights of one block are 18 KB
+//    and stay in L1 while every position of the range adds the rows of its listed taps into registers, the running sums
+//    of the range kept in a scratch in L2 between channel blocks. (A scatter form, one event adding its weights to
+//    every output it feeds, read a 512-channel layer's 18 KB of weights per event from L3 and was bandwidth-bound; a
+//    gather over all channels at once read them from L2 at ~6 cycles per 32 channels.)
+// Same sums as the dense path in another order. Samples are chosen one by one (a batch of T·B time steps mixes dense
+// and sparse ones); batches with no sparse sample take the dense path unchanged.
+public sealed unsafe partial class CpuBackend
 {
     /// <summary>When the event path is taken: never, by the cost model below, or for every sample under <see cref="EventMaxDensity"/> (tests and probes).</summary>
     internal enum EventChoice { Off, Auto, ByDensity }
@@ -23,73 +34,119 @@ public sealed partial class CpuBackend
     /// <summary>Upper bound on the non-zero share of a sample that may take the event path.</summary>
     internal static double EventMaxDensity { get; set; } = 0.5;
 
+    /// <summary>Kernels up to 3×3 (one channel's taps of a position fit a 9-bit mask) and rows that fit a 64-bit mask with their padding.</summary>
+    internal static bool EventGeometry(Conv2dGeometry g) => g.R <= 3 && g.S <= 3 && g.W + g.PadW <= 63 && g.PadW < g.S && g.PadH < g.R;
+
+    /// <summary>Output channels per packed weight block: 16 when the layer has no more.</summary>
+    private static int EventKBlock(int k) => k <= 16 ? 16 : 32;
+
+    /// <summary>Input channels per channel block: their 3×3 taps of one weight block take 18 KB (L1).</summary>
+    private static int EventCBlock(int kb) => 2048 / kb;
+
     /// <summary>
     /// The largest non-zero count at which one sample is cheaper by events, from a cost model fitted with
-    /// `bench -- sparsepaths` (2-core AVX-512 Xeon, batch 128, process CPU time): the dense kernels cost about
-    /// 0.025 ns per multiply-add (direct) or 0.04 (im2col + GEMM); an event costs 2.5 ns + 1.3 ns per 16 output
-    /// channels for each output position it feeds. A 0.7 margin keeps the choice on the safe side: at the
+    /// `bench -- sparsepaths` (2-core AMD EPYC Zen 5, batch 128, process CPU time, rates 0.05–0.3): the dense kernels
+    /// cost about 0.012 ns per multiply-add (direct) or 0.0125 (im2col + GEMM); by events, each output position costs
+    /// <see cref="EventListNs"/> per input and output channel (bit masks, lists, the final transposition),
+    /// <see cref="EventRowNs"/> per weight block and channel block (a list segment), and each listed tap
+    /// <see cref="EventVectorNs"/> per 16 output channels. The 0.8 margin keeps the choice on the safe side: at the
     /// break-even point the dense path is steadier.
     /// </summary>
     private static long EventBreakEven(Conv2dGeometry g, bool direct)
     {
-        double denseNs = (double)g.OutH * g.OutW * g.K * g.C * g.R * g.S * (direct ? 0.025 : 0.04);
-        double fedPerInput = (double)g.R * g.S / (g.StrideH * g.StrideW);
-        double eventNs = fedPerInput * (2.5 + 1.3 * ((g.K + 15) / 16));
-        long modelLimit = (long)(0.7 * denseNs / eventNs), densityLimit = (long)(EventMaxDensity * g.C * g.H * g.W);
-        return EventPath == EventChoice.ByDensity ? densityLimit : Math.Min(modelLimit, densityLimit);
+        long densityLimit = (long)(EventMaxDensity * g.C * g.H * g.W);
+        if (EventPath == EventChoice.ByDensity) return densityLimit;
+        double positions = (double)g.OutH * g.OutW;
+        double denseNs = positions * g.K * g.C * g.R * g.S * (direct ? 0.012 : 0.0125);
+        int kb = EventKBlock(g.K), kBlocks = (g.K + kb - 1) / kb, cBlocks = (g.C + EventCBlock(kb) - 1) / EventCBlock(kb);
+        double fixedNs = positions * ((g.C + g.K) * EventListNs + kBlocks * cBlocks * EventRowNs);
+        double perInputNs = (double)g.R * g.S / (g.StrideH * g.StrideW) * kBlocks * (kb / 16) * EventVectorNs;
+        long modelLimit = (long)((0.8 * denseNs - fixedNs) / perInputNs);
+        return Math.Min(modelLimit, densityLimit);
     }
 
-    [ThreadStatic] private static float[]? _eventOut;
+    private const double EventListNs = 1.2, EventRowNs = 15, EventVectorNs = 0.45;
 
     /// <summary>Runs the forward convolution with events for the sparse samples; false when no sample is sparse enough.</summary>
-    private bool TryConv2dForwardEvents(float[] xd, float[] wd, float[]? bd, float[] yd, Conv2dGeometry g)
+    private unsafe bool TryConv2dForwardEvents(float[] xd, float[] wd, float[]? bd, float[] yd, Conv2dGeometry g)
     {
-        if (EventPath == EventChoice.Off || !Vector512.IsHardwareAccelerated || g.N == 0) return false;
+        if (EventPath == EventChoice.Off || !Vector512.IsHardwareAccelerated || g.N == 0 || !EventGeometry(g)) return false;
         int inSize = g.C * g.H * g.W;
         bool direct = UseDirectConv(g);
         long limit = EventBreakEven(g, direct);
         if (limit <= 0) return false;
-        var sparse = new bool[g.N];
-        int sparseCount = 0;
-        ForEach(g.N, n => sparse[n] = CountNonZero(xd.AsSpan(n * inSize, inSize), limit) < limit);
-        foreach (bool s in sparse) if (s) sparseCount++;
-        if (sparseCount == 0) return false;
+        var value = new float[g.N];   // the sample's one non-zero value; NaN: dense
+        var nonZero = new int[g.N];
+        ForEach(g.N, n =>
+        {
+            var x = xd.AsSpan(n * inSize, inSize);
+            long count = CountNonZero(x, limit);
+            (nonZero[n], value[n]) = count < limit ? ((int)count, UniformNonZero(x)) : (0, float.NaN);
+        });
+        var sparseSamples = Enumerable.Range(0, g.N).Where(n => !float.IsNaN(value[n])).ToArray();
+        if (sparseSamples.Length == 0) return false;
+        _eventSamples += sparseSamples.Length;
 
-        int taps = g.C * g.R * g.S, kv = (g.K + 15) / 16 * 16, outSize = g.K * g.OutH * g.OutW;
-        // wt[tap][kv]: one tap's weights over the output channels, zero-padded to whole vectors
-        var wt = ArrayPool<float>.Shared.Rent(taps * kv);
-        TransposeWeights(wd, g.K, taps, wt, kv);
-        float[]? packed = null;
+        using var lists = EventLists.Build(this, xd, g, sparseSamples, value, nonZero);
+        int kb = lists.KBlock, kBlocks = (g.K + kb - 1) / kb, taps = g.C * g.R * g.S;
+        // packed[block][tap][kb]: one block's weights contiguous (a strided slice of a [tap][K] layout would map
+        // 512-channel layers onto a few cache sets)
+        float* packed = EventPackedBuffer((long)kBlocks * taps * kb);
+
+        var dense = Enumerable.Range(0, g.N).Where(n => float.IsNaN(value[n])).ToArray();
+        float[]? densePacked = null;
         int[]? offsets = null;
         DirectOutputMap? map = null;
         int kp = (g.K + DirectKb - 1) / DirectKb * DirectKb;
-        if (direct && sparseCount < g.N) { packed = PackDirectWeights(wd, g); offsets = DirectForwardOffsets(g); map = new DirectOutputMap(g); }
-        var rows = EventReach(g.H, g.OutH, g.R, g.StrideH, g.PadH);
-        var cols = EventReach(g.W, g.OutW, g.S, g.StrideW, g.PadW);
+        if (direct && dense.Length > 0) { densePacked = PackDirectWeights(wd, g); offsets = DirectForwardOffsets(g); map = new DirectOutputMap(g); }
         // The dense samples on the im2col path go in chunks (as in Conv2dForward): one GEMM per sample would have as
         // few columns as the feature map has positions (4 or 16 in VGG-16's deep layers), too few for the GEMM's tiles.
-        int[][] denseChunks = [];
-        if (!direct && sparseCount < g.N)
-        {
-            var dense = Enumerable.Range(0, g.N).Where(n => !sparse[n]).ToArray();
-            int per = ConvPlan(g).PerChunk;
-            denseChunks = dense.Chunk(per).ToArray();
-        }
+        int[][] denseItems = direct ? dense.Select(n => new[] { n }).ToArray() : dense.Chunk(ConvPlan(g).PerChunk).ToArray();
+        // Sparse work: weight blocks × position ranges (a range's running sums fit a 256 KB scratch), enough to keep every thread busy.
+        int rows = lists.Rows, maxRange = EventScratchFloats / kb;
+        int ranges = Math.Max((rows + maxRange - 1) / maxRange, Math.Min(rows, (2 * Threads + kBlocks - 1) / kBlocks));
+        int sparseItems = kBlocks * ranges;
         try
         {
-            ForEach(g.N + denseChunks.Length, item =>
+            var packedAt = (nint)packed;
+            ForEach(kBlocks, b => TransposeWeights(wd.AsSpan(b * kb * taps), Math.Min(kb, g.K - b * kb), taps, new Span<float>((float*)packedAt + (long)b * taps * kb, taps * kb), kb));
+            ForEach(sparseItems + denseItems.Length, item =>
             {
-                if (item >= g.N) Im2ColForwardChunk(xd, wd, bd, yd, g, denseChunks[item - g.N], 1);
-                else if (sparse[item]) EventSample(xd, item * inSize, wt, kv, bd, yd, item * outSize, g, rows, cols);
-                else if (direct) DirectForwardSample(xd, packed!, kp, offsets!, map!, bd, yd, g, item, 0, kp / DirectKb);
+                if (item < sparseItems)
+                {
+                    int b = item / ranges, r = item % ranges;
+                    lists.Gather((float*)packedAt, b, (int)((long)rows * r / ranges), (int)((long)rows * (r + 1) / ranges), bd, yd, g);
+                }
+                else if (direct) DirectForwardSample(xd, densePacked!, kp, offsets!, map!, bd, yd, g, denseItems[item - sparseItems][0], 0, kp / DirectKb);
+                else Im2ColForwardChunk(xd, wd, bd, yd, g, denseItems[item - sparseItems], 1);
             });
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(wt);
-            if (packed is not null) ArrayPool<float>.Shared.Return(packed);
+            if (densePacked is not null) ArrayPool<float>.Shared.Return(densePacked);
         }
         return true;
+    }
+
+    private const int EventScratchFloats = 1 << 16;
+
+    [ThreadStatic] private static float[]? _eventPacked;
+
+    /// <summary>Samples that took the event path in convolutions called from this thread (tests check that a path they mean to test was taken).</summary>
+    internal static long EventSamples => _eventSamples;
+    [ThreadStatic] private static long _eventSamples;
+
+    /// <summary>
+    /// The calling thread's buffer for the packed weights, aligned to cache lines (a weight row is then 1 or 2 whole
+    /// lines: half the loads of a split row) and kept between calls (a fresh 9 MB buffer per call costs its page faults).
+    /// </summary>
+    private static float* EventPackedBuffer(long floats)
+    {
+        if (floats + 16 > Array.MaxLength) throw new InvalidOperationException($"The packed weights of the event path ({floats} floats) exceed an array.");
+        // pinned (never moved), so the aligned address inside it stays valid
+        if (_eventPacked is null || _eventPacked.Length < floats + 16) _eventPacked = GC.AllocateUninitializedArray<float>((int)floats + 16, pinned: true);
+        var at = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_eventPacked));
+        return (float*)((at + 63) & ~(nint)63);
     }
 
     /// <summary>How many elements are non-zero, counting stops once <paramref name="stopAt"/> is reached.</summary>
@@ -113,125 +170,243 @@ public sealed partial class CpuBackend
         return count;
     }
 
-    /// <summary>
-    /// For each input row h (or column): the kernel rows r and output rows i with i·stride − pad + r = h, as
-    /// (r, i) pairs, at most <paramref name="kernel"/> per input index; count[h] says how many.
-    /// </summary>
-    private static (int[] Pairs, int[] Count) EventReach(int size, int outSize, int kernel, int stride, int pad)
+    /// <summary>The value every non-zero element has (spikes: θ; 0 when there is none); NaN when they differ.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static float UniformNonZero(ReadOnlySpan<float> x)
     {
-        var pairs = new int[size * kernel * 2];
-        var count = new int[size];
-        for (int h = 0; h < size; h++)
-            for (int r = 0; r < kernel; r++)
-            {
-                int t = h + pad - r;
-                if (t < 0 || t % stride != 0 || t / stride >= outSize) continue;
-                int e = h * kernel + count[h]++;
-                pairs[2 * e] = r;
-                pairs[2 * e + 1] = t / stride;
-            }
-        return (pairs, count);
+        int first = x.IndexOfAnyExcept(0f);
+        if (first < 0) return 0f;
+        float a = x[first];
+        var va = Vector512.Create(a);
+        int i = 0;
+        for (; i + 16 <= x.Length; i += 16)
+        {
+            var v = Vector512.LoadUnsafe(ref Unsafe.AsRef(in x[i]));
+            if ((Vector512.Equals(v, Vector512<float>.Zero) | Vector512.Equals(v, va)).ExtractMostSignificantBits() != 0xFFFF) return float.NaN;
+        }
+        for (; i < x.Length; i++) if (x[i] != 0f && x[i] != a) return float.NaN;
+        return a;
     }
 
-    /// <summary>One sample by events: scatter the weights of each non-zero input into a channels-last scratch, then transpose into y.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void EventSample(float[] xd, int xOffset, float[] wt, int kv, float[]? bd, float[] yd, int yOffset, Conv2dGeometry g,
-        (int[] Pairs, int[] Count) rows, (int[] Pairs, int[] Count) cols)
+    /// <summary>For every 9-bit tap mask, its set bits in increasing order (16 bytes a mask).</summary>
+    private static readonly byte[] TapTable = BuildTapTable();
+
+    private static byte[] BuildTapTable()
     {
-        int oh = g.OutH, ow = g.OutW, ohw = oh * ow, vectors = kv / 16;
-        var scratch = ThreadBuffer(ref _eventOut, ohw * kv);
-        scratch.AsSpan(0, ohw * kv).Clear();
-        // Stride 1: tap (r, s) of an input feeds the output r rows up and s columns left of (h + ph, w + pw).
-        bool stride1 = g.StrideH == 1 && g.StrideW == 1;
-        int rs = g.R * g.S;
-        int* tapOffset = stackalloc int[rs];
-        for (int r = 0; r < g.R; r++)
-            for (int s = 0; s < g.S; s++) tapOffset[r * g.S + s] = -(r * ow + s) * kv;
-        fixed (float* px = xd, pw = wt, po = scratch)
-        fixed (int* rowPairs = rows.Pairs, rowCount = rows.Count, colPairs = cols.Pairs, colCount = cols.Count)
+        var table = new byte[512 * 16];
+        for (int m = 0; m < 512; m++)
         {
-            for (int c = 0; c < g.C; c++)
-                for (int h = 0; h < g.H; h++)
+            int e = 0;
+            for (int t = 0; t < 9; t++) if ((m >> t & 1) != 0) table[m * 16 + e++] = (byte)t;
+        }
+        return table;
+    }
+
+    [ThreadStatic] private static float[]? _eventSums;
+    [ThreadStatic] private static ulong[]? _rowMasks;
+
+    /// <summary>
+    /// The event lists of the sparse samples of one convolution (pooled arrays, returned by Dispose). Row q = j·P + p is
+    /// output position p of sparse sample j; its entries for channel block cb are Entries[Start[q·(CB+1) + cb] ..
+    /// Start[q·(CB+1) + cb + 1]], each the offset of a tap (c, r, s) in a packed weight block, ((c·R + r)·S + s) · kb.
+    /// </summary>
+    private sealed class EventLists : IDisposable
+    {
+        private readonly int[] _samples, _start, _entries;
+        private readonly float[] _value;
+        private readonly int _positions, _cBlocks;
+
+        public int KBlock { get; }
+        public int Rows => _samples.Length * _positions;
+
+        private EventLists(int[] samples, float[] value, int[] start, int[] entries, int positions, int cBlocks, int kBlock)
+        {
+            (_samples, _value, _start, _entries, _positions, _cBlocks, KBlock) = (samples, value, start, entries, positions, cBlocks, kBlock);
+        }
+
+        public static EventLists Build(CpuBackend cpu, float[] xd, Conv2dGeometry g, int[] samples, float[] value, int[] nonZero)
+        {
+            int positions = g.OutH * g.OutW, kb = EventKBlock(g.K), cb = EventCBlock(kb), cBlocks = (g.C + cb - 1) / cb, rs = g.R * g.S;
+            int inSize = g.C * g.H * g.W;
+            // each non-zero input feeds at most R·S positions: a sample's entries fit nnz·R·S (+ 16 for the last full-vector store)
+            var bases = new long[samples.Length + 1];
+            for (int j = 0; j < samples.Length; j++) bases[j + 1] = bases[j] + (long)nonZero[samples[j]] * rs + 16;
+            if (bases[^1] > Array.MaxLength) throw new InvalidOperationException($"Event lists of {bases[^1]} entries exceed an array; the convolution {g} is too large for the event path.");
+            var entries = ArrayPool<int>.Shared.Rent((int)bases[^1]);
+            var start = ArrayPool<int>.Shared.Rent(samples.Length * positions * (cBlocks + 1));
+            var sampleValue = samples.Select(n => value[n]).ToArray();
+            cpu.ForEach(samples.Length, j => ListSample(xd, samples[j] * inSize, g, kb, cb, cBlocks, entries, (int)bases[j], start, j * positions * (cBlocks + 1)));
+            return new EventLists(samples, sampleValue, start, entries, positions, cBlocks, kb);
+        }
+
+        public void Dispose()
+        {
+            ArrayPool<int>.Shared.Return(_start);
+            ArrayPool<int>.Shared.Return(_entries);
+        }
+
+        /// <summary>One sample's lists: the rows' non-zero bit masks, then per position and channel one table lookup.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static unsafe void ListSample(float[] xd, int xOffset, Conv2dGeometry g, int kb, int cb, int cBlocks, int[] entries, int entryBase, int[] start, int startBase)
+        {
+            int h = g.H, w = g.W, rs = g.R * g.S, shiftKb = BitOperations.Log2((uint)kb);
+            // rowMasks[c·hp + padH + h]: bit padW + w set when x[c, h, w] ≠ 0; zero rows above and below, and one more
+            // zero row per channel (index hp − 1) that stands for the kernel rows a kernel with R < 3 does not have
+            int hp = h + 2 * g.PadH + 1;
+            if (_rowMasks is null || _rowMasks.Length < g.C * hp) _rowMasks = GC.AllocateUninitializedArray<ulong>(g.C * hp, pinned: true);
+            _rowMasks.AsSpan(0, g.C * hp).Clear();
+            fixed (float* px = xd)
+            fixed (ulong* rowMasks = _rowMasks)
+            {
+                // the plane's non-zero bits 16 at a time (rows narrower than 16 share a vector), dealt out to the rows
+                int plane = h * w;
+                for (int c = 0; c < g.C; c++)
                 {
-                    float* row = px + xOffset + (c * g.H + h) * g.W;
-                    int* rp = rowPairs + 2 * h * g.R;
-                    int rn = rowCount[h];
-                    bool interiorRows = stride1 && rn == g.R;
-                    for (int w0 = 0; w0 < g.W; w0 += 16)
+                    float* x = px + xOffset + c * plane;
+                    ulong* rows = rowMasks + c * hp + g.PadH;
+                    int row = 0, col = 0;
+                    for (int i0 = 0; i0 < plane; i0 += 16)
                     {
-                        // non-zero lanes of this run of the row
-                        int lanes = Math.Min(16, g.W - w0);
-                        uint mask;
-                        if (lanes == 16) mask = ~(uint)Vector512.ExtractMostSignificantBits(Vector512.Equals(Vector512.Load(row + w0), Vector512<float>.Zero)) & 0xFFFF;
-                        else { mask = 0; for (int j = 0; j < lanes; j++) if (row[w0 + j] != 0f) mask |= 1u << j; }
-                        while (mask != 0)
+                        int lanes = Math.Min(16, plane - i0);
+                        uint bits = lanes == 16 ? NonZeroBits(x + i0)
+                            : plane >= 16 ? NonZeroBits(x + plane - 16) >> (16 - lanes)   // the last 16, overlapping
+                            : NonZeroBitsScalar(x + i0, lanes);
+                        while (lanes > 0)
                         {
-                            int w = w0 + BitOperations.TrailingZeroCount(mask);
-                            mask &= mask - 1;
-                            var a = Vector512.Create(row[w]);
-                            int* cp = colPairs + 2 * w * g.S;
-                            int cn = colCount[w];
-                            if (interiorRows && cn == g.S)
-                            {
-                                // every tap lands inside: output (h + ph − r, w + pw − s) for tap (r, s), straight from a table
-                                float* wc = pw + c * rs * kv;
-                                float* o = po + ((h + g.PadH) * ow + (w + g.PadW)) * kv;
-                                for (int t = 0; t < rs; t++)
-                                {
-                                    float* src = wc + t * kv, dst = o + tapOffset[t];
-                                    for (int v = 0; v < vectors; v++)
-                                        (Vector512.Load(dst + 16 * v) + a * Vector512.Load(src + 16 * v)).Store(dst + 16 * v);
-                                }
-                                continue;
-                            }
-                            for (int ri = 0; ri < rn; ri++)
-                            {
-                                int r = rp[2 * ri], i = rp[2 * ri + 1];
-                                float* wRow = pw + (c * g.R + r) * g.S * kv;
-                                float* oRow = po + i * ow * kv;
-                                for (int si = 0; si < cn; si++)
-                                {
-                                    float* src = wRow + cp[2 * si] * kv;
-                                    float* dst = oRow + cp[2 * si + 1] * kv;
-                                    for (int v = 0; v < vectors; v++)
-                                        (Vector512.Load(dst + 16 * v) + a * Vector512.Load(src + 16 * v)).Store(dst + 16 * v);
-                                }
-                            }
+                            int take = Math.Min(lanes, w - col);
+                            rows[row] |= (ulong)(bits & (uint)((1ul << take) - 1)) << (col + g.PadW);
+                            bits >>= take;
+                            lanes -= take;
+                            if ((col += take) == w) { col = 0; row++; }
                         }
                     }
                 }
+            }
+            int s = g.S;
+            ulong sMask = (1ul << s) - 1;
+            var channelStep = Vector512.Create(rs << shiftKb);
+            fixed (int* pe = entries, ps = start)
+            fixed (byte* table = TapTable)
+            fixed (ulong* rowMasks = _rowMasks)
+            {
+                int* e = pe + entryBase, st = ps + startBase;
+                for (int i = 0; i < g.OutH; i++)
+                {
+                    // the three kernel rows of output row i (missing ones read the zero row)
+                    int r0 = i * g.StrideH, r1 = g.R > 1 ? r0 + 1 : hp - 1, r2 = g.R > 2 ? r0 + 2 : hp - 1;
+                    for (int j = 0; j < g.OutW; j++)
+                    {
+                        int shift = j * g.StrideW;
+                        var channelBase = Vector512<int>.Zero;
+                        ulong* rm = rowMasks;
+                        for (int c0 = 0; c0 < g.C; c0 += cb)
+                        {
+                            *st++ = (int)(e - pe);
+                            int c1 = Math.Min(g.C, c0 + cb);
+                            for (int c = c0; c < c1; c++, rm += hp, channelBase += channelStep)
+                            {
+                                uint m = (uint)((rm[r0] >> shift & sMask) | (rm[r1] >> shift & sMask) << s | (rm[r2] >> shift & sMask) << 2 * s);
+                                ((Avx512F.ConvertToVector512Int32(Vector128.Load(table + m * 16)) << shiftKb) + channelBase).Store(e);
+                                e += BitOperations.PopCount(m);
+                            }
+                        }
+                        *st++ = (int)(e - pe);
+                    }
+                }
+            }
         }
-        TransposeToChannels(scratch, kv, bd, yd, yOffset, g.K, ohw);
+
+        private static uint NonZeroBits(float* x) => ~(uint)Vector512.ExtractMostSignificantBits(Vector512.Equals(Vector512.Load(x), Vector512<float>.Zero)) & 0xFFFF;
+
+        private static uint NonZeroBitsScalar(float* x, int lanes)
+        {
+            uint m = 0;
+            for (int l = 0; l < lanes; l++) if (x[l] != 0f) m |= 1u << l;
+            return m;
+        }
+
+        /// <summary>y[n, b·kb .. +kb, p] (+ bias) for rows q0 ≤ q &lt; q1, from packed weight block b.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public unsafe void Gather(float* packed, int b, int q0, int q1, float[]? bd, float[] yd, Conv2dGeometry g)
+        {
+            if (KBlock == 16) GatherBlock<OneVector>(packed, b, q0, q1, bd, yd, g);
+            else GatherBlock<TwoVectors>(packed, b, q0, q1, bd, yd, g);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private unsafe void GatherBlock<TWidth>(float* packed, int b, int q0, int q1, float[]? bd, float[] yd, Conv2dGeometry g) where TWidth : struct, IEventWidth
+        {
+            int kb = KBlock, positions = _positions, stride = _cBlocks + 1, taps = g.C * g.R * g.S, k0 = b * kb, kn = Math.Min(kb, g.K - k0);
+            var sums = ThreadBuffer(ref _eventSums, (q1 - q0) * kb + 16);   // pinned: aligned below
+            fixed (float* py = yd, pb = bd, pSums0 = sums)
+            fixed (int* ps = _start, pe = _entries)
+            {
+                float* pSums = (float*)(((nint)pSums0 + 63) & ~(nint)63), wb = packed + (long)b * taps * kb;
+                for (int cBlock = 0; cBlock < _cBlocks; cBlock++)
+                {
+                    bool first = cBlock == 0;
+                    float* sum = pSums;
+                    for (int j = q0 / positions, q = q0; q < q1; j++)
+                    {
+                        var a = Vector512.Create(_value[j]);
+                        int pEnd = Math.Min(positions, q1 - j * positions);
+                        float* y = py + ((long)_samples[j] * g.K + k0) * positions;
+                        for (int p = q - j * positions; p < pEnd; p++, q++, sum += kb)
+                        {
+                            Vector512<float> s0 = first ? default : Vector512.LoadAligned(sum), s1 = first || !TWidth.Two ? default : Vector512.LoadAligned(sum + 16);
+                            int* range = ps + q * stride + cBlock;
+                            int* e = pe + range[0], end = pe + range[1];
+                            // four chains per vector: one would be bound by the FMA latency
+                            Vector512<float> t0 = default, t1 = default, u0 = default, u1 = default, v0 = default, v1 = default;
+                            for (; e + 4 <= end; e += 4)
+                            {
+                                float* wt = wb + e[0], wu = wb + e[1], wv = wb + e[2], ww = wb + e[3];
+                                s0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wt), a, s0);
+                                t0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wu), a, t0);
+                                u0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wv), a, u0);
+                                v0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(ww), a, v0);
+                                if (TWidth.Two)
+                                {
+                                    s1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wt + 16), a, s1);
+                                    t1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wu + 16), a, t1);
+                                    u1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wv + 16), a, u1);
+                                    v1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(ww + 16), a, v1);
+                                }
+                            }
+                            for (; e < end; e++)
+                            {
+                                float* wt = wb + *e;
+                                s0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wt), a, s0);
+                                if (TWidth.Two) s1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wt + 16), a, s1);
+                            }
+                            s0 += (t0 + u0) + v0;
+                            if (TWidth.Two) s1 += (t1 + u1) + v1;
+                            s0.StoreAligned(sum);
+                            if (TWidth.Two) s1.StoreAligned(sum + 16);
+                        }
+                    }
+                }
+                // sums[q][kb] → y[n, k0 + k, p] per sample, in runs of 8 positions (writing channel rows position by
+                // position would hit kb rows a power of two apart at once, which alias in the L1 cache)
+                for (int j = q0 / positions, q = q0; q < q1; j++)
+                {
+                    int p0 = q - j * positions, pEnd = Math.Min(positions, q1 - j * positions);
+                    float* y = py + ((long)_samples[j] * g.K + k0) * positions;
+                    float* src = pSums + (q - q0) * kb;
+                    int p = p0;
+                    var index = Vector256.Create(0, kb, 2 * kb, 3 * kb, 4 * kb, 5 * kb, 6 * kb, 7 * kb);
+                    for (; p + 8 <= pEnd; p += 8, src += 8 * kb)
+                        for (int k = 0; k < kn; k++)
+                            (Avx2.GatherVector256(src + k, index, 4) + Vector256.Create(pb == null ? 0f : pb[k0 + k])).Store(y + k * positions + p);
+                    for (; p < pEnd; p++, src += kb)
+                        for (int k = 0; k < kn; k++) y[k * positions + p] = src[k] + (pb == null ? 0f : pb[k0 + k]);
+                    q += pEnd - p0;
+                }
+            }
+        }
     }
 
-    /// <summary>
-    /// Channels-last scratch [P][kv] → y[K][P] (+ bias). Runs of 8 positions are gathered per channel and stored
-    /// as one vector: writing channel rows position by position would hit K rows a power of two apart at once,
-    /// which alias in the L1 cache.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void TransposeToChannels(float[] scratch, int kv, float[]? bd, float[] yd, int yOffset, int channels, int positions)
-    {
-        fixed (float* po = scratch, py = yd)
-        {
-            float* y = py + yOffset;
-            int p0 = 0;
-            if (Avx2.IsSupported)
-            {
-                var index = Vector256.Create(0, kv, 2 * kv, 3 * kv, 4 * kv, 5 * kv, 6 * kv, 7 * kv);
-                for (; p0 + 8 <= positions; p0 += 8)
-                    for (int k = 0; k < channels; k++)
-                    {
-                        var v = Avx2.GatherVector256(po + p0 * kv + k, index, 4);
-                        if (bd is not null) v += Vector256.Create(bd[k]);
-                        v.Store(y + k * positions + p0);
-                    }
-            }
-            for (int k = 0; k < channels; k++)
-            {
-                float b = bd?[k] ?? 0f;
-                for (int p = p0; p < positions; p++) y[k * positions + p] = po[p * kv + k] + b;
-            }
-        }
-    }
+    private interface IEventWidth { static abstract bool Two { get; } }
+    private struct OneVector : IEventWidth { public static bool Two => false; }
+    private struct TwoVectors : IEventWidth { public static bool Two => true; }
 }
