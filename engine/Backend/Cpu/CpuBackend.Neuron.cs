@@ -8,8 +8,7 @@ namespace SpikeEngine.Backend.Cpu;
 //
 // Arithmetic is float32 throughout and in the order of tools/reference/cos_reference.py, so spike
 // trains match the reference bit for bit when fed the same pre-activations:
-//   I = z / θ  (the correctly rounded quotient, as the spec writes it; z · (1/θ) alone would round differently;
-//              see Quotient below for how it is computed without a division instruction),
+//   I = z / θ  (a true division, as the spec writes it; z · (1/θ) would round differently),
 //   v = v + I;  s = v ≥ 1;  v = v − s;  output = θ · s (θ or 0 exactly).
 // The COS shift is computed as v₀ ← v_start − max(1, u_min − 0.999f) (one spike too many) or
 // v_start + max(1, 1.001f − w_max) (one too few), with v_start = 0.5 on the first iteration and the
@@ -20,12 +19,6 @@ namespace SpikeEngine.Backend.Cpu;
 // tails). Threads split the neurons (batch × features) into contiguous chunks.
 public sealed partial class CpuBackend
 {
-    /// <summary>
-    /// Markstein's theorem needs every step clear of underflow: quotients under 2⁻¹²⁵ and dividends under 2⁻¹⁰⁰ (whose
-    /// remainder z − q·θ, about 2⁻²⁴·z, would be subnormal and inexact) are divided instead.
-    /// </summary>
-    private const float MinNormalQuotient = 2.3509887e-38f, MinExactDividend = 7.888609e-31f;
-
     /// <summary>Neurons per parallel work item (a multiple of every lane width).</summary>
     private const int NeuronChunk = 1024;
 
@@ -99,7 +92,6 @@ public sealed partial class CpuBackend
         var one = L.Broadcast(1f);
         var zero = L.Broadcast(0f);
         var theta = L.Broadcast(p.Threshold);
-        var reciprocal = L.Broadcast(Reciprocal(p.Threshold));
         var v0 = L.Broadcast(0.5f);
         if (p.Presim > 0)
         {
@@ -113,7 +105,7 @@ public sealed partial class CpuBackend
                 var wMax = L.Broadcast(-1000f);
                 for (int t = 0; t < p.Presim; t++)
                 {
-                    v = L.Add(v, Quotient<L, V>(L.Load(x, t * p.Neurons + j), theta, reciprocal));
+                    v = L.Add(v, L.Div(L.Load(x, t * p.Neurons + j), theta));
                     var spike = L.GreaterOrEqual(v, one);
                     uMin = L.Select(spike, L.Min(uMin, v), uMin);
                     wMax = L.Select(spike, wMax, L.Max(wMax, v));
@@ -133,7 +125,7 @@ public sealed partial class CpuBackend
         for (int t = 0; t < p.Steps; t++)
         {
             int at = t * p.Neurons + j;
-            m = L.Add(m, Quotient<L, V>(L.Load(x, at), theta, reciprocal));
+            m = L.Add(m, L.Div(L.Load(x, at), theta));
             var spike = L.GreaterOrEqual(m, one);
             m = L.Sub(m, L.And(spike, one));
             L.Store(y, at, L.And(spike, theta));
@@ -146,41 +138,10 @@ public sealed partial class CpuBackend
     {
         var one = L.Broadcast(1f);
         var theta = L.Broadcast(threshold);
-        var m = L.Add(L.Load(membrane, j), Quotient<L, V>(L.Load(x, j), theta, L.Broadcast(Reciprocal(threshold))));
+        var m = L.Add(L.Load(membrane, j), L.Div(L.Load(x, j), theta));
         var spike = L.GreaterOrEqual(m, one);
         L.Store(membrane, j, L.Sub(m, L.And(spike, one)));
         L.Store(y, j, L.And(spike, theta));
-    }
-
-    /// <summary>
-    /// z / θ correctly rounded, from y = 1/θ (correctly rounded, one scalar division per call): q = z·y, the remainder
-    /// e = z − q·θ (exact by a fused multiply-add), q' = q + e·y rounded. Markstein's theorem (Handbook of Floating-Point
-    /// Arithmetic, §5.x on division with an FMA): with y within half an ulp of 1/θ and q within one ulp of z/θ, q' is the
-    /// correctly rounded quotient, barring underflow and overflow. A vector with a quotient near the subnormal range
-    /// or not finite is divided instead. The vector division it replaces cost 5–10 % of a COS ResNet-20 run on a Zen 5;
-    /// IfNeuronKernelTests compares the two bit for bit over the whole exponent range.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static V Quotient<L, V>(V z, V theta, V reciprocal) where L : struct, ILanes<V>
-    {
-        var q = L.Mul(z, reciprocal);
-        var corrected = L.MultiplyAdd(L.NegatedMultiplyAdd(q, theta, z), reciprocal, q);
-        return L.Settle(corrected, z, theta);
-    }
-
-    /// <summary>1/θ correctly rounded; NaN (every quotient then divided) when θ is outside [2⁻¹⁰⁰, 2¹⁰⁰], where 1/θ or the products could leave the normal range.</summary>
-    private static float Reciprocal(float theta) => MathF.Abs(theta) is >= 7.888609e-31f and <= 1.2676506e30f ? 1f / theta : float.NaN;
-
-    /// <summary>z / θ as the IF kernels compute it, on lanes of the given width (16, 8 or 1; 0: the widest here), for the tests.</summary>
-    internal static float IfQuotient(float z, float theta, int width = 0)
-    {
-        if (width == 0) width = Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : 1;
-        return width switch
-        {
-            16 => Quotient<Lanes512, Vector512<float>>(Vector512.Create(z), Vector512.Create(theta), Vector512.Create(Reciprocal(theta))).ToScalar(),
-            8 => Quotient<Lanes256, Vector256<float>>(Vector256.Create(z), Vector256.Create(theta), Vector256.Create(Reciprocal(theta))).ToScalar(),
-            _ => Quotient<Lanes1, float>(z, theta, Reciprocal(theta)),
-        };
     }
 
     /// <summary>The few lane operations the neuron kernels need; comparisons return all-ones/zero masks.</summary>
@@ -192,16 +153,6 @@ public sealed partial class CpuBackend
         static abstract V Add(V a, V b);
         static abstract V Sub(V a, V b);
         static abstract V Div(V a, V b);
-        static abstract V Mul(V a, V b);
-        /// <summary>a·b + c, one rounding.</summary>
-        static abstract V MultiplyAdd(V a, V b, V c);
-        /// <summary>c − a·b, one rounding.</summary>
-        static abstract V NegatedMultiplyAdd(V a, V b, V c);
-        /// <summary>
-        /// The quotient z / θ from the corrected q: ±0 where z is ±0 (the correction would give +0 for −0), and z / θ by
-        /// division for the whole vector when a lane of q is not finite or, for z ≠ 0, q or z is too small (<see cref="MinNormalQuotient"/>).
-        /// </summary>
-        static abstract V Settle(V q, V z, V theta);
         static abstract V Min(V a, V b);
         static abstract V Max(V a, V b);
         static abstract V GreaterOrEqual(V a, V b);
@@ -220,17 +171,6 @@ public sealed partial class CpuBackend
         public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
         public static Vector512<float> Sub(Vector512<float> a, Vector512<float> b) => a - b;
         public static Vector512<float> Div(Vector512<float> a, Vector512<float> b) => a / b;
-        public static Vector512<float> Mul(Vector512<float> a, Vector512<float> b) => a * b;
-        public static Vector512<float> MultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
-        public static Vector512<float> NegatedMultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(-a, b, c);
-        public static Vector512<float> Settle(Vector512<float> q, Vector512<float> z, Vector512<float> theta)
-        {
-            var magnitude = Vector512.Abs(q);
-            var isZero = Vector512.Equals(z, Vector512<float>.Zero);
-            var small = ~(Vector512.GreaterThanOrEqual(magnitude, Vector512.Create(MinNormalQuotient)) & Vector512.GreaterThanOrEqual(Vector512.Abs(z), Vector512.Create(MinExactDividend)));
-            var bad = Vector512.GreaterThan(magnitude, Vector512.Create(float.MaxValue)) | small & ~isZero;
-            return bad.ExtractMostSignificantBits() == 0 ? Vector512.ConditionalSelect(isZero, z, q) : z / theta;
-        }
         public static Vector512<float> Min(Vector512<float> a, Vector512<float> b) => Vector512.Min(a, b);
         public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.Max(a, b);
         public static Vector512<float> GreaterOrEqual(Vector512<float> a, Vector512<float> b) => Vector512.GreaterThanOrEqual(a, b);
@@ -249,17 +189,6 @@ public sealed partial class CpuBackend
         public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
         public static Vector256<float> Sub(Vector256<float> a, Vector256<float> b) => a - b;
         public static Vector256<float> Div(Vector256<float> a, Vector256<float> b) => a / b;
-        public static Vector256<float> Mul(Vector256<float> a, Vector256<float> b) => a * b;
-        public static Vector256<float> MultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
-        public static Vector256<float> NegatedMultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(-a, b, c);
-        public static Vector256<float> Settle(Vector256<float> q, Vector256<float> z, Vector256<float> theta)
-        {
-            var magnitude = Vector256.Abs(q);
-            var isZero = Vector256.Equals(z, Vector256<float>.Zero);
-            var small = ~(Vector256.GreaterThanOrEqual(magnitude, Vector256.Create(MinNormalQuotient)) & Vector256.GreaterThanOrEqual(Vector256.Abs(z), Vector256.Create(MinExactDividend)));
-            var bad = Vector256.GreaterThan(magnitude, Vector256.Create(float.MaxValue)) | small & ~isZero;
-            return bad.ExtractMostSignificantBits() == 0 ? Vector256.ConditionalSelect(isZero, z, q) : z / theta;
-        }
         public static Vector256<float> Min(Vector256<float> a, Vector256<float> b) => Vector256.Min(a, b);
         public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.Max(a, b);
         public static Vector256<float> GreaterOrEqual(Vector256<float> a, Vector256<float> b) => Vector256.GreaterThanOrEqual(a, b);
@@ -279,11 +208,6 @@ public sealed partial class CpuBackend
         public static float Add(float a, float b) => a + b;
         public static float Sub(float a, float b) => a - b;
         public static float Div(float a, float b) => a / b;
-        public static float Mul(float a, float b) => a * b;
-        public static float MultiplyAdd(float a, float b, float c) => MathF.FusedMultiplyAdd(a, b, c);
-        public static float NegatedMultiplyAdd(float a, float b, float c) => MathF.FusedMultiplyAdd(-a, b, c);
-        public static float Settle(float q, float z, float theta) =>
-            z == 0f ? z : float.IsFinite(q) && MathF.Abs(q) >= MinNormalQuotient && MathF.Abs(z) >= MinExactDividend ? q : z / theta;
         public static float Min(float a, float b) => MathF.Min(a, b);
         public static float Max(float a, float b) => MathF.Max(a, b);
         public static float GreaterOrEqual(float a, float b) => a >= b ? AllOnes : 0f;
