@@ -22,7 +22,8 @@ namespace SpikeEngine.Backend.Cpu;
 //    sums of the range kept in a scratch between channel blocks. The weights of a block are read from L1/L2 by every
 //    position of the range, not from memory per event: an earlier scatter form (each event adding its weights to
 //    every output it feeds) read a 512-channel layer's 18 KB of weights per event from L3 and was bandwidth-bound.
-// Same sums as the dense path in another order. Samples are chosen one by one (a batch of T·B time steps mixes dense
+// Samples whose non-zero inputs differ (pooled spikes) take the scatter form instead (CpuBackend.ConvEventsScatter.cs)
+// when it pays. Same sums as the dense path in another order. Samples are chosen one by one (a batch of T·B time steps mixes dense
 // and sparse ones); batches with no sparse sample take the dense path unchanged.
 public sealed unsafe partial class CpuBackend
 {
@@ -77,19 +78,27 @@ public sealed unsafe partial class CpuBackend
         if (EventPath == EventChoice.Off || !Vector512.IsHardwareAccelerated || g.N == 0 || !EventGeometry(g)) return false;
         int inSize = g.C * g.H * g.W;
         bool direct = UseDirectConv(g);
-        long limit = EventBreakEven(g, direct);
-        if (limit <= 0) return false;
-        var value = new float[g.N];   // the sample's one non-zero value; NaN: dense
+        long limit = EventBreakEven(g, direct), scatterLimit = ScatterBreakEven(g, direct);
+        if (limit <= 0 && scatterLimit <= 0) return false;
+        // per sample: gather (its non-zeros share one value, count under the gather limit), scatter (under the scatter
+        // limit, values that differ), or dense
+        var value = new float[g.N];   // the sample's one non-zero value; NaN: not gathered
         var nonZero = new int[g.N];
+        var scatter = new bool[g.N];
+        long countTo = Math.Max(limit, scatterLimit);
         ForEach(g.N, n =>
         {
             var x = xd.AsSpan(n * inSize, inSize);
-            long count = CountNonZero(x, limit);
-            (nonZero[n], value[n]) = count < limit ? ((int)count, UniformNonZero(x)) : (0, float.NaN);
+            long count = CountNonZero(x, countTo);
+            float a = count < countTo ? UniformNonZero(x) : float.NaN;
+            bool gather = !float.IsNaN(a) && count < limit;
+            (nonZero[n], value[n]) = gather ? ((int)count, a) : (0, float.NaN);
+            scatter[n] = !gather && count < scatterLimit;
         });
         var sparseSamples = Enumerable.Range(0, g.N).Where(n => !float.IsNaN(value[n])).ToArray();
-        if (sparseSamples.Length == 0) return false;
-        _eventSamples += sparseSamples.Length;
+        var scatterSamples = Enumerable.Range(0, g.N).Where(n => scatter[n]).ToArray();
+        if (sparseSamples.Length == 0 && scatterSamples.Length == 0) return false;
+        _eventSamples += sparseSamples.Length + scatterSamples.Length;
 
         using var lists = EventLists.Build(this, xd, g, sparseSamples, value, nonZero);
         int kb = lists.KBlock, kBlocks = (g.K + kb - 1) / kb, taps = g.C * g.R * g.S;
@@ -97,7 +106,18 @@ public sealed unsafe partial class CpuBackend
         // 512-channel layers onto a few cache sets)
         float* packed = EventPackedBuffer((long)kBlocks * taps * kb);
 
-        var dense = Enumerable.Range(0, g.N).Where(n => float.IsNaN(value[n])).ToArray();
+        var dense = Enumerable.Range(0, g.N).Where(n => float.IsNaN(value[n]) && !scatter[n]).ToArray();
+        // the scatter form reads wt[tap][kv]: one tap's weights over the output channels, zero-padded to whole vectors
+        int kv = (g.K + 15) / 16 * 16, outSize = g.K * g.OutH * g.OutW;
+        float[]? wt = null;
+        (int[] Pairs, int[] Count) rowReach = default, colReach = default;
+        if (scatterSamples.Length > 0)
+        {
+            wt = ArrayPool<float>.Shared.Rent(taps * kv);
+            TransposeWeights(wd, g.K, taps, wt, kv);
+            rowReach = EventReach(g.H, g.OutH, g.R, g.StrideH, g.PadH);
+            colReach = EventReach(g.W, g.OutW, g.S, g.StrideW, g.PadW);
+        }
         float[]? densePacked = null;
         int[]? offsets = null;
         DirectOutputMap? map = null;
@@ -108,26 +128,35 @@ public sealed unsafe partial class CpuBackend
         int[][] denseItems = direct ? dense.Select(n => new[] { n }).ToArray() : dense.Chunk(ConvPlan(g).PerChunk).ToArray();
         // Sparse work: weight blocks × position ranges (a range's running sums fit a 256 KB scratch), enough to keep every thread busy.
         int rows = lists.Rows, maxRange = EventScratchFloats / kb;
-        int ranges = Math.Max((rows + maxRange - 1) / maxRange, Math.Min(rows, (2 * Threads + kBlocks - 1) / kBlocks));
-        int sparseItems = kBlocks * ranges;
+        int ranges = rows == 0 ? 0 : Math.Max((rows + maxRange - 1) / maxRange, Math.Min(rows, (2 * Threads + kBlocks - 1) / kBlocks));
+        int sparseItems = kBlocks * ranges, scatterItems = scatterSamples.Length;
         try
         {
             var packedAt = (nint)packed;
-            ForEach(kBlocks, b => TransposeWeights(wd.AsSpan(b * kb * taps), Math.Min(kb, g.K - b * kb), taps, new Span<float>((float*)packedAt + (long)b * taps * kb, taps * kb), kb));
-            ForEach(sparseItems + denseItems.Length, item =>
+            if (rows > 0) ForEach(kBlocks, b => TransposeWeights(wd.AsSpan(b * kb * taps), Math.Min(kb, g.K - b * kb), taps, new Span<float>((float*)packedAt + (long)b * taps * kb, taps * kb), kb));
+            ForEach(sparseItems + scatterItems + denseItems.Length, item =>
             {
                 if (item < sparseItems)
                 {
                     int b = item / ranges, r = item % ranges;
                     lists.Gather((float*)packedAt, b, (int)((long)rows * r / ranges), (int)((long)rows * (r + 1) / ranges), bd, yd, g);
+                    return;
                 }
-                else if (direct) DirectForwardSample(xd, densePacked!, kp, offsets!, map!, bd, yd, g, denseItems[item - sparseItems][0], 0, kp / DirectKb);
-                else Im2ColForwardChunk(xd, wd, bd, yd, g, denseItems[item - sparseItems], 1);
+                if ((item -= sparseItems) < scatterItems)
+                {
+                    int n = scatterSamples[item];
+                    ScatterSample(xd, n * inSize, wt!, kv, bd, yd, n * outSize, g, rowReach, colReach);
+                    return;
+                }
+                item -= scatterItems;
+                if (direct) DirectForwardSample(xd, densePacked!, kp, offsets!, map!, bd, yd, g, denseItems[item][0], 0, kp / DirectKb);
+                else Im2ColForwardChunk(xd, wd, bd, yd, g, denseItems[item], 1);
             });
         }
         finally
         {
             if (densePacked is not null) ArrayPool<float>.Shared.Return(densePacked);
+            if (wt is not null) ArrayPool<float>.Shared.Return(wt);
         }
         return true;
     }
