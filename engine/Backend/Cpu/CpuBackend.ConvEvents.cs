@@ -104,7 +104,7 @@ public sealed unsafe partial class CpuBackend
         int kb = lists.KBlock, kBlocks = (g.K + kb - 1) / kb, taps = g.C * g.R * g.S;
         // packed[block][tap][kb]: one block's weights contiguous (a strided slice of a [tap][K] layout would map
         // 512-channel layers onto a few cache sets)
-        float* packed = EventPackedBuffer((long)kBlocks * taps * kb);
+        float* packed = sparseSamples.Length > 0 ? EventPackedBuffer((long)kBlocks * taps * kb) : null;   // none when every sparse sample scatters
 
         var dense = Enumerable.Range(0, g.N).Where(n => float.IsNaN(value[n]) && !scatter[n]).ToArray();
         // the scatter form reads wt[tap][kv]: one tap's weights over the output channels, zero-padded to whole vectors
