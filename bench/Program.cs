@@ -4,7 +4,7 @@ using SpikeEngine.Bench.Compare;
 // Run with: dotnet run -c Release --project bench -- --filter '*'
 //       or: dotnet run -c Release --project bench -- compare [options]   (engine beside its PyTorch peers, one table)
 //       or: dotnet run -c Release --project bench -- convpaths            (direct vs im2col convolution per layer)
-//       or: dotnet run -c Release --project bench -- sparsepaths [LAYER [RATE [REPEATS]]] (dense vs event-driven convolution per firing rate; LAYER: part of a layer's name)
+//       or: dotnet run -c Release --project bench -- sparsepaths [LAYER [RATE [REPEATS [pooled]]]] (dense vs event-driven convolution per firing rate; LAYER: part of a layer's name or "all", RATE "all" for a sweep; pooled: four input values, the scatter form)
 //       or: dotnet run -c Release --project bench -- steploop resnet20 10 [off|separate] (training steps in a loop, for a profiler; off: no event-driven convolution, separate: BN and QCFS unfused)
 //       or: dotnet run -c Release --project bench -- gemmloop 1 1024 20      (GEMM rate per wall and per CPU second)
 //       or: dotnet run -c Release --project bench -- cosloop resnet20 DIR 10 (COS inference in a loop on a compare_peer.py export)
@@ -31,7 +31,8 @@ if (args.Length > 0 && args[0] == "gemmloop")
 }
 if (args.Length > 0 && args[0] == "sparsepaths")
 {
-    SparsePathProbe.Run(128, args.Length > 3 ? int.Parse(args[3]) : 3, args.Length > 1 ? args[1] : null, args.Length > 2 ? double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : null);
+    SparsePathProbe.Run(128, args.Length > 3 ? int.Parse(args[3]) : 3, args.Length > 1 && args[1] != "all" ? args[1] : null,
+        args.Length > 2 && args[2] != "all" ? double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : null, args.Length > 4 && args[4] == "pooled");
     return 0;
 }
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -19,6 +19,10 @@ internal static class CosLoop
         ann.Eval();
         var snn = SpikingNetwork.Convert(ann);
         using var images = SafeTensors.Load(Path.Combine(dir, $"{arch}.input.safetensors")).Tensors["input"];
+        // the firing rates decide which layers take the event path (CpuBackend.EventBreakEven)
+        var recorder = new SpikeRecorder();
+        snn.Simulate(images, new SimulationSettings(4, 4), recorder).Dispose();
+        Console.WriteLine($"IF firing rates per layer: {string.Join(" ", recorder.Result().Layers.Select(l => l.FiringRate.ToString("F3")))}");
         var process = Process.GetCurrentProcess();
         for (int r = 0; r < runs; r++)
         {

@@ -9,28 +9,30 @@ namespace SpikeEngine.Bench.Compare;
 /// `bench -- sparsepaths`: forward convolution of spike inputs (0 or θ at a given firing rate) on the dense path
 /// and on the event-driven path, alternating, best of several repeats, batch 128 (= T·B of COS T=4 b32).
 /// Where the ratio crosses 1 is the event path's break-even density (the cost model of CpuBackend.EventBreakEven is fitted to it).
+/// Pooled: the non-zeros take four values (θ/4 … θ, as after a 2×2 average pool of spikes), which the scatter form
+/// handles (CpuBackend.ScatterBreakEven is fitted to that).
 /// </summary>
 internal static class SparsePathProbe
 {
     private static readonly (string Name, int C, int H, int K, int Stride)[] Layers =
     [
         ("resnet20 16ch 32x32", 16, 32, 16, 1), ("resnet20 16->32 s2", 16, 32, 32, 2), ("resnet20 32ch 16x16", 32, 16, 32, 1),
-        ("resnet20 64ch 8x8", 64, 8, 64, 1), ("vgg16 128ch 16x16", 128, 16, 128, 1), ("vgg16 512ch 4x4", 512, 4, 512, 1),
+        ("resnet20 64ch 8x8", 64, 8, 64, 1), ("vgg16 64ch 32x32", 64, 32, 64, 1), ("vgg16 128ch 16x16", 128, 16, 128, 1), ("vgg16 512ch 4x4", 512, 4, 512, 1),
     ];
 
-    public static void Run(int batch, int repeats, string? layer = null, double? onlyRate = null)
+    public static void Run(int batch, int repeats, string? layer = null, double? onlyRate = null, bool pooled = false)
     {
         var cpu = Backends.Cpu;
         var (savedPath, savedDensity) = (CpuBackend.EventPath, CpuBackend.EventMaxDensity);
         CpuBackend.EventMaxDensity = 1.01;
-        Console.WriteLine($"{"layer",-22} {"rate",6} {"dense cpu-ms",13} {"events cpu-ms",13} {"dense/events",13}");
+        Console.WriteLine($"{"layer",-22} {"rate",6} {"dense cpu-ms",13} {(pooled ? "scatter" : "events") + " cpu-ms",13} {"dense/events",13}");
         foreach (var (name, c, h, k, stride) in Layers.Where(l => layer is null || l.Name.Contains(layer)))
         foreach (double rate in onlyRate is { } only ? [only] : new[] { 0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.45 })
         {
             var g = new Conv2dGeometry(batch, c, h, h, k, 3, 3, stride, stride, 1, 1);
             var rng = new Random(1);
             var xd = new float[g.InputShape.Numel];
-            for (int i = 0; i < xd.Length; i++) xd[i] = rng.NextDouble() < rate ? 0.8f : 0f;
+            for (int i = 0; i < xd.Length; i++) xd[i] = rng.NextDouble() < rate ? (pooled ? 0.2f * rng.Next(1, 5) : 0.8f) : 0f;
             var wd = new float[g.WeightShape.Numel];
             for (int i = 0; i < wd.Length; i++) wd[i] = (float)(rng.NextDouble() - 0.5);
             using var x = Tensor.FromArray(xd, g.InputShape); using var w = Tensor.FromArray(wd, g.WeightShape); using var y = Tensor.Empty(g.OutputShape);

@@ -62,7 +62,7 @@ public sealed unsafe partial class CpuBackend
         long densityLimit = (long)(EventMaxDensity * g.C * g.H * g.W);
         if (EventPath == EventChoice.ByDensity) return densityLimit;
         double positions = (double)g.OutH * g.OutW;
-        double denseNs = positions * g.K * g.C * g.R * g.S * (direct ? 0.012 : 0.0125);
+        double denseNs = positions * g.K * g.C * g.R * g.S * (direct ? DirectNsPerMac : Im2ColNsPerMac);
         int kb = EventKBlock(g.K), kBlocks = (g.K + kb - 1) / kb, cBlocks = (g.C + EventCBlock(kb) - 1) / EventCBlock(kb);
         double fixedNs = positions * ((g.C + g.K) * EventListNs + kBlocks * cBlocks * EventRowNs);
         double perInputNs = (double)g.R * g.S / (g.StrideH * g.StrideW) * kBlocks * (kb / 16) * EventVectorNs;
@@ -71,6 +71,9 @@ public sealed unsafe partial class CpuBackend
     }
 
     private const double EventListNs = 1.2, EventRowNs = 15, EventVectorNs = 0.45;
+
+    /// <summary>The dense kernels' cost per multiply-add in the event cost models (direct; im2col + GEMM).</summary>
+    private const double DirectNsPerMac = 0.012, Im2ColNsPerMac = 0.0125;
 
     /// <summary>Runs the forward convolution with events for the sparse samples; false when no sample is sparse enough.</summary>
     private unsafe bool TryConv2dForwardEvents(float[] xd, float[] wd, float[]? bd, float[] yd, Conv2dGeometry g)

@@ -13,19 +13,38 @@ namespace SpikeEngine.Backend.Cpu;
 public sealed partial class CpuBackend
 {
     /// <summary>
-    /// The largest non-zero count at which one sample is cheaper by scattering, from the cost model fitted with
-    /// `bench -- sparsepaths` for this form (2-core AVX-512 Xeon, batch 128, process CPU time): the dense kernels then
-    /// cost 0.025 ns per multiply-add (direct) or 0.04 (im2col + GEMM); an event 2.5 ns + 1.3 ns per 16 output
-    /// channels for each output position it feeds; a 0.7 margin.
+    /// The largest non-zero count at which one sample is cheaper by scattering, from a cost model fitted with
+    /// `bench -- sparsepaths all all 2 pooled` (2-core AMD EPYC Zen 5, batch 128, process CPU time, four input values,
+    /// rates 0.02–0.45): the dense kernels as in <see cref="EventBreakEven"/>; by scattering, each output (K·OH·OW) costs
+    /// 2 ns (zeroing the channels-last scratch, transposing it into y), the call's weight transposition 2.5 ns a float
+    /// shared by its N samples, and each event 0.72 ns + 0.71 ns per 16 output channels for every output position it
+    /// feeds (on average over the input, edges included). The model this replaced (fitted on a Xeon whose dense kernels ran at
+    /// half this speed) sent sparse samples of ResNet-20's 16-channel layers here, where this machine's dense kernel is
+    /// about as fast or faster (whole COS runs: no difference measurable above the noise).
     /// </summary>
     private static long ScatterBreakEven(Conv2dGeometry g, bool direct)
     {
         long densityLimit = (long)(EventMaxDensity * g.C * g.H * g.W);
         if (EventPath == EventChoice.ByDensity) return densityLimit;
-        double denseNs = (double)g.OutH * g.OutW * g.K * g.C * g.R * g.S * (direct ? 0.025 : 0.04);
-        double fedPerInput = (double)g.R * g.S / (g.StrideH * g.StrideW);
-        double eventNs = fedPerInput * (2.5 + 1.3 * ((g.K + 15) / 16));
-        return Math.Min((long)(0.7 * denseNs / eventNs), densityLimit);
+        double outputs = (double)g.OutH * g.OutW * g.K, kv = (g.K + 15) / 16 * 16;
+        double denseNs = outputs * g.C * g.R * g.S * (direct ? DirectNsPerMac : Im2ColNsPerMac);
+        double fixedNs = outputs * 2.0 + (double)g.C * g.R * g.S * kv * 2.5 / g.N;
+        double fed = FedPerInput(g.H, g.OutH, g.R, g.StrideH, g.PadH) * FedPerInput(g.W, g.OutW, g.S, g.StrideW, g.PadW);
+        double eventNs = fed * (0.72 + 0.71 * (kv / 16));
+        return Math.Min((long)((denseNs - fixedNs) / eventNs), densityLimit);
+    }
+
+    /// <summary>Output rows (or columns) an input row feeds, on average over the input's rows.</summary>
+    private static double FedPerInput(int size, int outSize, int kernel, int stride, int pad)
+    {
+        long fed = 0;
+        for (int h = 0; h < size; h++)
+            for (int r = 0; r < kernel; r++)
+            {
+                int t = h + pad - r;
+                if (t >= 0 && t % stride == 0 && t / stride < outSize) fed++;
+            }
+        return (double)fed / size;
     }
 
     [ThreadStatic] private static float[]? _scatterOut;

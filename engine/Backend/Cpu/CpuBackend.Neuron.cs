@@ -105,7 +105,13 @@ public sealed partial class CpuBackend
                 var wMax = L.Broadcast(-1000f);
                 for (int t = 0; t < p.Presim; t++)
                 {
-                    v = L.Add(v, L.Div(L.Load(x, t * p.Neurons + j), theta));
+                    // the first pass divides and parks I = z/θ in y (its lines are written by the simulation anyway);
+                    // later iterations and the simulation's first ρ steps reload it: one division per step, not k + 1
+                    int at = t * p.Neurons + j;
+                    V input;
+                    if (it == 0) L.Store(y, at, input = L.Div(L.Load(x, at), theta));
+                    else input = L.Load(y, at);
+                    v = L.Add(v, input);
                     var spike = L.GreaterOrEqual(v, one);
                     uMin = L.Select(spike, L.Min(uMin, v), uMin);
                     wMax = L.Select(spike, wMax, L.Max(wMax, v));
@@ -125,7 +131,7 @@ public sealed partial class CpuBackend
         for (int t = 0; t < p.Steps; t++)
         {
             int at = t * p.Neurons + j;
-            m = L.Add(m, L.Div(L.Load(x, at), theta));
+            m = L.Add(m, t < p.Presim ? L.Load(y, at) : L.Div(L.Load(x, at), theta));
             var spike = L.GreaterOrEqual(m, one);
             m = L.Sub(m, L.And(spike, one));
             L.Store(y, at, L.And(spike, theta));
