@@ -29,7 +29,7 @@ public static class TrainingCurvePlot
             line.LinePattern = ScottPlot.LinePattern.Dotted;
             line.Color = ScottPlot.Colors.Gray;
         }
-        plot.ShowLegend(ScottPlot.Alignment.LowerRight);
+        plot.ShowLegend(ScottPlot.Edge.Bottom); // outside the data: a fine-tune phase's low loss sits in the lower right
         var png = plot.GetImageBytes(width, height, ScottPlot.ImageFormat.Png);
         AtomicFile.Write(path, s => s.Write(png));
     }
