@@ -1,27 +1,30 @@
 // Softmax cross-entropy, argmax and top-k over rows of logits [rows, classes]; one thread per row.
 #include "common.cuh"
 
-// losses[r] = log Σ exp(x − max) − (x[label] − max); dlogits (when non-null) = (softmax − onehot)/rows.
+// Label smoothing ε: the target is (1 − ε)·onehot + ε/classes (ε = 0: plain cross-entropy).
+// losses[r] = log Σ exp(x − max) − Σ_j target_j (x_j − max); dlogits (when non-null) = (softmax − target)/rows.
 extern "C" __global__ void softmax_cross_entropy(const float* logits, const int* labels, float* losses,
-    float* dlogits, int rows, int classes)
+    float* dlogits, int rows, int classes, float smoothing)
 {
     GRID_STRIDE_LOOP(r, rows)
     {
         const float* x = logits + (long long)r * classes;
         float m = x[0];
         for (int j = 1; j < classes; ++j) m = fmaxf(m, x[j]);
-        double sum = 0.0;
-        for (int j = 0; j < classes; ++j) sum += (double)expf(x[j] - m);
+        double sum = 0.0, centred = 0.0;
+        for (int j = 0; j < classes; ++j) { sum += (double)expf(x[j] - m); centred += (double)(x[j] - m); }
         const int label = labels[r];
-        losses[r] = (float)(log(sum) - (double)(x[label] - m));
+        const double uniform = (double)smoothing / classes;
+        losses[r] = (float)(log(sum) - (1.0 - (double)smoothing) * (double)(x[label] - m) - (smoothing == 0.0f ? 0.0 : uniform * centred));
         if (dlogits != nullptr)
         {
             float* d = dlogits + (long long)r * classes;
             const float invRows = 1.0f / (float)rows;
             for (int j = 0; j < classes; ++j)
             {
-                const float p = (float)((double)expf(x[j] - m) / sum);
-                d[j] = (p - (j == label ? 1.0f : 0.0f)) * invRows;
+                const double p = (double)expf(x[j] - m) / sum;
+                const double target = (j == label ? 1.0 - (double)smoothing : 0.0) + uniform;
+                d[j] = (float)(p - target) * invRows;
             }
         }
     }

@@ -319,8 +319,11 @@ public static class F
 
     // ---- loss ----
 
-    /// <summary>Mean softmax cross-entropy of logits [N, classes] against integer labels; returns a one-element tensor.</summary>
-    public static Tensor SoftmaxCrossEntropy(Tensor logits, ReadOnlySpan<int> labels, string layer = "cross_entropy")
+    /// <summary>
+    /// Mean softmax cross-entropy of logits [N, classes] against integer labels, with label smoothing
+    /// <paramref name="smoothing"/> (the target is (1 − ε)·onehot + ε/classes; 0 = none); returns a one-element tensor.
+    /// </summary>
+    public static Tensor SoftmaxCrossEntropy(Tensor logits, ReadOnlySpan<int> labels, float smoothing = 0f, string layer = "cross_entropy")
     {
         if (logits.Rank != 2) throw new ArgumentException($"{layer}: logits must be [N, classes], got {logits.Shape}.");
         if (labels.Length != logits.Shape[0]) throw new ArgumentException($"{layer}: {labels.Length} labels given for {logits.Shape[0]} rows of logits.");
@@ -331,7 +334,7 @@ public static class F
         var be = logits.Backend;
         bool record = Grad.ShouldRecord(logits);
         var dlogits = record ? be.Empty(logits.Shape) : null;
-        float loss = be.SoftmaxCrossEntropy(logits, labels, dlogits);
+        float loss = be.SoftmaxCrossEntropy(logits, labels, dlogits, smoothing);
         var y = Tensor.Full(new Shape(1), loss, logits.Device);
         if (!record) return y;
         return Grad.Record(y, "SoftmaxCrossEntropy", [logits], dy =>

@@ -374,9 +374,11 @@ public static class BackendContract
                 throw new ArgumentException($"{op}: label {labels[r]} in row {r} is outside [0, {classes}).");
     }
 
-    public static void SoftmaxCrossEntropy(Device device, Tensor logits, ReadOnlySpan<int> labels, Tensor? dlogits)
+    public static void SoftmaxCrossEntropy(Device device, Tensor logits, ReadOnlySpan<int> labels, Tensor? dlogits, float smoothing = 0f)
     {
         const string op = nameof(IBackend.SoftmaxCrossEntropy);
+        if (!(smoothing >= 0f && smoothing < 1f))
+            throw new ArgumentOutOfRangeException(nameof(smoothing), smoothing, $"{op}: the label smoothing must be in [0, 1), got {smoothing}.");
         var (rows, classes) = Rows(op, device, logits, "logits");
         Labels(op, labels, rows, classes);
         if (dlogits is not null) { OnDevice(op, device, dlogits, "dlogits"); SameShape(op, dlogits, "dlogits", logits.Shape, "the shape of the logits"); }

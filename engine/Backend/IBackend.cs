@@ -109,8 +109,11 @@ public interface IBackend
     void DropoutForward(Tensor x, float p, ulong seed, Tensor y, Tensor mask);
 
     // ---- loss and metrics ----
-    /// <summary>Mean softmax cross-entropy over rows of logits [N,classes]; writes (softmax − onehot)/N to dlogits when given.</summary>
-    float SoftmaxCrossEntropy(Tensor logits, ReadOnlySpan<int> labels, Tensor? dlogits);
+    /// <summary>
+    /// Mean softmax cross-entropy over rows of logits [N,classes] against the target (1 − smoothing)·onehot + smoothing/classes
+    /// (label smoothing in [0, 1); 0 = plain cross-entropy); writes (softmax − target)/N to dlogits when given.
+    /// </summary>
+    float SoftmaxCrossEntropy(Tensor logits, ReadOnlySpan<int> labels, Tensor? dlogits, float smoothing = 0f);
     /// <summary>Index of the largest value per row of x [N,classes]; ties go to the lowest index.</summary>
     void ArgMax(Tensor x, Span<int> indices);
     /// <summary>Per row, whether the label is among the k largest values (ties broken toward lower index).</summary>

@@ -26,6 +26,8 @@ public sealed record TrainerOptions
     public DataParallel? Parallel { get; init; }
     /// <summary>Linear per-batch warm-up epochs before the cosine (0 = the reference schedule); see <see cref="CosineSchedule"/>.</summary>
     public int WarmupEpochs { get; init; }
+    /// <summary>Label smoothing ε of the training loss: target (1 − ε)·onehot + ε/classes (0 = plain cross-entropy; the test loss is always plain).</summary>
+    public float LabelSmoothing { get; init; }
 }
 
 /// <summary>One epoch's outcome.</summary>
@@ -105,7 +107,7 @@ public sealed class Trainer(TrainerOptions options, ModelMetadata info)
                     if (epoch < Options.WarmupEpochs) sgd.LearningRate = lr = schedule.LearningRate(epoch, i, batches);
                     try
                     {
-                        r = TrainingStep.Run(model, sgd, batch.Images, batch.Labels, parallel);
+                        r = TrainingStep.Run(model, sgd, batch.Images, batch.Labels, parallel, Options.LabelSmoothing);
                     }
                     catch (NonFiniteLossException e)
                     {

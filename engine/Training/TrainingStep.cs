@@ -15,12 +15,13 @@ public static class TrainingStep
     /// Runs one step on <paramref name="images"/> (already on the model's device). The loss is checked
     /// before the update: a NaN or infinite loss throws <see cref="NonFiniteLossException"/> and leaves the parameters untouched.
     /// With <paramref name="parallel"/> (data-parallel training) the gradients are averaged over the ranks before the update.
+    /// <paramref name="labelSmoothing"/> ε trains against (1 − ε)·onehot + ε/classes; the returned loss is that smoothed loss.
     /// </summary>
-    public static Result Run(Module model, Sgd sgd, Tensor images, int[] labels, DataParallel? parallel = null)
+    public static Result Run(Module model, Sgd sgd, Tensor images, int[] labels, DataParallel? parallel = null, float labelSmoothing = 0f)
     {
         sgd.ZeroGrad();
         var logits = model.Forward(images);
-        var loss = F.SoftmaxCrossEntropy(logits, labels);
+        var loss = F.SoftmaxCrossEntropy(logits, labels, labelSmoothing);
         try
         {
             float value = loss.Item();

@@ -55,6 +55,8 @@ public sealed record TrainRequest(string Arch, int Levels, string Dataset, strin
     public DataParallel? Parallel { get; init; }
     /// <summary>Linear warm-up epochs before the cosine schedule (0 = the reference's plain cosine).</summary>
     public int WarmupEpochs { get; init; }
+    /// <summary>Label smoothing ε of the training loss, in [0, 1) (0 = the reference's plain cross-entropy).</summary>
+    public float LabelSmoothing { get; init; }
     /// <summary>The per-epoch curve the trainer keeps beside the checkpoints (<see cref="TrainingLog"/>).</summary>
     public string LogPath => Path.Combine(SaveDir, TrainingLog.FileName);
 }
@@ -121,7 +123,7 @@ public static class TrainingRun
         var trainer = new Trainer(new TrainerOptions
         {
             Epochs = r.Epochs, LearningRate = (float)r.LearningRate, WeightDecay = (float)r.WeightDecay,
-            SaveDir = r.SaveDir, Resume = r.Resume, Device = r.Device, Seed = r.Seed, WarmupEpochs = r.WarmupEpochs, Parallel = r.Parallel,
+            SaveDir = r.SaveDir, Resume = r.Resume, Device = r.Device, Seed = r.Seed, WarmupEpochs = r.WarmupEpochs, LabelSmoothing = r.LabelSmoothing, Parallel = r.Parallel,
         }, info);
         var trainLoader = r.Parallel is { } p
             ? bundle.TrainLoader(r.BatchSize / ranks, r.Seed, DataShard.For(p.Ranks, ShardKind.Samples))

@@ -3,20 +3,22 @@ namespace SpikeEngine.Tests.Gpu;
 /// <summary>Softmax cross-entropy, argmax and top-k: CUDA against the CPU backend.</summary>
 public class CudaLossTests : GpuTestBase
 {
-    [TestCase(1, 2)]
-    [TestCase(37, 10)]
-    [TestCase(256, 100)]
-    public void SoftmaxCrossEntropyMatchesCpu(int rows, int classes)
+    [TestCase(1, 2, 0f)]
+    [TestCase(37, 10, 0f)]
+    [TestCase(256, 100, 0f)]
+    [TestCase(37, 10, 0.1f)]
+    [TestCase(256, 100, 0.3f)]
+    public void SoftmaxCrossEntropyMatchesCpu(int rows, int classes, float smoothing)
     {
         var rng = new Random(rows * classes);
         var (logits, glogits) = BothRandom(rng, new Shape(rows, classes), -5f, 5f);
         var labels = Enumerable.Range(0, rows).Select(_ => rng.Next(classes)).ToArray();
         using var d = Cpu.Empty(logits.Shape); using var gd = Cuda.Empty(logits.Shape);
-        float loss = Cpu.SoftmaxCrossEntropy(logits, labels, d);
-        float gloss = Cuda.SoftmaxCrossEntropy(glogits, labels, gd);
+        float loss = Cpu.SoftmaxCrossEntropy(logits, labels, d, smoothing);
+        float gloss = Cuda.SoftmaxCrossEntropy(glogits, labels, gd, smoothing);
         Assert.That(gloss, Is.EqualTo(loss).Within(1e-5f * Math.Max(1f, loss)), "loss");
         AssertClose(d, gd, 1e-6f, 1e-4f, "dlogits");
-        Assert.That(Cuda.SoftmaxCrossEntropy(glogits, labels, null), Is.EqualTo(gloss), "loss without gradient");
+        Assert.That(Cuda.SoftmaxCrossEntropy(glogits, labels, null, smoothing), Is.EqualTo(gloss), "loss without gradient");
         labels[0] = classes;
         Assert.That(() => Cuda.SoftmaxCrossEntropy(glogits, labels, null), Throws.ArgumentException.With.Message.Contains("label"));
     }

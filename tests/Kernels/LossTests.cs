@@ -22,6 +22,34 @@ public class LossTests
         Assert.That(Cpu(1).SoftmaxCrossEntropy(tl, labels, null), Is.EqualTo(loss), "without gradient");
     }
 
+    [TestCase(1, 2, 0.1f)]
+    [TestCase(64, 10, 0.1f)]
+    [TestCase(7, 1000, 0.3f)]
+    [TestCase(5, 10, 0.99f)]
+    public void LabelSmoothingMatchesTheDefinitionAndItsGradient(int n, int classes, float smoothing)
+    {
+        var rng = new Random(n + classes);
+        var logits = Uniform(rng, n * classes, -4f, 4f);
+        var labels = Enumerable.Range(0, n).Select(_ => rng.Next(classes)).ToArray();
+        using var tl = T(logits, n, classes); using var dl = T(new float[logits.Length], n, classes);
+        float loss = Cpu(2).SoftmaxCrossEntropy(tl, labels, dl, smoothing);
+        double expected = ReferenceOps.SmoothedCrossEntropy(D(logits), labels, n, classes, smoothing);
+        Assert.That(loss, Is.EqualTo(expected).Within(1e-5 * Math.Max(1, expected)));
+        AssertClose(dl.Span, FiniteDifference(ls => ReferenceOps.SmoothedCrossEntropy(ls, labels, n, classes, smoothing), D(logits), 1e-4), 1e-4, 1e-7, "dlogits");
+        Assert.That(loss, Is.Not.EqualTo(Cpu(1).SoftmaxCrossEntropy(tl, labels, null)), "smoothing changes the loss");
+        Assert.That(ReferenceOps.SmoothedCrossEntropy(D(logits), labels, n, classes, 0),
+            Is.EqualTo(ReferenceOps.SoftmaxCrossEntropy(D(logits), labels, n, classes)).Within(1e-9), "ε = 0 is the plain loss");
+    }
+
+    [Test]
+    public void LabelSmoothingOutsideZeroToOneIsRefused()
+    {
+        using var tl = T([1f, 2f, 3f, 4f], 2, 2);
+        foreach (float bad in new[] { -0.1f, 1f, float.NaN })
+            Assert.That(() => Cpu(1).SoftmaxCrossEntropy(tl, [0, 1], null, bad),
+                Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("label smoothing must be in [0, 1)"));
+    }
+
     [Test]
     public void LargeLogitsAreStable()
     {

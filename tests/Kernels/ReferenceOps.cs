@@ -141,6 +141,26 @@ internal static class ReferenceOps
         return lambda * Math.Clamp(q, 0.0, 1.0);
     }
 
+    /// <summary>
+    /// Per-row cross-entropy −Σ_j target_j log softmax_j with the smoothed target (1 − ε)·onehot + ε/classes, averaged:
+    /// the definition, term by term.
+    /// </summary>
+    public static double SmoothedCrossEntropy(double[] logits, int[] labels, int n, int classes, double smoothing)
+    {
+        double total = 0;
+        for (int r = 0; r < n; r++)
+        {
+            var row = logits.AsSpan(r * classes, classes).ToArray();
+            double max = row.Max(), logSum = Math.Log(row.Sum(v => Math.Exp(v - max))) + max;
+            for (int j = 0; j < classes; j++)
+            {
+                double target = (j == labels[r] ? 1 - smoothing : 0) + smoothing / classes;
+                total -= target * (row[j] - logSum);
+            }
+        }
+        return total / n;
+    }
+
     /// <summary>Per-row softmax cross-entropy, averaged.</summary>
     public static double SoftmaxCrossEntropy(double[] logits, int[] labels, int n, int classes)
     {

@@ -24,8 +24,9 @@ public class TrainingScheduleTests
                 "--curve", tmp["curve.png"], "--json", tmp["basic.json"]]);
             basic.AssertSuccess();
             Assert.That(basic.Out, Does.Contain("basic augmentation").And.Contain("1 warm-up epochs"));
-            var none = CliRun.Of([.. Common(cifar), "--augment", "none", "--warmup_epochs", "1", "--savedir", tmp["none"]]);
+            var none = CliRun.Of([.. Common(cifar), "--augment", "none", "--warmup_epochs", "1", "--label_smoothing", "0.1", "--savedir", tmp["none"]]);
             none.AssertSuccess();
+            Assert.That(none.Out, Does.Contain("label smoothing 0.1"));
 
             var log = TrainingLog.Read(Path.Combine(tmp["basic"], "CIFAR10-resnet20-L4", TrainingLog.FileName));
             Assert.That(log.Select(r => r.Epoch), Is.EqualTo(new[] { 1, 2 }));
@@ -140,6 +141,9 @@ public class TrainingScheduleTests
             .AssertOneLineFailure("--augment 'heavy'", "full, basic, none");
         CliRun.Of(["train", "--dataset", "FashionMNIST", "--datadir", tmp["none"], "--trainann_epochs", "2", "--warmup_epochs", "2"])
             .AssertOneLineFailure("--warmup_epochs 2", "--trainann_epochs 2");
+        foreach (var bad in new[] { "1", "-0.1", "NaN" })
+            CliRun.Of(["train", "--dataset", "FashionMNIST", "--datadir", tmp["none"], "--label_smoothing", bad])
+                .AssertOneLineFailure("--label_smoothing", "[0, 1)");
         foreach (var bad in new[] { "0", "-2", "NaN", "1e40" })
             CliRun.Of(["train", "--dataset", "FashionMNIST", "--datadir", tmp["none"], "--initial_threshold", bad])
                 .AssertOneLineFailure("--initial_threshold", "positive number");

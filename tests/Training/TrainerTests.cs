@@ -168,6 +168,22 @@ public class TrainerTests
         Assert.That(model.Parameters().All(p => p.Grad is not null && !p.IsDisposed), Is.True);
     }
 
+    [Test]
+    public void TrainingStepWithLabelSmoothingReportsTheSmoothedLossOfTheLogitsBeforeTheUpdate()
+    {
+        var model = ModelZoo.Create("cnn", 2, 4, new ModelOptions { Seed = 5 });
+        var sgd = new Sgd(model.NamedParameters(), 0.1f);
+        using var batch = Loaders().Train.MakeBatch([0, 1, 2, 3, 4, 5], 0);
+        float[] logits;
+        using (Grad.NoGrad())
+        using (var y = model.Forward(batch.Images)) logits = y.ToArray();
+        var before = model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
+        var result = TrainingStep.Run(model, sgd, batch.Images, batch.Labels, labelSmoothing: 0.2f);
+        double expected = SpikeEngine.Tests.Kernels.ReferenceOps.SmoothedCrossEntropy(logits.Select(v => (double)v).ToArray(), batch.Labels, 6, 2, 0.2);
+        Assert.That(result.Loss, Is.EqualTo(expected).Within(1e-4 * expected));
+        Assert.That(model.StateDict().Any(kv => !kv.Value.ToArray().SequenceEqual(before[kv.Key])), Is.True, "the step updated the parameters");
+    }
+
     private sealed class Spy : Module
     {
         public Tensor? Seen { get; private set; }

@@ -14,7 +14,8 @@
 #   EPOCHS, AUGMENT   the main run from scratch (default 200 epochs, full = crop + flip + AutoAugment + Cutout;
 #                     basic = crop + flip);
 #   FINETUNE          then short cosine cycles from the previous phase's best epoch, crop + flip only, no warm-up:
-#                     a space-separated list of EPOCHS:LR:SEED (default "22:0.005:43 20:0.003:44"; "" for none).
+#                     a space-separated list of EPOCHS:LR:SEED[:LABEL_SMOOTHING] (default "22:0.005:43 20:0.003:44";
+#                     "" for none).
 # The model shipped before this one: EPOCHS=80 AUGMENT=basic FINETUNE= tools/results/train_resnet20_cifar10.sh
 set -euo pipefail
 DATADIR=${1:-../shared/data}
@@ -59,10 +60,12 @@ total=$(best_epoch "$OUT")
 i=0
 for cycle in $FINETUNE; do
   i=$((i + 1))
-  IFS=: read -r ft_epochs ft_lr ft_seed <<< "$cycle"
+  IFS=: read -r ft_epochs ft_lr ft_seed ft_smoothing <<< "$cycle"
+  ft_smoothing=${ft_smoothing:-0}
   phase "$OUT/ft$i" --augment basic --seed "$ft_seed" --trainann_epochs "$ft_epochs" --warmup_epochs 0 --lr "$ft_lr" \
-    --init_from "$from/$CKPT/best.safetensors"
+    --label_smoothing "$ft_smoothing" --init_from "$from/$CKPT/best.safetensors"
   schedule="$schedule; then from the best epoch $ft_epochs epochs (crop + flip) lr $ft_lr cosine to 0, no warm-up, seed $ft_seed"
+  [ "$ft_smoothing" = 0 ] || schedule="$schedule, label smoothing $ft_smoothing"
   from=$OUT/ft$i
   logs+=("$from/$CKPT/training_log.csv")
   total=$((total + $(best_epoch "$from")))

@@ -6,18 +6,20 @@ namespace SpikeEngine.Backend.Cpu;
 public sealed partial class CpuBackend
 {
     /// <summary>
-    /// Mean over rows of logsumexp(row) − row[label], computed stably (row max subtracted, double sums).
-    /// Labels are validated first. Non-finite logits give a NaN (or infinite) loss, which is returned
-    /// as is — the caller (trainer) must check it; dlogits then holds NaNs too.
+    /// Mean over rows of the cross-entropy between softmax(row) and the target (1 − ε)·onehot(label) + ε/classes
+    /// (label smoothing ε = <paramref name="smoothing"/>; 0 gives logsumexp(row) − row[label]), computed stably (row max
+    /// subtracted, double sums). Labels are validated first. Non-finite logits give a NaN (or infinite) loss, which is
+    /// returned as is — the caller (trainer) must check it; dlogits = (softmax − target)/rows then holds NaNs too.
     /// </summary>
-    public float SoftmaxCrossEntropy(Tensor logits, ReadOnlySpan<int> labels, Tensor? dlogits)
+    public float SoftmaxCrossEntropy(Tensor logits, ReadOnlySpan<int> labels, Tensor? dlogits, float smoothing = 0f)
     {
-        BackendContract.SoftmaxCrossEntropy(Device, logits, labels, dlogits);
+        BackendContract.SoftmaxCrossEntropy(Device, logits, labels, dlogits, smoothing);
         int n = logits.Shape[0], classes = logits.Shape[1];
         float[] xd = Data(logits);
         float[]? gd = dlogits is null ? null : Data(dlogits);
         int[] lab = labels.ToArray();
         var rowLoss = new double[n];
+        double keep = 1.0 - smoothing, uniform = (double)smoothing / classes;
         ForChunks(n, Math.Max(1, 4096 / Math.Max(1, classes)), (s, e) =>
         {
             for (int r = s; r < e; r++)
@@ -27,16 +29,16 @@ public sealed partial class CpuBackend
                 bool nan = false;
                 for (int j = 0; j < classes; j++) { float v = xd[o + j]; if (v > max) max = v; else if (float.IsNaN(v)) nan = true; }
                 if (nan) max = float.NaN;
-                double sum = 0;
-                for (int j = 0; j < classes; j++) sum += Math.Exp(xd[o + j] - max);
+                double sum = 0, centred = 0;
+                for (int j = 0; j < classes; j++) { sum += Math.Exp(xd[o + j] - max); centred += xd[o + j] - max; }
                 double logSum = Math.Log(sum);
-                rowLoss[r] = logSum - (xd[o + lab[r]] - max);
+                rowLoss[r] = logSum - keep * (xd[o + lab[r]] - max) - (uniform == 0 ? 0 : uniform * centred);
                 if (gd is null) continue;
                 double invN = 1.0 / n;
                 for (int j = 0; j < classes; j++)
                 {
                     double softmax = Math.Exp(xd[o + j] - max - logSum);
-                    gd[o + j] = (float)((softmax - (j == lab[r] ? 1.0 : 0.0)) * invN);
+                    gd[o + j] = (float)((softmax - (j == lab[r] ? keep : 0.0) - uniform) * invN);
                 }
             }
         });

@@ -13,14 +13,14 @@ public sealed partial class CudaBackend
         return buffer;
     }
 
-    public float SoftmaxCrossEntropy(Tensor logits, ReadOnlySpan<int> labels, Tensor? dlogits)
+    public float SoftmaxCrossEntropy(Tensor logits, ReadOnlySpan<int> labels, Tensor? dlogits, float smoothing = 0f)
     {
-        BackendContract.SoftmaxCrossEntropy(Device, logits, labels, dlogits);
+        BackendContract.SoftmaxCrossEntropy(Device, logits, labels, dlogits, smoothing);
         int rows = logits.Shape[0], classes = logits.Shape[1];
         if (rows == 0) return 0f;
         using var deviceLabels = UploadLabels(labels, rows);
         using var losses = Rent(rows * sizeof(float));
-        Launch(CudaKernels.SoftmaxCrossEntropy, rows, A(logits), deviceLabels.Pointer, losses.Pointer, A(dlogits, optional: true), rows, classes);
+        Launch(CudaKernels.SoftmaxCrossEntropy, rows, A(logits), deviceLabels.Pointer, losses.Pointer, A(dlogits, optional: true), rows, classes, smoothing);
         var host = new float[rows];
         _context.CopyDeviceToHost<float>(losses.Pointer, host);
         double total = 0;

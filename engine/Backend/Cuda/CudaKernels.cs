@@ -43,7 +43,7 @@ public static class CudaKernels
     public static readonly KernelSpec QcfsBackward = new("qcfs", "qcfs_backward", "pppippi");
     public static readonly KernelSpec PartialsToFloat = new("qcfs", "reduce_partials_to_float", "pip");
     // loss.cu
-    public static readonly KernelSpec SoftmaxCrossEntropy = new("loss", "softmax_cross_entropy", "ppppii");
+    public static readonly KernelSpec SoftmaxCrossEntropy = new("loss", "softmax_cross_entropy", "ppppiif");
     public static readonly KernelSpec ArgMax = new("loss", "argmax_rows", "ppii");
     public static readonly KernelSpec TopKCorrect = new("loss", "topk_correct", "pppiii");
     // optim.cu

@@ -53,7 +53,7 @@ public static class Commands
             TrainLimit = s.Parse.GetValue(o.TrainLimit), TestLimit = s.Parse.GetValue(o.Limit),
             Epochs = s.Get(o.TrainEpochs), InitialThreshold = (float)s.Get(o.InitialThreshold), BatchSize = s.Get(o.BatchSize), LearningRate = s.Get(o.Lr), WeightDecay = s.Get(o.Wd),
             Seed = s.Get(o.Seed), Resume = s.Get(o.Resume), InitFrom = initFrom, Device = device,
-            Augmentation = AugmentationOption(s.Get(o.Augment)), WarmupEpochs = s.Get(o.WarmupEpochs),
+            Augmentation = AugmentationOption(s.Get(o.Augment)), WarmupEpochs = s.Get(o.WarmupEpochs), LabelSmoothing = (float)s.Get(o.LabelSmoothing),
             Calibration = s.CalibrationSettings(l), Normalization = s.InputNormalization(), Onnx = s.OnnxOptions(),
             Parallel = s.Ranks?.Parallel(device, s.Get(o.SyncBn), s.Get(o.CheckReplicas)),
         };
@@ -61,6 +61,8 @@ public static class Commands
             throw new CliError($"--initial_threshold sets a new model's λ; {initFrom} (--init_from/--load_model_name) brings its own.");
         if (request.WarmupEpochs < 0 || request.WarmupEpochs >= request.Epochs)
             throw new CliError($"--warmup_epochs {request.WarmupEpochs} must be between 0 and {request.Epochs - 1} (fewer than --trainann_epochs {request.Epochs}).");
+        if (!(request.LabelSmoothing >= 0 && request.LabelSmoothing < 1))
+            throw new CliError($"--label_smoothing {s.Get(o.LabelSmoothing)} must be in [0, 1) (0.1 is the usual choice; 0 = plain cross-entropy).");
         string? curvePath = s.Parse.GetValue(o.Curve);
         var (curveWidth, curveHeight) = AccuracyPlot.ParseSize(s.Get(o.PlotSize));
         TrainingRun.CheckData(request);
@@ -68,6 +70,7 @@ public static class Commands
 
         s.WriteLine($"Training {arch} (QCFS, L = {l}) on {dataset.Name} for {request.Epochs} epochs, batch {request.BatchSize}, " +
                     $"lr {request.LearningRate}" + (request.WarmupEpochs > 0 ? $" ({request.WarmupEpochs} warm-up epochs)" : "") +
+                    (request.LabelSmoothing > 0 ? $", label smoothing {request.LabelSmoothing}" : "") +
                     $", wd {request.WeightDecay}" + (s.Has(o.InitialThreshold) ? $", initial λ {request.InitialThreshold}" : "") + $", {AugmentationName(dataset.Name, request.Augmentation)} augmentation, seed {request.Seed}, {device}" +
                     (request.Resume ? ", resuming" : "") + (initFrom is null ? "" : $", starting from {initFrom}") +
                     (imported ? $" (imported network: ReLU thresholds = {request.Calibration.Percentile}th percentile over the first {request.Calibration.Images} training images, λ trainable)" : "") +

@@ -72,6 +72,8 @@ public sealed class RunnerOptions
     { Description = "Training augmentation: full (the reference: crop, flip, AutoAugment, Cutout), basic (crop and flip) or none.", DefaultValueFactory = _ => "full" };
     public readonly Option<int> WarmupEpochs = new("--warmup_epochs")
     { Description = "Epochs of linear learning-rate warm-up (per batch) before the cosine schedule; 0 = the reference's schedule.", DefaultValueFactory = _ => 0 };
+    public readonly Option<double> LabelSmoothing = new("--label_smoothing")
+    { Description = "train: label smoothing ε of the training loss, in [0, 1): the target is (1 − ε)·onehot + ε/classes (0 = the reference's plain cross-entropy).", DefaultValueFactory = _ => 0.0 };
     public readonly Option<string?> Curve = new("--curve")
     { Description = "Write the training curve (loss, training and test accuracy per epoch, from SAVEDIR/.../training_log.csv) as a PNG to FILE after every epoch." };
     public readonly Option<string?> Format = new("--format")
@@ -122,7 +124,7 @@ public sealed class RunnerOptions
     public IEnumerable<Option> Snn() => [SimLen, PresimLen, Iterations];
 
     public IEnumerable<Option> Training() =>
-        [TrainDir, SaveDir, TrainEpochs, TrainLimit, Lr, Wd, InitialThreshold, Augment, WarmupEpochs, Curve, DirectTraining, SaveModel, Resume, InitFrom, SyncBn, CheckReplicas];
+        [TrainDir, SaveDir, TrainEpochs, TrainLimit, Lr, Wd, InitialThreshold, Augment, WarmupEpochs, LabelSmoothing, Curve, DirectTraining, SaveModel, Resume, InitFrom, SyncBn, CheckReplicas];
 
     public IEnumerable<Option> All() =>
         Common().Concat(Snn()).Concat(Training()).Concat([LoadModelName, Predictions, Plot, PlotSize]);
