@@ -14,7 +14,7 @@
 #   EPOCHS, AUGMENT   the main run from scratch (default 200 epochs, full = crop + flip + AutoAugment + Cutout;
 #                     basic = crop + flip);
 #   FINETUNE          then short cosine cycles from the previous phase's best epoch, crop + flip only, no warm-up:
-#                     a space-separated list of EPOCHS:LR:SEED[:LABEL_SMOOTHING] (default "22:0.005:43 20:0.003:44";
+#                     a space-separated list of EPOCHS:LR:SEED[:LABEL_SMOOTHING] (default "22:0.005:43:0.1 20:0.003:44:0.1";
 #                     "" for none).
 # The model shipped before this one: EPOCHS=80 AUGMENT=basic FINETUNE= tools/results/train_resnet20_cifar10.sh
 set -euo pipefail
@@ -24,7 +24,7 @@ shift $(( $# < 2 ? $# : 2 ))
 RUNNER=${RUNNER:-dotnet run -c Release --project tools/Runner --}
 EPOCHS=${EPOCHS:-200}
 AUGMENT=${AUGMENT:-full}
-FINETUNE=${FINETUNE-22:0.005:43 20:0.003:44}
+FINETUNE=${FINETUNE-22:0.005:43:0.1 20:0.003:44:0.1}
 case $AUGMENT in basic) augmentation="crop + flip" ;; full) augmentation="crop + flip + AutoAugment + Cutout" ;;
   *) echo "AUGMENT must be basic or full (got $AUGMENT)" >&2; exit 2 ;; esac
 CKPT=CIFAR10-resnet20-L4
