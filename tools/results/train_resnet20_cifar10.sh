@@ -42,13 +42,13 @@ phase() {
 }
 extra=("$@")
 
+# The epoch of a phase's best test accuracy (its best.safetensors), from its training_log.csv.
+best_epoch() { awk -F, 'NR > 1 && $5 > top { top = $5; epoch = $1 } END { print epoch }' "$1/$CKPT/training_log.csv"; }
+
 # The main run: one cosine schedule from scratch. SGD (momentum 0.9, weight decay 5e-4 on every parameter, λ
 # included), batch 64, learning rate 0.05 reached by a one-epoch linear warm-up, then cosine to 0. Every QCFS
 # threshold starts at λ = 2 instead of the reference's 8: with L = 4, λ = 8 quantises in steps of two standard
 # deviations of a unit's normalised input and the first epochs learn slowly (METHOD.md §1; trained λ settle at 1–3).
-# The epoch of a phase's best test accuracy (its best.safetensors), from its training_log.csv.
-best_epoch() { awk -F, 'NR > 1 && $5 > top { top = $5; epoch = $1 } END { print epoch }' "$1/$CKPT/training_log.csv"; }
-
 phase "$OUT" --augment "$AUGMENT" --seed 42 --trainann_epochs $EPOCHS --warmup_epochs 1 --lr 0.05 --initial_threshold 2
 schedule="$EPOCHS epochs ($augmentation): SGD momentum 0.9, wd 5e-4, batch 64, lr 0.05 (1 warm-up epoch) cosine to 0, initial λ 2, seed 42"
 
