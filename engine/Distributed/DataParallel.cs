@@ -86,6 +86,9 @@ public sealed class DataParallel(ICommunicator ranks, NcclCommunicator? device =
         Scatter(flat, buffers);
     }
 
+    /// <summary>Every buffer replaced by its mean over the ranks (BatchNorm statistics measured on each rank's shard).</summary>
+    public void AverageBuffers(Module model) => Average(model.NamedBuffers().Select(b => b.Tensor).ToList());
+
     /// <summary>An epoch's loss sum, correct count and image count summed over the ranks.</summary>
     public (double LossSum, long Correct, long Seen) SumOverRanks(double lossSum, long correct, long seen)
     {

@@ -30,6 +30,12 @@ public sealed record ModelMetadata
     public const string OptimiserPrefix = "sgd.";
     /// <summary>SGD momentum buffer of parameter P: "sgd.momentum_buffer.P".</summary>
     public const string MomentumPrefix = OptimiserPrefix + "momentum_buffer.";
+    /// <summary>
+    /// Stochastic weight averaging: the running mean of parameter P in a resumable checkpoint is "sgd.swa_average.P"
+    /// (training state, ignored when the file is loaded as a model) over "swa_count" epochs; an averaged model
+    /// (swa.safetensors) records in "swa_epochs" how many epochs it averages.
+    /// </summary>
+    public const string SwaAveragePrefix = OptimiserPrefix + "swa_average.", SwaCountKey = "swa_count", SwaEpochsKey = "swa_epochs";
 
     /// <summary>The metadata of a model the engine trains: everything needed to rebuild and feed it.</summary>
     public static ModelMetadata Of(string arch, int classes, int levels, string dataset, Normalization normalization) => new()

@@ -24,7 +24,9 @@ public sealed class BatchNorm2d : Module
     }
 
     public int Channels { get; }
-    public float Momentum { get; }
+    /// <summary>The weight of a batch's statistics in the running ones; <see cref="Training.WeightAverage.RecomputeBatchNorm"/>
+    /// sets 1/(k + 1) for batch k to make them the plain average over a pass.</summary>
+    public float Momentum { get; internal set; }
     public float Eps { get; }
     public Tensor Weight => Get("weight");
     public Tensor Bias => Get("bias");

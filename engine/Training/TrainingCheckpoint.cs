@@ -9,19 +9,35 @@ namespace SpikeEngine.Training;
 /// The trainer's files. best.safetensors: the model's state_dict (PyTorch names) with its
 /// <see cref="ModelMetadata"/> (arch, classes, L, dataset, normalisation) plus epoch and accuracy.
 /// last.safetensors: the same plus the SGD momentum buffers under <see cref="ModelMetadata.MomentumPrefix"/>
-/// and the resume state (completed epochs, best accuracy so far, seed). Both written atomically; every key
-/// is defined in <see cref="ModelMetadata"/>.
+/// and the resume state (completed epochs, best accuracy so far, seed), and, when the run averages weights, the
+/// running mean under <see cref="ModelMetadata.SwaAveragePrefix"/>. swa.safetensors: the weight average with its own
+/// BatchNorm statistics, like best.safetensors. All written atomically; every key is defined in <see cref="ModelMetadata"/>.
 /// </summary>
 public static class TrainingCheckpoint
 {
     public const string BestFile = "best.safetensors";
     public const string LastFile = "last.safetensors";
+    public const string SwaFile = "swa.safetensors";
 
-    public sealed record ResumeState(int CompletedEpochs, double BestAccuracy, int BestEpoch, int Seed);
+    public sealed record ResumeState(int CompletedEpochs, double BestAccuracy, int BestEpoch, int Seed)
+    {
+        /// <summary>The weight average so far (<see cref="TrainerOptions.SwaEpochs"/>); null when the run keeps none.</summary>
+        public WeightAverage? Average { get; init; }
+    }
 
-    public static void SaveBest(string path, Module model, ModelMetadata info, int epoch, Accuracy accuracy)
+    public static void SaveBest(string path, Module model, ModelMetadata info, int epoch, Accuracy accuracy) =>
+        SaveModel(path, model, Metadata(info), epoch, accuracy);
+
+    /// <summary>The weight average of the last <paramref name="averagedEpochs"/> epochs up to <paramref name="epoch"/>, with its test accuracy.</summary>
+    public static void SaveAverage(string path, Module model, ModelMetadata info, int epoch, int averagedEpochs, Accuracy accuracy)
     {
         var meta = Metadata(info);
+        meta[ModelMetadata.SwaEpochsKey] = averagedEpochs.ToString(CultureInfo.InvariantCulture);
+        SaveModel(path, model, meta, epoch, accuracy);
+    }
+
+    private static void SaveModel(string path, Module model, Dictionary<string, string> meta, int epoch, Accuracy accuracy)
+    {
         meta[ModelMetadata.EpochKey] = epoch.ToString(CultureInfo.InvariantCulture);
         meta[ModelMetadata.AccuracyKey] = accuracy.Top1.ToString("R", CultureInfo.InvariantCulture);
         meta[ModelMetadata.Top5Key] = accuracy.Top5.ToString("R", CultureInfo.InvariantCulture);
@@ -32,12 +48,22 @@ public static class TrainingCheckpoint
     {
         var tensors = new Dictionary<string, Tensor>(model.StateDict());
         foreach (var (name, buf) in sgd.MomentumBuffers) tensors[ModelMetadata.MomentumPrefix + name] = buf;
+        var average = state.Average is { Count: > 0 } a ? a.ToTensors() : [];
+        foreach (var (name, mean) in average) tensors[ModelMetadata.SwaAveragePrefix + name] = mean;
         var meta = Metadata(info);
+        if (average.Count > 0) meta[ModelMetadata.SwaCountKey] = state.Average!.Count.ToString(CultureInfo.InvariantCulture);
         meta[ModelMetadata.EpochKey] = state.CompletedEpochs.ToString(CultureInfo.InvariantCulture);
         meta[ModelMetadata.BestAccuracyKey] = state.BestAccuracy.ToString("R", CultureInfo.InvariantCulture);
         meta[ModelMetadata.BestEpochKey] = state.BestEpoch.ToString(CultureInfo.InvariantCulture);
         meta[ModelMetadata.SeedKey] = state.Seed.ToString(CultureInfo.InvariantCulture);
-        SafeTensors.Save(path, tensors, meta);
+        try
+        {
+            SafeTensors.Save(path, tensors, meta);
+        }
+        finally
+        {
+            foreach (var mean in average.Values) mean.Dispose();
+        }
     }
 
     /// <summary>The model's metadata map marked as written by the trainer; a trained model's metadata must be complete.</summary>
@@ -61,19 +87,30 @@ public static class TrainingCheckpoint
             if (!meta.TryGetValue(key, out var got) || got != want.GetValueOrDefault(key))
                 throw new InvalidDataException($"{path}: cannot resume: the checkpoint has {key} = '{got ?? "(missing)"}' but this run uses '{want.GetValueOrDefault(key)}'.");
         }
-        var prefix = ModelMetadata.MomentumPrefix;
-        var modelTensors = contents.Tensors.Where(kv => !kv.Key.StartsWith(prefix, StringComparison.Ordinal))
-            .ToDictionary(kv => kv.Key, kv => kv.Value);
-        var momentum = contents.Tensors.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal))
+        Dictionary<string, Tensor> Under(string prefix) => contents.Tensors.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal))
             .ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value);
-        model.LoadStateDict(modelTensors, strict: true, sourceName: path);
-        sgd.LoadMomentum(momentum, path);
-        foreach (var t in contents.Tensors.Values) t.Dispose();
-        return new ResumeState(
-            ParseInt(meta, ModelMetadata.EpochKey, path),
-            double.Parse(Required(meta, ModelMetadata.BestAccuracyKey, path), CultureInfo.InvariantCulture),
-            ParseInt(meta, ModelMetadata.BestEpochKey, path),
-            ParseInt(meta, ModelMetadata.SeedKey, path));
+        var modelTensors = contents.Tensors.Where(kv => !kv.Key.StartsWith(ModelMetadata.OptimiserPrefix, StringComparison.Ordinal))
+            .ToDictionary(kv => kv.Key, kv => kv.Value);
+        var unknown = contents.Tensors.Keys.Where(k => k.StartsWith(ModelMetadata.OptimiserPrefix, StringComparison.Ordinal)
+            && !k.StartsWith(ModelMetadata.MomentumPrefix, StringComparison.Ordinal) && !k.StartsWith(ModelMetadata.SwaAveragePrefix, StringComparison.Ordinal)).ToList();
+        if (unknown.Count > 0) throw new InvalidDataException($"{path}: unknown training state tensors: {string.Join(", ", unknown.Take(5))}.");
+        try
+        {
+            model.LoadStateDict(modelTensors, strict: true, sourceName: path);
+            sgd.LoadMomentum(Under(ModelMetadata.MomentumPrefix), path);
+            var saved = Under(ModelMetadata.SwaAveragePrefix);
+            WeightAverage? average = saved.Count == 0 ? null
+                : WeightAverage.Load(saved, ParseInt(meta, ModelMetadata.SwaCountKey, path), model, path);
+            return new ResumeState(
+                ParseInt(meta, ModelMetadata.EpochKey, path),
+                double.Parse(Required(meta, ModelMetadata.BestAccuracyKey, path), CultureInfo.InvariantCulture),
+                ParseInt(meta, ModelMetadata.BestEpochKey, path),
+                ParseInt(meta, ModelMetadata.SeedKey, path)) { Average = average };
+        }
+        finally
+        {
+            foreach (var t in contents.Tensors.Values) t.Dispose();
+        }
     }
 
     private static string Required(Dictionary<string, string> meta, string key, string path) =>

@@ -57,6 +57,10 @@ public sealed record TrainRequest(string Arch, int Levels, string Dataset, strin
     public int WarmupEpochs { get; init; }
     /// <summary>Label smoothing ε of the training loss, in [0, 1) (0 = the reference's plain cross-entropy).</summary>
     public float LabelSmoothing { get; init; }
+    /// <summary>Stochastic weight averaging over the last N epochs (0 = none; <see cref="TrainerOptions.SwaEpochs"/>).</summary>
+    public int SwaEpochs { get; init; }
+    /// <summary>A constant learning rate for the averaged epochs (null: the cosine's).</summary>
+    public double? SwaLearningRate { get; init; }
     /// <summary>The per-epoch curve the trainer keeps beside the checkpoints (<see cref="TrainingLog"/>).</summary>
     public string LogPath => Path.Combine(SaveDir, TrainingLog.FileName);
 }
@@ -76,6 +80,9 @@ public sealed record TrainingOutcome(
 {
     /// <summary>How many processes trained together (<see cref="TrainImagesPerSecond"/> is rank 0's share).</summary>
     public int Ranks { get; init; } = 1;
+    /// <summary>The weight average's test accuracy and file (<see cref="TrainRequest.SwaEpochs"/> &gt; 0 and the run finished).</summary>
+    public double? SwaAccuracy { get; init; }
+    [JsonPropertyName("swa_checkpoint")] public string? SwaPath { get; init; }
     /// <summary>Epochs trained by this run: fewer than <see cref="EpochsDone"/> when it resumed a previous one.</summary>
     [JsonIgnore] public int EpochsRun { get; init; } = EpochsDone;
 }
@@ -124,6 +131,7 @@ public static class TrainingRun
         {
             Epochs = r.Epochs, LearningRate = (float)r.LearningRate, WeightDecay = (float)r.WeightDecay,
             SaveDir = r.SaveDir, Resume = r.Resume, Device = r.Device, Seed = r.Seed, WarmupEpochs = r.WarmupEpochs, LabelSmoothing = r.LabelSmoothing, Parallel = r.Parallel,
+            SwaEpochs = r.SwaEpochs, SwaLearningRate = r.SwaLearningRate is { } swaLr ? (float)swaLr : null,
         }, info);
         var trainLoader = r.Parallel is { } p
             ? bundle.TrainLoader(r.BatchSize / ranks, r.Seed, DataShard.For(p.Ranks, ShardKind.Samples))
@@ -135,7 +143,10 @@ public static class TrainingRun
             var result = trainer.Fit(model, trainLoader, testLoader, tracker, cancel);
             int done = result.Epochs.Count == 0 ? r.Epochs : result.Epochs[^1].Epoch;
             return new TrainingOutcome(done, result.BestAccuracy, trainer.BestPath!, trainer.LastPath!, false,
-                clock.Elapsed.TotalSeconds, trainer.TrainingImagesPerSecond) { Ranks = ranks, EpochsRun = result.Epochs.Count };
+                clock.Elapsed.TotalSeconds, trainer.TrainingImagesPerSecond)
+            {
+                Ranks = ranks, EpochsRun = result.Epochs.Count, SwaAccuracy = result.Swa?.Top1, SwaPath = result.Swa is null ? null : trainer.SwaPath,
+            };
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {

@@ -154,6 +154,52 @@ public class DataParallelTests
     }
 
     [Test]
+    public void AWeightAverageOnTwoRanksIsRankZerosFileWithStatisticsOverBothShards()
+    {
+        using var tmp = new TempFolder();
+        Bundled.WriteTinyFashionMnist(tmp["data"], train: 300, test: 150);
+        using var group = new InMemoryGroup(2);
+        var outcomes = group.Run(c => TrainingRun.Run(new TrainRequest("cnn", 4, "FashionMNIST", tmp["runs"])
+        {
+            Folder = tmp["data"], Epochs = 2, BatchSize = 64, LearningRate = 0.05, Seed = 3, SwaEpochs = 2, Parallel = new DataParallel(c),
+        }));
+        Assert.That(outcomes[0].SwaAccuracy, Is.Not.Null);
+        Assert.That(outcomes[1].SwaAccuracy, Is.EqualTo(outcomes[0].SwaAccuracy), "one accuracy for the whole test set on every rank");
+        // The statistics were averaged over the ranks before the sharded evaluation, so rank 0's file alone scores the same.
+        var average = ModelLoader.Load(new ModelRequest(Path.Combine(tmp["runs"], TrainingCheckpoint.SwaFile)));
+        var alone = Evaluations.Ann(average, DataSplits.Open(new DataRequest("FashionMNIST") { Folder = tmp["data"] }), 64);
+        Assert.That(alone.AnnAccuracy, Is.EqualTo(outcomes[0].SwaAccuracy));
+    }
+
+    [Test]
+    public void BatchNormStatisticsOfAWeightAverageAreTheMeanOverTheRanksShards()
+    {
+        static DataLoader Shard(int rank)
+        {
+            var rng = new Random(10 + rank);
+            var data = new InMemoryImageDataset("shard", 1, 28, 28, Enumerable.Range(0, 16 * 784).Select(_ => (byte)rng.Next(256)).ToArray(), new int[16], ["a"]);
+            return new DataLoader(data, 8, Normalization.FashionMnist);
+        }
+        static float[] Statistics(Module m) => m.NamedBuffers().Where(b => !b.Name.EndsWith("num_batches_tracked"))
+            .SelectMany(b => b.Tensor.Span.ToArray()).ToArray();
+        var alone = Enumerable.Range(0, 2).Select(rank =>
+        {
+            var model = ModelZoo.Create("cnn", 10, 4, new ModelOptions { Seed = 1 });
+            WeightAverage.RecomputeBatchNorm(model, Shard(rank), Device.Cpu, 0);
+            return Statistics(model);
+        }).ToArray();
+        using var group = new InMemoryGroup(2);
+        var together = group.Run(c =>
+        {
+            var model = ModelZoo.Create("cnn", 10, 4, new ModelOptions { Seed = 1 });
+            WeightAverage.RecomputeBatchNorm(model, Shard(c.Rank), Device.Cpu, 0, new DataParallel(c));
+            return Statistics(model);
+        });
+        Assert.That(together[1], Is.EqualTo(together[0]), "the same statistics on every rank");
+        Assert.That(together[0], Is.EqualTo(alone[0].Zip(alone[1], (a, b) => (a + b) / 2)).Within(1e-6), "the mean of the ranks' own");
+    }
+
+    [Test]
     public void ShardedEvaluationEqualsOneProcessBitForBit([Values(2, 3)] int ranks, [Values(500, 150)] int images)
     {
         var data = DataSplits.Open(new DataRequest("FashionMNIST") { Folder = Bundled.Data, Limit = images });

@@ -42,6 +42,41 @@ public class CudaModelTests : GpuTestBase
         }
     }
 
+    [Test]
+    public void AWeightAverageWithItsBatchNormStatisticsMatchesCpu()
+    {
+        // Two snapshots averaged (copies to and from the device), then BatchNorm's statistics measured again in
+        // training mode with the per-batch momentum 1/(k + 1): the kernels' momentum argument must follow it.
+        var rng = new Random(31);
+        var data = new InMemoryImageDataset("avg", 1, 28, 28, Enumerable.Range(0, 20 * 784).Select(_ => (byte)rng.Next(256)).ToArray(),
+            new int[20], ["a"]);
+        var loader = new DataLoader(data, 8, Normalization.FashionMnist, shuffle: true, seed: 4);
+        var cpu = ModelZoo.Create("cnn", 10, 4, new ModelOptions { Seed = 7 });
+        var gpu = ModelZoo.Create("cnn", 10, 4, new ModelOptions { Seed = 7 });
+        gpu.To(Gpu);
+        var averages = new[] { new WeightAverage(), new WeightAverage() };
+        var models = new[] { cpu, gpu };
+        for (int snapshot = 0; snapshot < 2; snapshot++)
+        {
+            var fresh = ModelZoo.Create("cnn", 10, 4, new ModelOptions { Seed = 40 + snapshot }).StateDict();
+            for (int i = 0; i < 2; i++)
+            {
+                models[i].LoadStateDict(fresh);
+                averages[i].Add(models[i]);
+            }
+        }
+        averages[0].CopyTo(cpu);
+        averages[1].CopyTo(gpu);
+        Assert.That(WeightAverage.RecomputeBatchNorm(cpu, loader, Device.Cpu, 1), Is.EqualTo(3));
+        Assert.That(WeightAverage.RecomputeBatchNorm(gpu, loader, Gpu, 1), Is.EqualTo(3));
+        var expected = cpu.StateDict();
+        foreach (var (name, t) in gpu.StateDict())
+        {
+            Assert.That(t.Device, Is.EqualTo(Gpu), $"{name} stays on the GPU");
+            AssertClose(expected[name].ToArray(), t.ToArray(), 1e-4f, 1e-4f, name);
+        }
+    }
+
     [TestCase(4, 0)]
     [TestCase(4, 4)]
     [TestCase(8, 4)]

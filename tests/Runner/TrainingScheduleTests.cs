@@ -147,5 +147,52 @@ public class TrainingScheduleTests
         foreach (var bad in new[] { "0", "-2", "NaN", "1e40" })
             CliRun.Of(["train", "--dataset", "FashionMNIST", "--datadir", tmp["none"], "--initial_threshold", bad])
                 .AssertOneLineFailure("--initial_threshold", "positive number");
+        CliRun.Of(["train", "--dataset", "FashionMNIST", "--datadir", tmp["none"], "--trainann_epochs", "3", "--warmup_epochs", "1", "--swa_epochs", "3"])
+            .AssertOneLineFailure("--swa_epochs 3", "between 0 and 2");
+        CliRun.Of(["train", "--dataset", "FashionMNIST", "--datadir", tmp["none"], "--swa_lr", "0.01"])
+            .AssertOneLineFailure("--swa_lr 0.01", "needs --swa_epochs");
+        foreach (var bad in new[] { "0", "-2", "NaN", "1e40" })
+            CliRun.Of(["train", "--dataset", "FashionMNIST", "--datadir", tmp["none"], "--trainann_epochs", "2", "--swa_epochs", "1", "--swa_lr", bad])
+                .AssertOneLineFailure("--swa_lr", "positive learning rate");
+    }
+
+    [Test]
+    public void WeightAveragingWritesTheAverageBesideTheCheckpointsAndReportsIt()
+    {
+        var cifar = Path.GetDirectoryName(TestEnvironment.RequireData("cifar-10-batches-bin", "data_batch_1.bin"))!;
+        using var tmp = new TempFolder();
+        int threads = SpikeEngine.Backend.Backends.Cpu.Threads;
+        try
+        {
+            var run = CliRun.Of([.. Common(cifar, epochs: 3), "--augment", "basic", "--swa_epochs", "2", "--swa_lr", "0.01",
+                "--savedir", tmp["run"], "--json", tmp["run.json"], "--curve", tmp["run.png"]]);
+            run.AssertSuccess();
+            Assert.That(run.Out, Does.Contain("weight averaging over the last 2 epochs at lr 0.01").And.Contain("Weight average of epochs 2–3"));
+            string folder = Path.Combine(tmp["run"], "CIFAR10-resnet20-L4");
+            Assert.That(TrainingLog.Read(Path.Combine(folder, TrainingLog.FileName)).Select(r => r.LearningRate), Is.EqualTo(new[] { 0.05, 0.01, 0.01 }).Within(1e-7));
+            var swa = SafeTensors.Load(Path.Combine(folder, TrainingCheckpoint.SwaFile));
+            using var doc = JsonDocument.Parse(File.ReadAllText(tmp["run.json"]));
+            Assert.That(doc.RootElement.GetProperty("swa_checkpoint").GetString(), Does.EndWith(TrainingCheckpoint.SwaFile));
+            Assert.That(doc.RootElement.GetProperty("swa_accuracy").GetDouble(),
+                Is.EqualTo(double.Parse(swa.Metadata["accuracy"], CultureInfo.InvariantCulture)).Within(1e-9));
+            Assert.That(swa.Metadata[ModelMetadata.SwaEpochsKey], Is.EqualTo("2"));
+            Assert.That(File.ReadAllBytes(tmp["run.png"]).Take(4), Is.EqualTo(new byte[] { 0x89, 0x50, 0x4E, 0x47 }));
+
+            // curve finds the average beside a phase's log and names it.
+            var curve = CliRun.Of("curve", "--out", tmp["curve"], Path.Combine(folder, TrainingLog.FileName));
+            curve.AssertSuccess();
+            Assert.That(curve.Out, Does.Contain($"weight average up to epoch 3 {double.Parse(swa.Metadata["accuracy"], CultureInfo.InvariantCulture) * 100:F2} %"));
+
+            // The average is a model like any other: eval reads it and finds the accuracy the trainer recorded.
+            var eval = CliRun.Of("eval", "--load_model_name", Path.Combine(folder, TrainingCheckpoint.SwaFile), "--dataset", "CIFAR10",
+                "--datadir", cifar, "--limit", "32", "--json", tmp["eval.json"]);
+            eval.AssertSuccess();
+            using var evalDoc = JsonDocument.Parse(File.ReadAllText(tmp["eval.json"]));
+            Assert.That(evalDoc.RootElement.GetProperty("ann_accuracy").GetDouble(), Is.EqualTo(doc.RootElement.GetProperty("swa_accuracy").GetDouble()).Within(1e-9));
+        }
+        finally
+        {
+            SpikeEngine.Backend.Backends.Cpu.Threads = threads;
+        }
     }
 }

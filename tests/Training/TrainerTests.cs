@@ -184,6 +184,85 @@ public class TrainerTests
         Assert.That(model.StateDict().Any(kv => !kv.Value.ToArray().SequenceEqual(before[kv.Key])), Is.True, "the step updated the parameters");
     }
 
+    [Test]
+    public void WeightAveragingAveragesTheLastEpochsAtItsRateAndWritesTheAverage()
+    {
+        var (train, test) = Loaders();
+        var atEpochEnd = new Dictionary<int, Dictionary<string, float[]>>();
+        Module model = ModelZoo.Create("cnn", 2, 4);
+        var progress = new SyncProgress([], p =>
+        {
+            if (p.Completed is { } e) atEpochEnd[e.Epoch] = model.NamedParameters().ToDictionary(q => q.Name, q => q.Tensor.ToArray());
+        });
+        var trainer = new Trainer(new TrainerOptions { Epochs = 3, LearningRate = 0.05f, SwaEpochs = 2, SwaLearningRate = 0.01f, SaveDir = _dir }, Info);
+        var result = trainer.Fit(model, train, test, progress);
+
+        Assert.That(result.Epochs.Select(e => e.LearningRate), Is.EqualTo(new[] { 0.05f, 0.01f, 0.01f }), "the averaged epochs run at the constant rate");
+        Assert.That(result.Swa, Is.Not.Null);
+        var swa = SafeTensors.Load(trainer.SwaPath!);
+        Assert.That((swa.Metadata["swa_epochs"], swa.Metadata["epoch"]), Is.EqualTo(("2", "3")));
+        Assert.That(double.Parse(swa.Metadata["accuracy"], System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo(result.Swa!.Top1));
+        foreach (var (name, p) in model.NamedParameters())
+        {
+            var mean = atEpochEnd[2][name].Zip(atEpochEnd[3][name], (a, b) => (a + b) / 2).ToArray();
+            Assert.That(swa.Tensors[name].ToArray(), Is.EqualTo(mean).Within(1e-6), $"{name}: the mean of epochs 2 and 3");
+            Assert.That(p.ToArray(), Is.EqualTo(swa.Tensors[name].ToArray()), $"{name}: the model ends holding the average");
+        }
+        var last = SafeTensors.Load(trainer.LastPath!);
+        Assert.That(last.Metadata[ModelMetadata.SwaCountKey], Is.EqualTo("2"));
+        Assert.That(last.Tensors[ModelMetadata.SwaAveragePrefix + "layer1.0.weight"].ToArray(), Is.EqualTo(swa.Tensors["layer1.0.weight"].ToArray()));
+        Assert.That(last.Tensors["layer1.0.weight"].ToArray(), Is.EqualTo(atEpochEnd[3]["layer1.0.weight"]), "last.safetensors keeps the last epoch's weights");
+        Assert.That(swa.Tensors["layer1.1.running_mean"].ToArray(), Is.Not.EqualTo(last.Tensors["layer1.1.running_mean"].ToArray()),
+            "the average has its own BatchNorm statistics");
+        var reloaded = ModelZoo.Create("cnn", 2, 4, new ModelOptions { Initialize = false });
+        reloaded.LoadStateDict(swa.Tensors, strict: true, sourceName: trainer.SwaPath!);
+        Assert.That(Metrics.Evaluate(reloaded, test, SpikeEngine.Tensors.Device.Cpu).Top1, Is.EqualTo(result.Swa.Top1));
+        Assert.That(result.Swa.Top1, Is.GreaterThanOrEqualTo(0.9));
+    }
+
+    [Test]
+    public void AnInterruptedWeightAveragingResumesToTheSameAverage()
+    {
+        var (train, test) = Loaders();
+        var options = new TrainerOptions { Epochs = 3, LearningRate = 0.05f, SwaEpochs = 2, SaveDir = Path.Combine(_dir, "whole") };
+        var whole = new Trainer(options, Info);
+        whole.Fit(ModelZoo.Create("cnn", 2, 4), train, test);
+
+        // The same run stopped after epoch 2 (one epoch in the average), then resumed.
+        var split = options with { SaveDir = Path.Combine(_dir, "split") };
+        using var cancel = new CancellationTokenSource();
+        var stopAfter2 = new SyncProgress([], p => { if (p.Completed?.Epoch == 2) cancel.Cancel(); });
+        Assert.That(() => new Trainer(split, Info).Fit(ModelZoo.Create("cnn", 2, 4), train, test, stopAfter2, cancel.Token),
+            Throws.InstanceOf<OperationCanceledException>());
+        var stopped = new Trainer(split, Info);
+        Assert.That(File.Exists(stopped.SwaPath), Is.False);
+        Assert.That(SafeTensors.Load(stopped.LastPath!).Metadata[ModelMetadata.SwaCountKey], Is.EqualTo("1"));
+
+        // Another window cannot continue that average.
+        Assert.That(() => new Trainer(split with { Resume = true, SwaEpochs = 3 }, Info).Fit(ModelZoo.Create("cnn", 2, 4), train, test),
+            Throws.TypeOf<InvalidDataException>().With.Message.Contains("epochs 1–2").And.Message.Contains("1 epoch(s) averaged"));
+
+        var resumed = new Trainer(split with { Resume = true }, Info);
+        var result = resumed.Fit(ModelZoo.Create("cnn", 2, 4), train, test);
+        Assert.That(result.Epochs.Select(e => e.Epoch), Is.EqualTo(new[] { 3 }));
+        var a = SafeTensors.Load(whole.SwaPath!).Tensors;
+        var b = SafeTensors.Load(resumed.SwaPath!).Tensors;
+        foreach (var (name, t) in a)
+            Assert.That(b[name].ToArray(), Is.EqualTo(t.ToArray()).Within(1e-5), name);
+    }
+
+    [Test]
+    public void WeightAveragingOptionsAreChecked()
+    {
+        var (train, test) = Loaders();
+        Assert.That(() => new Trainer(new TrainerOptions { Epochs = 3, WarmupEpochs = 1, SwaEpochs = 3 }, Info).Fit(ModelZoo.Create("cnn", 2, 4), train, test),
+            Throws.ArgumentException.With.Message.Contains("between 0 and 2"));
+        Assert.That(() => new Trainer(new TrainerOptions { Epochs = 3, SwaLearningRate = 0.01f }, Info).Fit(ModelZoo.Create("cnn", 2, 4), train, test),
+            Throws.ArgumentException.With.Message.Contains("needs weight-averaging epochs"));
+        Assert.That(() => new Trainer(new TrainerOptions { Epochs = 3, SwaEpochs = 1, SwaLearningRate = -1f }, Info).Fit(ModelZoo.Create("cnn", 2, 4), train, test),
+            Throws.ArgumentException.With.Message.Contains("positive"));
+    }
+
     private sealed class Spy : Module
     {
         public Tensor? Seen { get; private set; }

@@ -54,6 +54,7 @@ public static class Commands
             Epochs = s.Get(o.TrainEpochs), InitialThreshold = (float)s.Get(o.InitialThreshold), BatchSize = s.Get(o.BatchSize), LearningRate = s.Get(o.Lr), WeightDecay = s.Get(o.Wd),
             Seed = s.Get(o.Seed), Resume = s.Get(o.Resume), InitFrom = initFrom, Device = device,
             Augmentation = AugmentationOption(s.Get(o.Augment)), WarmupEpochs = s.Get(o.WarmupEpochs), LabelSmoothing = (float)s.Get(o.LabelSmoothing),
+            SwaEpochs = s.Get(o.SwaEpochs), SwaLearningRate = s.Parse.GetValue(o.SwaLr),
             Calibration = s.CalibrationSettings(l), Normalization = s.InputNormalization(), Onnx = s.OnnxOptions(),
             Parallel = s.Ranks?.Parallel(device, s.Get(o.SyncBn), s.Get(o.CheckReplicas)),
         };
@@ -63,6 +64,12 @@ public static class Commands
             throw new CliError($"--warmup_epochs {request.WarmupEpochs} must be between 0 and {request.Epochs - 1} (fewer than --trainann_epochs {request.Epochs}).");
         if (!(request.LabelSmoothing >= 0 && request.LabelSmoothing < 1))
             throw new CliError($"--label_smoothing {s.Get(o.LabelSmoothing)} must be in [0, 1) (0.1 is the usual choice; 0 = plain cross-entropy).");
+        int swaRoom = request.Epochs - request.WarmupEpochs;
+        if (request.SwaEpochs < 0 || request.SwaEpochs > swaRoom)
+            throw new CliError($"--swa_epochs {request.SwaEpochs} must be between 0 and {swaRoom} (the --trainann_epochs {request.Epochs} after --warmup_epochs {request.WarmupEpochs}).");
+        if (request.SwaLearningRate is { } swaLr && (request.SwaEpochs == 0 || !(swaLr > 0 && float.IsFinite((float)swaLr))))
+            throw new CliError(request.SwaEpochs == 0 ? $"--swa_lr {swaLr} needs --swa_epochs N (the averaged epochs it applies to)."
+                : $"--swa_lr {swaLr} must be a positive learning rate.");
         string? curvePath = s.Parse.GetValue(o.Curve);
         var (curveWidth, curveHeight) = AccuracyPlot.ParseSize(s.Get(o.PlotSize));
         TrainingRun.CheckData(request);
@@ -71,6 +78,7 @@ public static class Commands
         s.WriteLine($"Training {arch} (QCFS, L = {l}) on {dataset.Name} for {request.Epochs} epochs, batch {request.BatchSize}, " +
                     $"lr {request.LearningRate}" + (request.WarmupEpochs > 0 ? $" ({request.WarmupEpochs} warm-up epochs)" : "") +
                     (request.LabelSmoothing > 0 ? $", label smoothing {request.LabelSmoothing}" : "") +
+                    (request.SwaEpochs > 0 ? $", weight averaging over the last {request.SwaEpochs} epochs" + (request.SwaLearningRate is { } rate ? $" at lr {rate}" : "") : "") +
                     $", wd {request.WeightDecay}" + (s.Has(o.InitialThreshold) ? $", initial λ {request.InitialThreshold}" : "") + $", {AugmentationName(dataset.Name, request.Augmentation)} augmentation, seed {request.Seed}, {device}" +
                     (request.Resume ? ", resuming" : "") + (initFrom is null ? "" : $", starting from {initFrom}") +
                     (imported ? $" (imported network: ReLU thresholds = {request.Calibration.Percentile}th percentile over the first {request.Calibration.Images} training images, λ trainable)" : "") +
@@ -81,6 +89,9 @@ public static class Commands
             : () => TrainingCurvePlot.Write(curvePath, curveWidth, curveHeight, $"{arch} (QCFS, L = {l}) on {dataset.Name}", TrainingLog.Read(request.LogPath)));
         var outcome = TrainingRun.Run(request, progress, s.Cancel);
         progress.Finish();
+        if (curvePath is not null && s.WritesFiles && outcome.SwaAccuracy is { } averaged) // the average's star on the run's own curve
+            TrainingCurvePlot.Write(curvePath, curveWidth, curveHeight, $"{arch} (QCFS, L = {l}) on {dataset.Name}", TrainingLog.Read(request.LogPath),
+                averages: [(request.Epochs, averaged)]);
         s.Ranks?.Ranks.Barrier(); // rank 0's checkpoints are complete before any rank reads them
         if (request.Parallel is { CheckReplicas: true } checkedRun)
             s.WriteLine($"replicas: parameters bit for bit identical on all {ranks} ranks after each of {checkedRun.CheckedSteps} steps (checksum {checkedRun.LastChecksum:x16})");
@@ -89,7 +100,11 @@ public static class Commands
         else if (outcome.Cancelled)
             s.Err.WriteLine("Training interrupted before the first epoch finished; no checkpoint was written.");
         else
+        {
             s.WriteLine($"Done: {outcome.EpochsDone} epochs ({(outcome.EpochsRun < outcome.EpochsDone ? $"{outcome.EpochsRun} of them in this run, " : "")}{clock.Elapsed.TotalSeconds:F1} s); best test accuracy {Percent(outcome.BestAccuracy)} → {outcome.BestPath} (last: {outcome.LastPath})");
+            if (outcome.SwaAccuracy is { } swa)
+                s.WriteLine($"Weight average of epochs {request.Epochs - request.SwaEpochs + 1}–{request.Epochs} (BatchNorm statistics measured again on the training images): test accuracy {Percent(swa)} → {outcome.SwaPath}");
+        }
 
         var json = Context("train", dataset.Name, arch, l);
         json["trainann_epochs"] = request.Epochs;
@@ -312,13 +327,31 @@ public static class Commands
         string csv = Path.Combine(folder, TrainingLog.FileName), png = Path.Combine(folder, "training_curve.png");
         TrainingLog.Write(csv, rows);
         string phases = starts.Count == 0 ? "" : $" in {starts.Count + 1} phases (new phase at epoch {string.Join(", ", starts)})";
-        TrainingCurvePlot.Write(png, width, height, $"{rows.Count} epochs{phases}", rows, starts);
+        // A phase trained with --swa_epochs has its weight average beside its log: marked at the phase's last epoch.
+        var ends = starts.Select(start => start - 1).Append(rows.Count).ToList();
+        var averages = new List<(int Epoch, double Accuracy)>();
+        for (int i = 0; i < logs.Length; i++)
+            if (WeightAverageAccuracy(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(logs[i]))!, TrainingCheckpoint.SwaFile)) is { } accuracy)
+                averages.Add((ends[i], accuracy));
+        TrainingCurvePlot.Write(png, width, height, $"{rows.Count} epochs{phases}", rows, starts, averages);
         var last = rows[^1];
         var best = rows.MaxBy(r => r.TestAccuracy)!;
-        s.WriteLine($"{rows.Count} epochs{phases}; best test accuracy {Percent(best.TestAccuracy)} at epoch {best.Epoch}, last {Percent(last.TestAccuracy)}; " +
-                    $"{rows.Sum(r => r.Seconds) / 3600:F1} h of epochs");
+        s.WriteLine($"{rows.Count} epochs{phases}; best test accuracy {Percent(best.TestAccuracy)} at epoch {best.Epoch}, last {Percent(last.TestAccuracy)}" +
+                    string.Concat(averages.Select(a => $", weight average up to epoch {a.Epoch} {Percent(a.Accuracy)}")) +
+                    $"; {rows.Sum(r => r.Seconds) / 3600:F1} h of epochs");
         s.WriteLine($"written: {csv}, {png}");
         return 0;
+    }
+
+    /// <summary>The test accuracy recorded in a weight average written by the trainer; null when there is no such file.</summary>
+    private static double? WeightAverageAccuracy(string path)
+    {
+        if (!File.Exists(path)) return null;
+        var contents = SafeTensors.Load(path);
+        foreach (var t in contents.Tensors.Values) t.Dispose();
+        return contents.Metadata.TryGetValue(ModelMetadata.AccuracyKey, out var text)
+               && double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var accuracy)
+            ? accuracy : throw new CliError($"curve: {path} has no test accuracy in its metadata ('{ModelMetadata.AccuracyKey}'); not a weight average written by train --swa_epochs.");
     }
 
     // ---------------------------------------------------------------- report

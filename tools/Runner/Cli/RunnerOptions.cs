@@ -74,6 +74,10 @@ public sealed class RunnerOptions
     { Description = "Epochs of linear learning-rate warm-up (per batch) before the cosine schedule; 0 = the reference's schedule.", DefaultValueFactory = _ => 0 };
     public readonly Option<double> LabelSmoothing = new("--label_smoothing")
     { Description = "train: label smoothing ε of the training loss, in [0, 1): the target is (1 − ε)·onehot + ε/classes (0 = the reference's plain cross-entropy).", DefaultValueFactory = _ => 0.0 };
+    public readonly Option<int> SwaEpochs = new("--swa_epochs")
+    { Description = "train: stochastic weight averaging: average the weights at the ends of the last N epochs, measure BatchNorm's statistics again for the mean on the training images, evaluate it and write it to SAVEDIR/.../swa.safetensors (0 = none).", DefaultValueFactory = _ => 0 };
+    public readonly Option<double?> SwaLr = new("--swa_lr")
+    { Description = "train: a constant learning rate for the --swa_epochs averaged epochs (default: they follow the cosine)." };
     public readonly Option<string?> Curve = new("--curve")
     { Description = "Write the training curve (loss, training and test accuracy per epoch, from SAVEDIR/.../training_log.csv) as a PNG to FILE after every epoch." };
     public readonly Option<string?> Format = new("--format")
@@ -124,7 +128,7 @@ public sealed class RunnerOptions
     public IEnumerable<Option> Snn() => [SimLen, PresimLen, Iterations];
 
     public IEnumerable<Option> Training() =>
-        [TrainDir, SaveDir, TrainEpochs, TrainLimit, Lr, Wd, InitialThreshold, Augment, WarmupEpochs, LabelSmoothing, Curve, DirectTraining, SaveModel, Resume, InitFrom, SyncBn, CheckReplicas];
+        [TrainDir, SaveDir, TrainEpochs, TrainLimit, Lr, Wd, InitialThreshold, Augment, WarmupEpochs, LabelSmoothing, SwaEpochs, SwaLr, Curve, DirectTraining, SaveModel, Resume, InitFrom, SyncBn, CheckReplicas];
 
     public IEnumerable<Option> All() =>
         Common().Concat(Snn()).Concat(Training()).Concat([LoadModelName, Predictions, Plot, PlotSize]);

@@ -7,7 +7,10 @@ namespace SpikeEngine.Runner.Output;
 public static class TrainingCurvePlot
 {
     /// <param name="phaseStarts">First epochs of later training phases (warm restarts): drawn as dotted vertical lines.</param>
-    public static void Write(string path, int width, int height, string title, IReadOnlyList<TrainingLog.Row> rows, IReadOnlyList<int>? phaseStarts = null)
+    /// <param name="averages">Test accuracies (fractions) of weight averages (train --swa_epochs), each drawn as a star at the
+    /// last epoch it averages: the model such a phase hands on is that average, not its last epoch.</param>
+    public static void Write(string path, int width, int height, string title, IReadOnlyList<TrainingLog.Row> rows,
+        IReadOnlyList<int>? phaseStarts = null, IReadOnlyList<(int Epoch, double Accuracy)>? averages = null)
     {
         var plot = new ScottPlot.Plot();
         plot.Title(title);
@@ -23,6 +26,15 @@ public static class TrainingCurvePlot
         loss.LegendText = "training loss (right axis)";
         loss.LinePattern = ScottPlot.LinePattern.Dashed;
         loss.Axes.YAxis = plot.Axes.Right;
+        if (averages is { Count: > 0 })
+        {
+            var swa = plot.Add.Scatter(averages.Select(a => (double)a.Epoch).ToArray(), averages.Select(a => a.Accuracy * 100).ToArray());
+            swa.LegendText = "weight average (SWA), test";
+            swa.LineWidth = 0;
+            swa.MarkerShape = ScottPlot.MarkerShape.FilledDiamond;
+            swa.MarkerSize = 12;
+            swa.Color = ScottPlot.Colors.Red;
+        }
         foreach (int start in phaseStarts ?? [])
         {
             var line = plot.Add.VerticalLine(start - 0.5);
