@@ -41,9 +41,17 @@ public sealed record TrainerOptions
 /// <summary>One epoch's outcome.</summary>
 public sealed record EpochResult(int Epoch, float LearningRate, double TrainLoss, double TrainAccuracy, Accuracy Test, bool IsBest, TimeSpan Duration);
 
-/// <summary>A progress report: during an epoch (Completed is null) or at its end.</summary>
+/// <summary>
+/// A progress report: during an epoch (Completed is null) or at its end. After the last epoch, a run that averages
+/// weights reports its pass over the training images for the BatchNorm statistics with <see cref="Stage"/> set
+/// (Loss is NaN there: nothing is trained).
+/// </summary>
 public sealed record TrainingProgress(int Epoch, int Epochs, int Batch, int Batches, float Loss,
-    double ImagesPerSecond, TimeSpan Remaining, EpochResult? Completed = null);
+    double ImagesPerSecond, TimeSpan Remaining, EpochResult? Completed = null)
+{
+    /// <summary>What runs after the epochs (null while training).</summary>
+    public string? Stage { get; init; }
+}
 
 public sealed record TrainingResult(double BestAccuracy, int BestEpoch, IReadOnlyList<EpochResult> Epochs)
 {
@@ -184,7 +192,16 @@ public sealed class Trainer(TrainerOptions options, ModelMetadata info)
             // The mean's own BatchNorm statistics, measured on a fresh order of the training images (the loader's order
             // for the epoch after the last), so a rerun of a finished run writes the same file.
             average.CopyTo(model);
-            WeightAverage.RecomputeBatchNorm(model, train, Options.Device, Options.Epochs, parallel, cancel);
+            var passClock = Stopwatch.StartNew();
+            long passImages = 0;
+            WeightAverage.RecomputeBatchNorm(model, train, Options.Device, Options.Epochs, parallel, cancel, (done, all, images) =>
+            {
+                passImages += images;
+                if (progress is null || (done % Options.ReportEvery != 0 && done != all)) return;
+                double seconds = passClock.Elapsed.TotalSeconds;
+                progress.Report(new TrainingProgress(Options.Epochs, Options.Epochs, done, all, float.NaN, passImages / Math.Max(1e-9, seconds),
+                    TimeSpan.FromSeconds(seconds / done * (all - done))) { Stage = "weight average: BatchNorm statistics" });
+            });
             swa = Metrics.Evaluate(model, test, Options.Device, cancel, ranks: parallel?.Ranks);
             if (SwaPath is not null && writes) TrainingCheckpoint.SaveAverage(SwaPath, model, Info, Options.Epochs, Options.SwaEpochs, swa);
         }

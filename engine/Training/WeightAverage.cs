@@ -87,9 +87,10 @@ public sealed class WeightAverage
     /// running_var 1 to start, momentum 1/(k + 1) at batch k — PyTorch's torch.optim.swa_utils.update_bn. The order is
     /// the loader's for <paramref name="epoch"/>. With <paramref name="parallel"/> each rank passes over its shard and the
     /// statistics are averaged over the ranks. Restores the layers' momentum and the model's mode; returns the batches seen.
+    /// <paramref name="onBatch"/> (batches done, batches in the pass, images of the batch) follows the pass.
     /// </summary>
     public static int RecomputeBatchNorm(Module model, DataLoader loader, Device device, int epoch,
-        DataParallel? parallel = null, CancellationToken cancel = default)
+        DataParallel? parallel = null, CancellationToken cancel = default, Action<int, int, int>? onBatch = null)
     {
         var norms = model.NamedModules().Select(m => m.Module).OfType<BatchNorm2d>().ToList();
         if (norms.Count == 0) return 0;
@@ -113,6 +114,7 @@ public sealed class WeightAverage
                     foreach (var bn in norms) bn.Momentum = 1f / (batches + 1);
                     model.Forward(batch.Images).Dispose();
                     batches++;
+                    onBatch?.Invoke(batches, loader.BatchCount, batch.Size);
                 }
             }
             if (batches == 0) throw new InvalidOperationException("Recomputing the BatchNorm statistics needs at least one training batch.");

@@ -190,7 +190,8 @@ public class TrainerTests
         var (train, test) = Loaders();
         var atEpochEnd = new Dictionary<int, Dictionary<string, float[]>>();
         Module model = ModelZoo.Create("cnn", 2, 4);
-        var progress = new SyncProgress([], p =>
+        var reports = new List<TrainingProgress>();
+        var progress = new SyncProgress(reports, p =>
         {
             if (p.Completed is { } e) atEpochEnd[e.Epoch] = model.NamedParameters().ToDictionary(q => q.Name, q => q.Tensor.ToArray());
         });
@@ -199,6 +200,10 @@ public class TrainerTests
 
         Assert.That(result.Epochs.Select(e => e.LearningRate), Is.EqualTo(new[] { 0.05f, 0.01f, 0.01f }), "the averaged epochs run at the constant rate");
         Assert.That(result.Swa, Is.Not.Null);
+        var pass = reports.Where(r => r.Stage is not null).ToList();
+        Assert.That(pass.Select(r => r.Batch), Is.EqualTo(new[] { 20, 25 }), "the BatchNorm pass reports its progress (every 20 batches and the last)");
+        Assert.That(pass.Select(r => r.Batches), Is.All.EqualTo(25));
+        Assert.That(reports.IndexOf(pass[0]), Is.GreaterThan(reports.FindLastIndex(r => r.Completed is not null)), "after the last epoch");
         var swa = SafeTensors.Load(trainer.SwaPath!);
         Assert.That((swa.Metadata["swa_epochs"], swa.Metadata["epoch"]), Is.EqualTo(("2", "3")));
         Assert.That(double.Parse(swa.Metadata["accuracy"], System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo(result.Swa!.Top1));

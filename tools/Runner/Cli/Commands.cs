@@ -508,6 +508,10 @@ internal sealed class TrainProgressPrinter(TextWriter output, Action? afterEpoch
             output.WriteLine($"epoch {p.Epoch}/{p.Epochs}  lr {LearningRateText(done.LearningRate)}  loss {done.TrainLoss:F4}  train {done.TrainAccuracy * 100:F2} %  test {done.Test.Top1 * 100:F2} %{speed}  {done.Duration.TotalSeconds:F0} s  {ProgressLine.Duration(p.Remaining)} left".PadRight(79));
             afterEpoch?.Invoke();
         }
+        else if (p.Stage is not null)
+        {
+            _line.Show($"{p.Stage}  batch {p.Batch}/{p.Batches}  {p.ImagesPerSecond:F0} img/s  {ProgressLine.Duration(p.Remaining)} left");
+        }
         else
         {
             _line.Show($"epoch {p.Epoch}/{p.Epochs}  batch {p.Batch}/{p.Batches}  loss {p.Loss:F4}  {p.ImagesPerSecond:F0} img/s  {ProgressLine.Duration(p.Remaining)} left");
