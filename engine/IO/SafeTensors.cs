@@ -84,6 +84,32 @@ public static class SafeTensors
         }
     }
 
+    /// <summary>The "__metadata__" map alone, read from the header without loading the tensors.</summary>
+    public static Dictionary<string, string> ReadMetadata(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"safetensors file not found: {path}", path);
+        using var file = File.OpenRead(path);
+        Span<byte> length = stackalloc byte[8];
+        if (file.ReadAtLeast(length, 8, throwOnEndOfStream: false) < 8)
+            throw new InvalidDataException($"{path}: too short to be a safetensors file ({file.Length} bytes).");
+        ulong headerLen = BinaryPrimitives.ReadUInt64LittleEndian(length);
+        if (headerLen > (ulong)(file.Length - 8)) throw new InvalidDataException($"{path}: header length {headerLen} exceeds the file size {file.Length}; the file is truncated or not safetensors.");
+        var header = new byte[headerLen];
+        file.ReadExactly(header);
+        try
+        {
+            using var doc = JsonDocument.Parse(header);
+            var metadata = new Dictionary<string, string>();
+            if (doc.RootElement.TryGetProperty("__metadata__", out var meta))
+                foreach (var m in meta.EnumerateObject()) metadata[m.Name] = m.Value.GetString() ?? "";
+            return metadata;
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+            throw new InvalidDataException($"{path}: not a valid safetensors header ({e.Message}).", e);
+        }
+    }
+
     private static void Decode(ReadOnlySpan<byte> src, string dtype, Span<float> data)
     {
         switch (dtype)

@@ -53,6 +53,25 @@ public class SafeTensorsAndMetadataTests() : TempFolderTests("spike_st")
     }
 
     [Test]
+    public void MetadataAloneIsReadFromTheHeader()
+    {
+        string path = Path.Combine(Dir, "m.safetensors");
+        using var weights = Tensor.FromArray([1f, 2f, 3f], new Shape(3));
+        SafeTensors.Save(path, new Dictionary<string, Tensor> { ["w"] = weights }, new Dictionary<string, string> { ["accuracy"] = "0.8809", ["arch"] = "resnet20" });
+        Assert.That(SafeTensors.ReadMetadata(path), Is.EqualTo(SafeTensors.Load(path).Metadata));
+        SafeTensors.Save(path, new Dictionary<string, Tensor> { ["w"] = weights });
+        Assert.That(SafeTensors.ReadMetadata(path), Is.Empty, "no __metadata__: an empty map");
+
+        System.IO.File.WriteAllBytes(path, [1, 2, 3]);
+        Assert.That(() => SafeTensors.ReadMetadata(path), Throws.TypeOf<InvalidDataException>().With.Message.Contains("m.safetensors").And.Message.Contains("too short"));
+        System.IO.File.WriteAllBytes(path, [.. BitConverter.GetBytes(100UL), .. "{}"u8.ToArray()]);
+        Assert.That(() => SafeTensors.ReadMetadata(path), Throws.TypeOf<InvalidDataException>().With.Message.Contains("exceeds the file size"));
+        System.IO.File.WriteAllBytes(path, [.. BitConverter.GetBytes(3UL), .. "{x}"u8.ToArray()]);
+        Assert.That(() => SafeTensors.ReadMetadata(path), Throws.TypeOf<InvalidDataException>().With.Message.Contains("not a valid safetensors header"));
+        Assert.That(() => SafeTensors.ReadMetadata(Path.Combine(Dir, "none.safetensors")), Throws.TypeOf<FileNotFoundException>());
+    }
+
+    [Test]
     public void PythonReadsOurSafeTensorsLayout()
     {
         var st = Path.Combine(Dir, "model.safetensors");

@@ -347,9 +347,10 @@ public static class Commands
     private static double? WeightAverageAccuracy(string path)
     {
         if (!File.Exists(path)) return null;
-        var contents = SafeTensors.Load(path);
-        foreach (var t in contents.Tensors.Values) t.Dispose();
-        return contents.Metadata.TryGetValue(ModelMetadata.AccuracyKey, out var text)
+        Dictionary<string, string> metadata;
+        try { metadata = SafeTensors.ReadMetadata(path); }
+        catch (InvalidDataException e) { throw new CliError($"curve: {e.Message}"); }
+        return metadata.TryGetValue(ModelMetadata.AccuracyKey, out var text)
                && double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var accuracy)
             ? accuracy : throw new CliError($"curve: {path} has no test accuracy in its metadata ('{ModelMetadata.AccuracyKey}'); not a weight average written by train --swa_epochs.");
     }
