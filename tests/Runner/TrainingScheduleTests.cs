@@ -12,13 +12,29 @@ public class TrainingScheduleTests
         ["train", "--dataset", "CIFAR10", "--datadir", datadir, "--net_arch", "resnet20", "--L", "4", "--trainann_epochs", $"{epochs}",
          "--train_limit", "64", "--limit", "32", "--batchsize", "32", "--lr", lr, "--seed", "3"];
 
-    [Test]
-    public void AugmentationWarmUpAndTheCurveAreWhatTheOptionsSay()
+    /// <summary>
+    /// Runs <paramref name="body"/> with the CIFAR-10 folder of the test data and a temporary folder; Runner calls with
+    /// --threads change the engine's thread count, which is restored afterwards.
+    /// </summary>
+    private static void WithCifar(Action<string, TempFolder> body)
     {
         var cifar = Path.GetDirectoryName(TestEnvironment.RequireData("cifar-10-batches-bin", "data_batch_1.bin"))!;
         using var tmp = new TempFolder();
         int threads = SpikeEngine.Backend.Backends.Cpu.Threads;
         try
+        {
+            body(cifar, tmp);
+        }
+        finally
+        {
+            SpikeEngine.Backend.Backends.Cpu.Threads = threads;
+        }
+    }
+
+    [Test]
+    public void AugmentationWarmUpAndTheCurveAreWhatTheOptionsSay()
+    {
+        WithCifar((cifar, tmp) =>
         {
             var basic = CliRun.Of([.. Common(cifar), "--augment", "basic", "--warmup_epochs", "1", "--savedir", tmp["basic"],
                 "--curve", tmp["curve.png"], "--json", tmp["basic.json"]]);
@@ -63,20 +79,13 @@ public class TrainingScheduleTests
             var a = SafeTensors.Load(Path.Combine(tmp["basic"], "CIFAR10-resnet20-L4", "last.safetensors")).Tensors["conv1.0.weight"];
             var b = SafeTensors.Load(Path.Combine(tmp["none"], "CIFAR10-resnet20-L4", "last.safetensors")).Tensors["conv1.0.weight"];
             Assert.That(a.Span.ToArray(), Is.Not.EqualTo(b.Span.ToArray()), "--augment basic changes what the network sees");
-        }
-        finally
-        {
-            SpikeEngine.Backend.Backends.Cpu.Threads = threads;
-        }
+        });
     }
 
     [Test]
     public void AnInitialThresholdStartsEveryLambdaThereAndIsRecorded()
     {
-        var cifar = Path.GetDirectoryName(TestEnvironment.RequireData("cifar-10-batches-bin", "data_batch_1.bin"))!;
-        using var tmp = new TempFolder();
-        int threads = SpikeEngine.Backend.Backends.Cpu.Threads;
-        try
+        WithCifar((cifar, tmp) =>
         {
             // A rate so small that λ cannot leave its start by more than rounding.
             var run = CliRun.Of([.. Common(cifar, epochs: 1, lr: "1e-7"), "--initial_threshold", "2", "--savedir", tmp["run"]]);
@@ -96,11 +105,7 @@ public class TrainingScheduleTests
             CliRun.Of([.. Common(cifar, epochs: 1, lr: "1e-7"), "--savedir", tmp["plain"]]).AssertSuccess();
             Assert.That(SafeTensors.Load(Path.Combine(tmp["plain"], "CIFAR10-resnet20-L4", "last.safetensors")).Metadata,
                 Does.Not.ContainKey(ModelMetadata.InitialThresholdKey));
-        }
-        finally
-        {
-            SpikeEngine.Backend.Backends.Cpu.Threads = threads;
-        }
+        });
     }
 
     [Test]
@@ -109,10 +114,7 @@ public class TrainingScheduleTests
         // tools/reference/train_reference.py is the PyTorch check of the engine's training dynamics: it must read the
         // same files and follow the same per-epoch rates (warm-up, then the cosine over the remaining epochs).
         TestEnvironment.RequirePythonWithTorch();
-        var cifar = Path.GetDirectoryName(TestEnvironment.RequireData("cifar-10-batches-bin", "data_batch_1.bin"))!;
-        using var tmp = new TempFolder();
-        int threads = SpikeEngine.Backend.Backends.Cpu.Threads;
-        try
+        WithCifar((cifar, tmp) =>
         {
             CliRun.Of([.. Common(cifar, epochs: 4), "--warmup_epochs", "1", "--augment", "basic", "--savedir", tmp["engine"]]).AssertSuccess();
             var script = Path.Combine(TestEnvironment.RequireRepositoryRoot(), "tools", "reference", "train_reference.py");
@@ -126,11 +128,7 @@ public class TrainingScheduleTests
             Assert.That(torch.Select(f => double.Parse(f[1], CultureInfo.InvariantCulture)), Is.EqualTo(engine.Select(r => r.LearningRate)).Within(1e-6));
             Assert.That(torch.Select(f => double.Parse(f[2], CultureInfo.InvariantCulture)), Is.All.GreaterThan(0.5).And.LessThan(5),
                 "a cross-entropy over 10 classes near ln 10 on 64 images");
-        }
-        finally
-        {
-            SpikeEngine.Backend.Backends.Cpu.Threads = threads;
-        }
+        });
     }
 
     [Test]
@@ -159,10 +157,7 @@ public class TrainingScheduleTests
     [Test]
     public void WeightAveragingWritesTheAverageBesideTheCheckpointsAndReportsIt()
     {
-        var cifar = Path.GetDirectoryName(TestEnvironment.RequireData("cifar-10-batches-bin", "data_batch_1.bin"))!;
-        using var tmp = new TempFolder();
-        int threads = SpikeEngine.Backend.Backends.Cpu.Threads;
-        try
+        WithCifar((cifar, tmp) =>
         {
             var run = CliRun.Of([.. Common(cifar, epochs: 3), "--augment", "basic", "--swa_epochs", "2", "--swa_lr", "0.01",
                 "--savedir", tmp["run"], "--json", tmp["run.json"], "--curve", tmp["run.png"]]);
@@ -189,10 +184,6 @@ public class TrainingScheduleTests
             eval.AssertSuccess();
             using var evalDoc = JsonDocument.Parse(File.ReadAllText(tmp["eval.json"]));
             Assert.That(evalDoc.RootElement.GetProperty("ann_accuracy").GetDouble(), Is.EqualTo(doc.RootElement.GetProperty("swa_accuracy").GetDouble()).Within(1e-9));
-        }
-        finally
-        {
-            SpikeEngine.Backend.Backends.Cpu.Threads = threads;
-        }
+        });
     }
 }
