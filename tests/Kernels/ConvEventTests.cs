@@ -30,7 +30,7 @@ public class ConvEventTests
         [2, 6, 14, 19, 20, 5, 5, 2, 2],    // 5×5 stride 2, K over one vector
         [5, 3, 7, 7, 4, 3, 3, 1, 0],       // no padding
         [7, 8, 6, 6, 20, 3, 3, 2, 1],      // im2col path: dense samples 0, 3 and 6 in one GEMM chunk
-        [4, 80, 6, 6, 70, 3, 3, 1, 1],     // 3 channel blocks (running sums between them), 3 weight blocks, the last partial
+        [4, 300, 6, 6, 70, 3, 3, 1, 1],    // 3 channel blocks of 128 (running sums between them), 3 weight blocks, the last ones partial
         [5, 40, 2, 2, 48, 3, 3, 1, 1],     // 2×2 planes (VGG-16's last stage): rows narrower than a vector
     ];
 

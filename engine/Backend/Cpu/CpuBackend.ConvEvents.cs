@@ -17,7 +17,7 @@ namespace SpikeEngine.Backend.Cpu;
 //    weight offsets by a table lookup and one vector store: no branch per event. A position's entries are in channel
 //    order, cut into channel blocks.
 // 2. Gather. The weights are packed in blocks of 32 output channels ([block][tap][32], cache-line aligned; 16 when
-//    K ≤ 16) and a work item takes one block and a range of positions. It walks the channel blocks (64 channels' taps)
+//    K ≤ 16) and a work item takes one block and a range of positions. It walks the channel blocks (128 channels' taps)
 //    and, per position, adds the weight rows of its listed taps into registers (four independent chains), the running
 //    sums of the range kept in a scratch between channel blocks. The weights of a block are read from L1/L2 by every
 //    position of the range, not from memory per event: an earlier scatter form (each event adding its weights to
@@ -42,11 +42,14 @@ public sealed unsafe partial class CpuBackend
     private static int EventKBlock(int k) => k <= 16 ? 16 : 32;
 
     /// <summary>
-    /// Input channels per channel block: 64 for 32-channel weight blocks (their 3×3 taps take 72 KB, read from L2). Blocks of
-    /// 16 to 256 channels measured within 15 % of each other on VGG-16's layers; longer list segments (fewer loop exits
-    /// per position) weigh about as much as keeping a block's weights in L1.
+    /// Input channels per channel block: 128 for 32-channel weight blocks (their 3×3 taps take 144 KB, read from L2), 256
+    /// for 16-channel ones. Blocks of 16 to 256 channels measured within 15 % of each other on VGG-16's layers; longer
+    /// list segments (fewer loop exits per position) outweigh keeping a block's weights in L1: on the 2-core EPYC, 128
+    /// instead of 64 made VGG-16's 128-channel 16×16 layer ~8 % faster by events (`bench -- sparsepaths vgg16 0.15 15`,
+    /// three alternations, 3 Dec 2026) and the whole COS VGG-16 case of `bench -- compare` ~5 % (two alternations).
+    /// Layers of at most 64 channels (ResNet-20) have one block either way.
     /// </summary>
-    private static int EventCBlock(int kb) => 2048 / kb;
+    private static int EventCBlock(int kb) => 4096 / kb;
 
     /// <summary>
     /// The largest non-zero count at which one sample is cheaper by events, from a cost model fitted with
