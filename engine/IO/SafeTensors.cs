@@ -23,7 +23,7 @@ public static class SafeTensors
     public static void Write(Stream stream, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var header = new Dictionary<string, object>();
-        if (metadata is { Count: > 0 }) header["__metadata__"] = metadata;
+        if (metadata is { Count: > 0 }) header[MetadataKey] = metadata;
         long offset = 0;
         var order = tensors.Keys.OrderBy(k => k, StringComparer.Ordinal).ToArray();
         foreach (var key in order)
@@ -89,25 +89,37 @@ public static class SafeTensors
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"safetensors file not found: {path}", path);
         using var file = File.OpenRead(path);
-        Span<byte> length = stackalloc byte[8];
-        if (file.ReadAtLeast(length, 8, throwOnEndOfStream: false) < 8)
-            throw new InvalidDataException($"{path}: too short to be a safetensors file ({file.Length} bytes).");
-        ulong headerLen = BinaryPrimitives.ReadUInt64LittleEndian(length);
-        if (headerLen > (ulong)(file.Length - 8)) throw new InvalidDataException($"{path}: header length {headerLen} exceeds the file size {file.Length}; the file is truncated or not safetensors.");
-        var header = new byte[headerLen];
+        Span<byte> prefix = stackalloc byte[8];
+        int read = file.ReadAtLeast(prefix, 8, throwOnEndOfStream: false);
+        var header = new byte[HeaderLength(prefix[..read], file.Length, path)];
         file.ReadExactly(header);
         try
         {
             using var doc = JsonDocument.Parse(header);
-            var metadata = new Dictionary<string, string>();
-            if (doc.RootElement.TryGetProperty("__metadata__", out var meta))
-                foreach (var m in meta.EnumerateObject()) metadata[m.Name] = m.Value.GetString() ?? "";
-            return metadata;
+            return doc.RootElement.TryGetProperty(MetadataKey, out var meta) ? MetadataOf(meta) : [];
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
             throw new InvalidDataException($"{path}: not a valid safetensors header ({e.Message}).", e);
         }
+    }
+
+    private const string MetadataKey = "__metadata__";
+
+    /// <summary>The header's length from the file's first 8 bytes, checked against the file's size.</summary>
+    private static int HeaderLength(ReadOnlySpan<byte> prefix, long fileLength, string path)
+    {
+        if (prefix.Length < 8) throw new InvalidDataException($"{path}: too short to be a safetensors file ({fileLength} bytes).");
+        ulong headerLen = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+        if (headerLen > (ulong)(fileLength - 8)) throw new InvalidDataException($"{path}: header length {headerLen} exceeds the file size {fileLength}; the file is truncated or not safetensors.");
+        return (int)headerLen;
+    }
+
+    private static Dictionary<string, string> MetadataOf(JsonElement metadata)
+    {
+        var map = new Dictionary<string, string>();
+        foreach (var m in metadata.EnumerateObject()) map[m.Name] = m.Value.GetString() ?? "";
+        return map;
     }
 
     private static void Decode(ReadOnlySpan<byte> src, string dtype, Span<float> data)
@@ -128,19 +140,17 @@ public static class SafeTensors
 
     private static Contents Parse(byte[] bytes, string path)
     {
-        if (bytes.Length < 8) throw new InvalidDataException($"{path}: too short to be a safetensors file ({bytes.Length} bytes).");
-        ulong headerLen = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
-        if (headerLen > (ulong)(bytes.Length - 8)) throw new InvalidDataException($"{path}: header length {headerLen} exceeds the file size {bytes.Length}; the file is truncated or not safetensors.");
-        int dataStart = 8 + (int)headerLen;
-        using var doc = JsonDocument.Parse(bytes.AsMemory(8, (int)headerLen));
+        int headerLen = HeaderLength(bytes.AsSpan(0, Math.Min(8, bytes.Length)), bytes.Length, path);
+        int dataStart = 8 + headerLen;
+        using var doc = JsonDocument.Parse(bytes.AsMemory(8, headerLen));
         var tensors = new Dictionary<string, Tensor>();
         var metadata = new Dictionary<string, string>();
         var dtypes = new Dictionary<string, string>();
         foreach (var prop in doc.RootElement.EnumerateObject())
         {
-            if (prop.Name == "__metadata__")
+            if (prop.Name == MetadataKey)
             {
-                foreach (var m in prop.Value.EnumerateObject()) metadata[m.Name] = m.Value.GetString() ?? "";
+                metadata = MetadataOf(prop.Value);
                 continue;
             }
             var dtype = prop.Value.GetProperty("dtype").GetString();

@@ -85,13 +85,14 @@ public static class Commands
                     (ranks > 1 ? $"; {ranks} ranks ({s.Ranks!.Launch.Launcher}), {request.BatchSize / Math.Max(1, ranks)} images per rank and step" +
                                  (request.Parallel?.Device is not null ? ", gradients over NCCL" : ", gradients over MPI") : ""));
         var clock = Stopwatch.StartNew();
-        var progress = new TrainProgressPrinter(s.Out, curvePath is null || !s.WritesFiles ? null
-            : () => TrainingCurvePlot.Write(curvePath, curveWidth, curveHeight, $"{arch} (QCFS, L = {l}) on {dataset.Name}", TrainingLog.Read(request.LogPath)));
+        bool drawsCurve = curvePath is not null && s.WritesFiles;
+        void DrawCurve(IReadOnlyList<(int, double)>? averages = null) =>
+            TrainingCurvePlot.Write(curvePath!, curveWidth, curveHeight, $"{arch} (QCFS, L = {l}) on {dataset.Name}", TrainingLog.Read(request.LogPath),
+                averages: averages);
+        var progress = new TrainProgressPrinter(s.Out, drawsCurve ? () => DrawCurve() : null);
         var outcome = TrainingRun.Run(request, progress, s.Cancel);
         progress.Finish();
-        if (curvePath is not null && s.WritesFiles && outcome.SwaAccuracy is { } averaged) // the average's star on the run's own curve
-            TrainingCurvePlot.Write(curvePath, curveWidth, curveHeight, $"{arch} (QCFS, L = {l}) on {dataset.Name}", TrainingLog.Read(request.LogPath),
-                averages: [(request.Epochs, averaged)]);
+        if (drawsCurve && outcome.SwaAccuracy is { } averaged) DrawCurve([(request.Epochs, averaged)]); // the average on the run's own curve
         s.Ranks?.Ranks.Barrier(); // rank 0's checkpoints are complete before any rank reads them
         if (request.Parallel is { CheckReplicas: true } checkedRun)
             s.WriteLine($"replicas: parameters bit for bit identical on all {ranks} ranks after each of {checkedRun.CheckedSteps} steps (checksum {checkedRun.LastChecksum:x16})");
