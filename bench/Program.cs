@@ -6,7 +6,7 @@ using SpikeEngine.Bench.Compare;
 //       or: dotnet run -c Release --project bench -- convpaths            (direct vs im2col convolution per layer)
 //       or: dotnet run -c Release --project bench -- sparsepaths [LAYER [RATE [REPEATS [pooled]]]] (dense vs event-driven convolution per firing rate; LAYER: part of a layer's name or "all", RATE "all" for a sweep; pooled: four input values, the scatter form)
 //       or: dotnet run -c Release --project bench -- steploop resnet20 10 [off|separate] (training steps in a loop, for a profiler; off: no event-driven convolution, separate: BN and QCFS unfused)
-//       or: dotnet run -c Release --project bench -- gemmloop 1 1024 20      (GEMM rate per wall and per CPU second)
+//       or: dotnet run -c Release --project bench -- gemmloop 1 1024 20 [nn|nt|tn|tt]  (GEMM rate per wall and per CPU second; size or MxNxK, which operands transposed)
 //       or: dotnet run -c Release --project bench -- cosloop resnet20 DIR 10 (COS inference in a loop on a compare_peer.py export)
 if (args.Length > 0 && args[0] == "compare") return CompareCommand.Run(args);
 if (args.Length > 0 && args[0] == "convpaths")
@@ -26,7 +26,7 @@ if (args.Length > 0 && args[0] == "cosloop" && args.Length > 2)
 }
 if (args.Length > 0 && args[0] == "gemmloop")
 {
-    GemmLoop.Run(args.Length > 1 ? int.Parse(args[1]) : 1, args.Length > 2 ? int.Parse(args[2]) : 1024, args.Length > 3 ? int.Parse(args[3]) : 20);
+    GemmLoop.Run(args.Length > 1 ? int.Parse(args[1]) : 1, args.Length > 2 ? args[2] : "1024", args.Length > 3 ? int.Parse(args[3]) : 20, args.Length > 4 ? args[4] : "nn");
     return 0;
 }
 if (args.Length > 0 && args[0] == "sparsepaths")

@@ -98,8 +98,31 @@ public class GemmTests
     public void MatchesNaiveLoopAcrossBlockingBoundaries(int m, int n, int k, bool transA, bool transB, int threads)
         => CheckGemm(m, n, k, transA, transB, alpha: 0.75f, beta: -0.5f, pad: 1, threads, seed: m * 7 + n * 3 + k);
 
+    /// <summary>
+    /// A packed once beforehand (as a convolution packs its weights for all its chunks): the naive loop's values, and
+    /// bit for bit the product that packs A itself (the same panels, the same micro-kernel), on one thread and split
+    /// along M or N on two.
+    /// </summary>
+    [TestCaseSource(nameof(BlockingBoundaries))]
+    public void PrepackedAMatchesNaiveLoopAndPackingInside(int m, int n, int k, bool transA, bool transB, int threads)
+    {
+        CheckGemm(m, n, k, transA, transB, alpha: 0.75f, beta: -0.5f, pad: 1, threads, seed: m * 7 + n * 3 + k, prepackA: true);
+        var rng = new Random(m + n + k);
+        var a = Uniform(rng, m * k);
+        var b = Uniform(rng, k * n);
+        var inside = new float[m * n];
+        var cpu = Cpu(threads);
+        int lda = transA ? m : k, ldb = transB ? k : n;
+        cpu.GemmArrays(transA, transB, m, n, k, 1.25f, a, 0, lda, b, 0, ldb, 0f, inside, 0, n, threads);
+        var prepacked = new float[m * n];
+        using (var packed = cpu.PackGemmA(transA, m, k, 1.25f, a, 0, lda))
+            cpu.GemmArrays(packed, transB, n, b, 0, ldb, 0f, prepacked, 0, n, threads);
+        Assert.That(prepacked, Is.EqualTo(inside), $"gemm {m}x{n}x{k} tA={transA} tB={transB}: prepacked A differs from packing inside");
+    }
+
     /// <summary>Runs one GEMM whose operands sit inside larger buffers (offset, ld = cols + pad) and compares with the naive loop.</summary>
-    private static void CheckGemm(int m, int n, int k, bool transA, bool transB, float alpha, float beta, int pad, int threads, int seed, float? fillC = null)
+    private static void CheckGemm(int m, int n, int k, bool transA, bool transB, float alpha, float beta, int pad, int threads, int seed, float? fillC = null,
+        bool prepackA = false)
     {
         var rng = new Random(seed);
         int aRows = transA ? k : m, aCols = transA ? m : k, bRows = transB ? n : k, bCols = transB ? k : n;
@@ -112,8 +135,18 @@ public class GemmTests
         var expected = D(c);
         ReferenceOps.Gemm(transA, transB, m, n, k, alpha, D(a), aOff, lda, D(b), bOff, ldb, beta, expected, cOff, ldc);
         using var ta = T(a, a.Length); using var tb = T(b, b.Length); using var tc = T(c, c.Length);
+        string what = $"gemm {m}x{n}x{k} tA={transA} tB={transB} α={alpha} β={beta} pad={pad}";
+        if (prepackA)
+        {
+            var cpu = Cpu(threads);
+            var result = (float[])c.Clone();
+            using (var packed = cpu.PackGemmA(transA, m, k, alpha, a, aOff, lda))
+                cpu.GemmArrays(packed, transB, n, b, bOff, ldb, beta, result, cOff, ldc, threads);
+            AssertClose(result, expected, 1e-4, 2e-5 * Math.Sqrt(k) * Math.Max(1, Math.Abs(alpha)), what + " (A prepacked)");
+            return;
+        }
         Cpu(threads).Gemm(transA, transB, m, n, k, alpha, ta, aOff, lda, tb, bOff, ldb, beta, tc, cOff, ldc);
         // Entries of C outside the m×n window (padding, offset) must be untouched: expected keeps them as they were.
-        AssertClose(tc.Span, expected, 1e-4, 2e-5 * Math.Sqrt(k) * Math.Max(1, Math.Abs(alpha)), $"gemm {m}x{n}x{k} tA={transA} tB={transB} α={alpha} β={beta} pad={pad}");
+        AssertClose(tc.Span, expected, 1e-4, 2e-5 * Math.Sqrt(k) * Math.Max(1, Math.Abs(alpha)), what);
     }
 }

@@ -44,18 +44,39 @@ public sealed partial class CpuBackend
         if (UseDirectConv(g)) { Conv2dForwardDirect(xd, wd, bd, yd, g); return; }
         var (per, chunks, gemmThreads) = ConvPlan(g);
         var samples = Enumerable.Range(0, g.N).ToArray();   // chunk i is samples[i·per ..], one array per call
+        using var packedW = PackConvWeights(wd, g, chunks, gemmThreads, transposed: false);
         ForConvChunks(chunks, gemmThreads, chunk =>
         {
             int n0 = chunk * per;
-            Im2ColForwardChunk(xd, wd, bd, yd, g, samples.AsSpan(n0, Math.Min(per, g.N - n0)), gemmThreads);
+            Im2ColForwardChunk(xd, wd, bd, yd, g, samples.AsSpan(n0, Math.Min(per, g.N - n0)), gemmThreads, packedW);
         });
+    }
+
+    /// <summary>
+    /// W[K, C·R·S] (or Wᵀ for backward data) packed once for all the chunks' GEMMs, when they are several or split
+    /// among threads (each would pack all of it again); null when one single-threaded GEMM packs it anyway.
+    /// </summary>
+    private PackedGemmA? PackConvWeights(float[] wd, Conv2dGeometry g, int chunks, int gemmThreads, bool transposed)
+    {
+        if (chunks <= 1 && gemmThreads <= 1) return null;
+        int crs = g.C * g.R * g.S;
+        return transposed ? PackGemmA(true, crs, g.K, 1f, wd, 0, crs) : PackGemmA(false, g.K, crs, 1f, wd, 0, crs);
+    }
+
+    /// <summary>Y = W·B by the packed weights when there are some, else by W itself.</summary>
+    private void ConvWeightGemm(PackedGemmA? packedW, bool transposed, int m, int n, int k, float[] wd, int crs,
+        float[] b, int bOffset, float[] c, int cOffset, int gemmThreads)
+    {
+        if (packedW is not null) GemmArrays(packedW, false, n, b, bOffset, n, 0f, c, cOffset, n, gemmThreads);
+        else GemmArrays(transposed, false, m, n, k, 1f, wd, 0, crs, b, bOffset, n, 0f, c, cOffset, n, gemmThreads);
     }
 
     /// <summary>
     /// The forward convolution of the given samples by im2col + one GEMM: their column matrices side by side
     /// (col[C·R·S, samples·OHW]), so that small feature maps still give the GEMM wide matrices.
     /// </summary>
-    private void Im2ColForwardChunk(float[] xd, float[] wd, float[]? bd, float[] yd, Conv2dGeometry g, ReadOnlySpan<int> samples, int gemmThreads)
+    private void Im2ColForwardChunk(float[] xd, float[] wd, float[]? bd, float[] yd, Conv2dGeometry g, ReadOnlySpan<int> samples, int gemmThreads,
+        PackedGemmA? packedW = null)
     {
         int crs = g.C * g.R * g.S, ohw = g.OutH * g.OutW, inSize = g.C * g.H * g.W, outSize = g.K * ohw;
         int count = samples.Length, cols = count * ohw;
@@ -69,7 +90,7 @@ public sealed partial class CpuBackend
                 float[] src; int srcOffset;
                 if (IsPointwise(g)) { src = xd; srcOffset = n * inSize; }
                 else { col = ArrayPool<float>.Shared.Rent(crs * ohw); Im2Col(xd, n * inSize, g, col, 0, ohw); src = col; srcOffset = 0; }
-                GemmArrays(false, false, g.K, ohw, crs, 1f, wd, 0, crs, src, srcOffset, ohw, 0f, yd, n * outSize, ohw, gemmThreads);
+                ConvWeightGemm(packedW, false, g.K, ohw, crs, wd, crs, src, srcOffset, yd, n * outSize, gemmThreads);
             }
             finally { if (col is not null) ArrayPool<float>.Shared.Return(col); }
             if (bd is not null) AddChannelBias(yd, n * outSize, g.K, ohw, bd);
@@ -79,7 +100,7 @@ public sealed partial class CpuBackend
         try
         {
             for (int s = 0; s < count; s++) Im2Col(xd, samples[s] * inSize, g, colChunk, s * ohw, cols);
-            GemmArrays(false, false, g.K, cols, crs, 1f, wd, 0, crs, colChunk, 0, cols, 0f, outChunk, 0, cols, gemmThreads);
+            ConvWeightGemm(packedW, false, g.K, cols, crs, wd, crs, colChunk, 0, outChunk, 0, gemmThreads);
             // [K, samples·OHW] → [samples, K, OHW]
             for (int s = 0; s < count; s++)
             {
@@ -98,13 +119,14 @@ public sealed partial class CpuBackend
         if (UseDirectConv(g)) { Conv2dBackwardDataDirect(gy, wd, gx, g); return; }
         int crs = g.C * g.R * g.S, ohw = g.OutH * g.OutW, inSize = g.C * g.H * g.W, outSize = g.K * ohw;
         var (per, chunks, gemmThreads) = ConvPlan(g);
+        using var packedW = PackConvWeights(wd, g, chunks, gemmThreads, transposed: true);
         ForConvChunks(chunks, gemmThreads, chunk =>
         {
             int n0 = chunk * per, count = Math.Min(per, g.N - n0), cols = count * ohw;
             if (count == 1 && IsPointwise(g))
             {
                 // dx[n][C, HW] = Wᵀ[C, K] · dy[n][K, HW]
-                GemmArrays(true, false, crs, ohw, g.K, 1f, wd, 0, crs, gy, n0 * outSize, ohw, 0f, gx, n0 * inSize, ohw, gemmThreads);
+                ConvWeightGemm(packedW, true, crs, ohw, g.K, wd, crs, gy, n0 * outSize, gx, n0 * inSize, gemmThreads);
                 return;
             }
             float[] dcol = ArrayPool<float>.Shared.Rent(crs * cols);
@@ -113,7 +135,7 @@ public sealed partial class CpuBackend
             {
                 float[] src = gy; int srcOffset = n0 * outSize;
                 if (dyChunk is not null) { GatherChunk(gy, n0, count, g.K, ohw, dyChunk); src = dyChunk; srcOffset = 0; }
-                GemmArrays(true, false, crs, cols, g.K, 1f, wd, 0, crs, src, srcOffset, cols, 0f, dcol, 0, cols, gemmThreads);
+                ConvWeightGemm(packedW, true, crs, cols, g.K, wd, crs, src, srcOffset, dcol, 0, gemmThreads);
                 for (int s = 0; s < count; s++)
                 {
                     gx.AsSpan((n0 + s) * inSize, inSize).Clear();

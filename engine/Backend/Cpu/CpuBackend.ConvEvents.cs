@@ -132,6 +132,7 @@ public sealed unsafe partial class CpuBackend
         // The dense samples on the im2col path go in chunks (as in Conv2dForward): one GEMM per sample would have as
         // few columns as the feature map has positions (4 or 16 in VGG-16's deep layers), too few for the GEMM's tiles.
         int[][] denseItems = direct ? dense.Select(n => new[] { n }).ToArray() : dense.Chunk(ConvPlan(g).PerChunk).ToArray();
+        using var packedW = direct ? null : PackConvWeights(wd, g, denseItems.Length, 1, transposed: false);
         // Sparse work: weight blocks × position ranges (a range's running sums fit a 256 KB scratch), enough to keep every thread busy.
         int rows = lists.Rows, maxRange = EventScratchFloats / kb;
         int ranges = rows == 0 ? 0 : Math.Max((rows + maxRange - 1) / maxRange, Math.Min(rows, (2 * Threads + kBlocks - 1) / kBlocks));
@@ -156,7 +157,7 @@ public sealed unsafe partial class CpuBackend
                 }
                 item -= scatterItems;
                 if (direct) DirectForwardSample(xd, densePacked!, kp, offsets!, map!, bd, yd, g, denseItems[item][0], 0, kp / DirectKb);
-                else Im2ColForwardChunk(xd, wd, bd, yd, g, denseItems[item], 1);
+                else Im2ColForwardChunk(xd, wd, bd, yd, g, denseItems[item], 1, packedW);
             });
         }
         finally

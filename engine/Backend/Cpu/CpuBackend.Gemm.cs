@@ -41,6 +41,20 @@ public sealed partial class CpuBackend
     internal void GemmArrays(bool transA, bool transB, int m, int n, int k, float alpha,
         float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
         float beta, float[] c, int cOffset, int ldc, int threads)
+        => GemmArrays(transA, transB, m, n, k, alpha, a, aOffset, lda, null, b, bOffset, ldb, beta, c, cOffset, ldc, threads);
+
+    /// <summary>
+    /// C = op(A)·op(B) + beta·C with A already packed by <see cref="PackGemmA"/> (its transposition and alpha included):
+    /// for several products with the same A, such as a convolution's weights over its chunks of samples, which would
+    /// otherwise pack A again in every product (and in every thread of a product split along N).
+    /// </summary>
+    internal void GemmArrays(PackedGemmA a, bool transB, int n, float[] b, int bOffset, int ldb,
+        float beta, float[] c, int cOffset, int ldc, int threads)
+        => GemmArrays(a.TransA, transB, a.M, n, a.K, a.Alpha, a.Source, a.SourceOffset, a.Lda, a.Panels, b, bOffset, ldb, beta, c, cOffset, ldc, threads);
+
+    private void GemmArrays(bool transA, bool transB, int m, int n, int k, float alpha,
+        float[] a, int aOffset, int lda, float[]? packedA, float[] b, int bOffset, int ldb,
+        float beta, float[] c, int cOffset, int ldc, int threads)
     {
         if (m <= 0 || n <= 0) return;
         long work = (long)m * n * k;
@@ -59,9 +73,10 @@ public sealed partial class CpuBackend
         bool splitN = n >= m;
         int unit = splitN ? Nr : Mr, extent = splitN ? n : m;
         parts = Math.Min(parts, (extent + unit - 1) / unit);
+        int mPad = (m + Mr - 1) / Mr * Mr;   // rows of a packed A's k-slices
         if (parts <= 1)
         {
-            GemmBlocked(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
+            GemmBlocked(transA, transB, m, n, k, alpha, a, aOffset, lda, packedA, 0, mPad, b, bOffset, ldb, beta, c, cOffset, ldc);
             return;
         }
         int tiles = (extent + unit - 1) / unit;
@@ -70,12 +85,53 @@ public sealed partial class CpuBackend
             int s = (int)((long)tiles * p / parts) * unit, e = Math.Min(extent, (int)((long)tiles * (p + 1) / parts) * unit);
             if (e <= s) return;
             if (splitN)
-                GemmBlocked(transA, transB, m, e - s, k, alpha, a, aOffset, lda,
+                GemmBlocked(transA, transB, m, e - s, k, alpha, a, aOffset, lda, packedA, 0, mPad,
                     b, bOffset + (transB ? s * ldb : s), ldb, beta, c, cOffset + s, ldc);
             else
-                GemmBlocked(transA, transB, e - s, n, k, alpha, a, aOffset + (transA ? s : s * lda), lda,
+                GemmBlocked(transA, transB, e - s, n, k, alpha, a, aOffset + (transA ? s : s * lda), lda, packedA, s, mPad,
                     b, bOffset, ldb, beta, c, cOffset + s * ldc, ldc);
         });
+    }
+
+    /// <summary>
+    /// alpha·op(A) (m×k) packed as the GEMM packs it, once for several products: k-slices of Kc columns, each
+    /// ⌈m/Mr⌉·Mr rows of Mr-tall panels (zero-padded), slice p0 at p0·⌈m/Mr⌉·Mr. Return it with Dispose.
+    /// </summary>
+    internal unsafe PackedGemmA PackGemmA(bool transA, int m, int k, float alpha, float[] a, int aOffset, int lda)
+    {
+        int mPad = (m + Mr - 1) / Mr * Mr, slices = (k + Kc - 1) / Kc;
+        var panels = GemmKernelWidth == 0 ? null : ArrayPool<float>.Shared.Rent(Math.Max(1, mPad * k));
+        if (panels is not null)
+        {
+            // slices × row blocks of Mc, so both threads pack even when the slices are few
+            int rowBlocks = (m + Mc - 1) / Mc;
+            ForEach(slices * rowBlocks, item =>
+            {
+                int p0 = item / rowBlocks * Kc, i0 = item % rowBlocks * Mc, kc = Math.Min(Kc, k - p0);
+                fixed (float* pd = panels)
+                    PackA(transA, a, aOffset, lda, i0, Math.Min(Mc, m - i0), p0, kc, alpha, Mr, pd + (long)p0 * mPad + (long)i0 * kc);
+            });
+        }
+        return new PackedGemmA(transA, m, k, alpha, a, aOffset, lda, panels);
+    }
+
+    /// <summary>A GEMM operand packed by <see cref="PackGemmA"/> (the source kept for the products too small to use the panels).</summary>
+    internal sealed class PackedGemmA(bool transA, int m, int k, float alpha, float[] source, int sourceOffset, int lda, float[]? panels) : IDisposable
+    {
+        public bool TransA { get; } = transA;
+        public int M { get; } = m;
+        public int K { get; } = k;
+        public float Alpha { get; } = alpha;
+        public float[] Source { get; } = source;
+        public int SourceOffset { get; } = sourceOffset;
+        public int Lda { get; } = lda;
+        public float[]? Panels { get; private set; } = panels;
+
+        public void Dispose()
+        {
+            if (Panels is not null) ArrayPool<float>.Shared.Return(Panels);
+            Panels = null;
+        }
     }
 
     private static void ScaleRow(Span<float> row, float beta)
@@ -84,16 +140,20 @@ public sealed partial class CpuBackend
         else if (beta != 1f) for (int j = 0; j < row.Length; j++) row[j] *= beta;
     }
 
-    /// <summary>One thread's blocked GEMM over the whole (sub)problem.</summary>
+    /// <summary>
+    /// One thread's blocked GEMM over the whole (sub)problem. With <paramref name="packedA"/> (see <see cref="PackGemmA"/>),
+    /// A's panels are read from there (row <paramref name="packedRow"/> of k-slices <paramref name="packedRows"/> tall)
+    /// instead of being packed.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot from the first call: no tier-0 pass
     private static unsafe void GemmBlocked(bool transA, bool transB, int m, int n, int k, float alpha,
-        float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
+        float[] a, int aOffset, int lda, float[]? packedA, int packedRow, int packedRows, float[] b, int bOffset, int ldb,
         float beta, float[] c, int cOffset, int ldc)
     {
         int mr = Mr, nr = Nr;
         var packA = _packA ??= GC.AllocateUninitializedArray<float>(Mc * Kc, pinned: true);
         var packB = _packB ??= GC.AllocateUninitializedArray<float>(Kc * Nc, pinned: true);
-        fixed (float* pa = packA, pb = packB, pc = c)
+        fixed (float* pa0 = packA, pb = packB, pc = c, pre = packedA)
         {
             for (int jc = 0; jc < n; jc += Nc)
             {
@@ -106,7 +166,9 @@ public sealed partial class CpuBackend
                     for (int ic = 0; ic < m; ic += Mc)
                     {
                         int mc = Math.Min(Mc, m - ic);
-                        PackA(transA, a, aOffset, lda, ic, mc, pc0, kc, alpha, mr, packA);
+                        float* pa = pa0;
+                        if (pre != null) pa = pre + (long)pc0 * packedRows + (long)(packedRow + ic) * kc;
+                        else PackA(transA, a, aOffset, lda, ic, mc, pc0, kc, alpha, mr, pa0);
                         for (int jr = 0; jr < nc; jr += nr)
                         {
                             int nPart = Math.Min(nr, nc - jr);
@@ -153,9 +215,9 @@ public sealed partial class CpuBackend
 
     /// <summary>Ã: rows [i0, i0+mc) × cols [p0, p0+kc) of alpha·op(A), as MR-tall panels stored column by column (zero-padded).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot from the first call: no tier-0 pass
-    private static unsafe void PackA(bool transA, float[] a, int aOffset, int lda, int i0, int mc, int p0, int kc, float alpha, int mr, float[] dst)
+    private static unsafe void PackA(bool transA, float[] a, int aOffset, int lda, int i0, int mc, int p0, int kc, float alpha, int mr, float* pd)
     {
-        fixed (float* pa = a, pd = dst)
+        fixed (float* pa = a)
         {
             for (int ir = 0; ir < mc; ir += mr)
             {
@@ -189,47 +251,49 @@ public sealed partial class CpuBackend
 
     /// <summary>
     /// Eight rows of A (kc long, lda apart) into an 8-tall panel stored column by column, times alpha: 8×8 blocks
-    /// transposed in registers (unpack, shuffle, 128-bit permute), so the panel is written in order instead of
-    /// one float every 32 bytes.
+    /// transposed in registers, so the panel is written in order instead of one float every 32 bytes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot from the first call: no tier-0 pass
     private static unsafe void PackRows8(float* src, int lda, int kc, float alpha, float* panel)
     {
-        float* r0 = src, r1 = src + lda, r2 = src + 2L * lda, r3 = src + 3L * lda;
-        float* r4 = src + 4L * lda, r5 = src + 5L * lda, r6 = src + 6L * lda, r7 = src + 7L * lda;
         var va = Vector256.Create(alpha);
         int p = 0;
-        for (; p + 8 <= kc; p += 8)
-        {
-            var t0 = Avx.UnpackLow(Avx.LoadVector256(r0 + p), Avx.LoadVector256(r1 + p));
-            var t1 = Avx.UnpackHigh(Avx.LoadVector256(r0 + p), Avx.LoadVector256(r1 + p));
-            var t2 = Avx.UnpackLow(Avx.LoadVector256(r2 + p), Avx.LoadVector256(r3 + p));
-            var t3 = Avx.UnpackHigh(Avx.LoadVector256(r2 + p), Avx.LoadVector256(r3 + p));
-            var t4 = Avx.UnpackLow(Avx.LoadVector256(r4 + p), Avx.LoadVector256(r5 + p));
-            var t5 = Avx.UnpackHigh(Avx.LoadVector256(r4 + p), Avx.LoadVector256(r5 + p));
-            var t6 = Avx.UnpackLow(Avx.LoadVector256(r6 + p), Avx.LoadVector256(r7 + p));
-            var t7 = Avx.UnpackHigh(Avx.LoadVector256(r6 + p), Avx.LoadVector256(r7 + p));
-            // (0x44 = lanes 0,1 of each; 0xEE = lanes 2,3 of each): rows 0–3 / 4–7 of columns 4j..4j+1 per 128-bit half
-            var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
-            var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
-            var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
-            var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
-            float* d = panel + p * 8;
-            Avx.Store(d, Avx.Multiply(va, Avx.Permute2x128(u0, u4, 0x20)));
-            Avx.Store(d + 8, Avx.Multiply(va, Avx.Permute2x128(u1, u5, 0x20)));
-            Avx.Store(d + 16, Avx.Multiply(va, Avx.Permute2x128(u2, u6, 0x20)));
-            Avx.Store(d + 24, Avx.Multiply(va, Avx.Permute2x128(u3, u7, 0x20)));
-            Avx.Store(d + 32, Avx.Multiply(va, Avx.Permute2x128(u0, u4, 0x31)));
-            Avx.Store(d + 40, Avx.Multiply(va, Avx.Permute2x128(u1, u5, 0x31)));
-            Avx.Store(d + 48, Avx.Multiply(va, Avx.Permute2x128(u2, u6, 0x31)));
-            Avx.Store(d + 56, Avx.Multiply(va, Avx.Permute2x128(u3, u7, 0x31)));
-        }
+        for (; p + 8 <= kc; p += 8) Transpose8x8(src + p, lda, panel + p * 8, 8, va);
         for (; p < kc; p++)
         {
             float* d = panel + p * 8;
-            d[0] = alpha * r0[p]; d[1] = alpha * r1[p]; d[2] = alpha * r2[p]; d[3] = alpha * r3[p];
-            d[4] = alpha * r4[p]; d[5] = alpha * r5[p]; d[6] = alpha * r6[p]; d[7] = alpha * r7[p];
+            for (int i = 0; i < 8; i++) d[i] = alpha * src[(long)i * lda + p];
         }
+    }
+
+    /// <summary>
+    /// d[c·dstStride + r] = scale · src[r·srcStride + c] for an 8×8 block (unpack, shuffle, 128-bit permute): eight
+    /// rows read as vectors become eight columns written as vectors.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Transpose8x8(float* src, long srcStride, float* d, int dstStride, Vector256<float> scale)
+    {
+        var r0 = Avx.LoadVector256(src); var r1 = Avx.LoadVector256(src + srcStride);
+        var r2 = Avx.LoadVector256(src + 2 * srcStride); var r3 = Avx.LoadVector256(src + 3 * srcStride);
+        var r4 = Avx.LoadVector256(src + 4 * srcStride); var r5 = Avx.LoadVector256(src + 5 * srcStride);
+        var r6 = Avx.LoadVector256(src + 6 * srcStride); var r7 = Avx.LoadVector256(src + 7 * srcStride);
+        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+        // (0x44 = lanes 0,1 of each; 0xEE = lanes 2,3 of each): rows 0–3 / 4–7 of columns 4j..4j+1 per 128-bit half
+        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(d, Avx.Multiply(scale, Avx.Permute2x128(u0, u4, 0x20)));
+        Avx.Store(d + dstStride, Avx.Multiply(scale, Avx.Permute2x128(u1, u5, 0x20)));
+        Avx.Store(d + 2 * dstStride, Avx.Multiply(scale, Avx.Permute2x128(u2, u6, 0x20)));
+        Avx.Store(d + 3 * dstStride, Avx.Multiply(scale, Avx.Permute2x128(u3, u7, 0x20)));
+        Avx.Store(d + 4 * dstStride, Avx.Multiply(scale, Avx.Permute2x128(u0, u4, 0x31)));
+        Avx.Store(d + 5 * dstStride, Avx.Multiply(scale, Avx.Permute2x128(u1, u5, 0x31)));
+        Avx.Store(d + 6 * dstStride, Avx.Multiply(scale, Avx.Permute2x128(u2, u6, 0x31)));
+        Avx.Store(d + 7 * dstStride, Avx.Multiply(scale, Avx.Permute2x128(u3, u7, 0x31)));
     }
 
     /// <summary>B̃: rows [p0, p0+kc) × cols [j0, j0+nc) of op(B), as NR-wide panels stored row by row (zero-padded).</summary>
@@ -260,10 +324,25 @@ public sealed partial class CpuBackend
                         }
                     }
                 }
+                else if (cols == nr)
+                {
+                    // Eight source rows at a time, 8×8 blocks transposed in registers, each row read in order along p
+                    // (eight streams, each cache line used by two consecutive blocks).
+                    float* src0 = pb + bOffset + (long)(j0 + jr) * ldb + p0;
+                    var one = Vector256.Create(1f);
+                    int p8 = kc & ~7;
+                    for (int j = 0; j < nr; j += 8)
+                    {
+                        float* src = src0 + (long)j * ldb;
+                        for (int p = 0; p < p8; p += 8) Transpose8x8(src + p, ldb, panel + p * nr + j, nr, one);
+                        for (int p = p8; p < kc; p++)
+                            for (int i = 0; i < 8; i++) panel[p * nr + j + i] = src[(long)i * ldb + p];
+                    }
+                }
                 else
                 {
-                    // Transpose in strips of 16 along p: each source row contributes one cache line per strip,
-                    // so power-of-two strides (which alias to one L1 set) cannot thrash.
+                    // The last, partial panel: transpose in strips of 16 along p: each source row contributes one cache
+                    // line per strip, so power-of-two strides (which alias to one L1 set) cannot thrash.
                     float* src0 = pb + bOffset + (long)(j0 + jr) * ldb + p0;
                     for (int ps = 0; ps < kc; ps += 16)
                     {
