@@ -7,8 +7,9 @@ namespace SpikeEngine.Tests.Kernels;
 /// The event-driven forward convolution (sparse samples gather, or scatter, the weights of their non-zero inputs) against
 /// <see cref="ReferenceOps.Conv2d"/>: spike-like inputs (0 or θ) and sparse analog ones, strides 1 and 2,
 /// 1×1, padding, odd sizes, several channel and weight blocks, batches that mix sparse and dense samples, 1 and 2
-/// threads. Sparse samples must take the event path for kernels up to 3×3 (spike-like ones the gather form, analog
-/// ones, whose values differ, the scatter form); 5×5 kernels fall back to the dense path, with the same results.
+/// threads. Sparse samples must take the event path for kernels up to 3×3 (spike-like ones, and those whose non-zeros
+/// take at most four values — pooled spikes, QCFS outputs —, the gather form; analog ones, whose values differ, the
+/// scatter form); 5×5 kernels fall back to the dense path, with the same results.
 /// </summary>
 [NonParallelizable]
 public class ConvEventTests
@@ -34,16 +35,19 @@ public class ConvEventTests
         [5, 40, 2, 2, 48, 3, 3, 1, 1],     // 2×2 planes (VGG-16's last stage): rows narrower than a vector
     ];
 
+    /// <summary>The non-zero inputs: one value (spikes), four (θ/4 … θ: pooled spikes, QCFS with L = 4), or all different.</summary>
+    public enum Inputs { Spikes, Levels, Analog }
+
     private static IEnumerable<TestCaseData> Geometries()
     {
         foreach (var c in Cases)
-        foreach (bool spikes in new[] { true, false })
-            yield return new TestCaseData(new Conv2dGeometry(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[7], c[8], c[8]), spikes)
-                .SetArgDisplayNames($"N{c[0]}C{c[1]}{c[2]}x{c[3]}K{c[4]}k{c[5]}s{c[7]}p{c[8]}{(spikes ? " spikes" : " analog")}");
+        foreach (var inputs in Enum.GetValues<Inputs>())
+            yield return new TestCaseData(new Conv2dGeometry(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[7], c[8], c[8]), inputs)
+                .SetArgDisplayNames($"N{c[0]}C{c[1]}{c[2]}x{c[3]}K{c[4]}k{c[5]}s{c[7]}p{c[8]} {inputs.ToString().ToLowerInvariant()}");
     }
 
     [TestCaseSource(nameof(Geometries))]
-    public void SparseAndMixedBatchesMatchReference(Conv2dGeometry g, bool spikes)
+    public void SparseAndMixedBatchesMatchReference(Conv2dGeometry g, Inputs inputs)
     {
         var rng = new Random(21);
         int inSize = g.C * g.H * g.W;
@@ -53,7 +57,13 @@ public class ConvEventTests
         {
             double rate = n % 3 == 0 ? 0.9 : Math.Min(0.02 + 0.06 * (n - 1), CpuBackend.EventMaxDensity * 0.8);
             for (int i = 0; i < inSize; i++)
-                if (rng.NextDouble() < rate) x[n * inSize + i] = spikes ? 0.75f : (float)(rng.NextDouble() * 2 - 1);
+                if (rng.NextDouble() < rate)
+                    x[n * inSize + i] = inputs switch
+                    {
+                        Inputs.Spikes => 0.75f,
+                        Inputs.Levels => 0.3f * rng.Next(1, 5),
+                        _ => (float)(rng.NextDouble() * 2 - 1),
+                    };
         }
         float[] w = Uniform(rng, g.WeightShape.Numel), b = Uniform(rng, g.K);
         var expected = ReferenceOps.Conv2d(D(x), D(w), D(b), g);
@@ -62,7 +72,7 @@ public class ConvEventTests
         foreach (int threads in new[] { 1, 2 })
         foreach (bool allSparse in new[] { false, true })
         {
-            long before = CpuBackend.EventSamples;
+            long before = CpuBackend.EventSamples, gatheredBefore = CpuBackend.GatherSamples;
             var input = (float[])x.Clone();
             if (allSparse)   // the dense samples all zero: every sample sparse
                 for (int n = 0; n < g.N; n += 3) input.AsSpan(n * inSize, inSize).Clear();
@@ -71,9 +81,15 @@ public class ConvEventTests
             using var ty = T(Enumerable.Repeat(float.NaN, g.OutputShape.Numel).ToArray(), g.N, g.K, g.OutH, g.OutW);
             Cpu(threads).Conv2dForward(tx, tw, tb, ty, g);
             AssertClose(ty.Span, want, 1e-4, 1e-5 * Math.Sqrt(g.C * g.R * g.S), $"threads={threads} all sparse={allSparse}");
-            long taken = CpuBackend.EventSamples - before;
-            // spikes gather, analog values (which differ) scatter; kernels over 3×3 stay dense
+            long taken = CpuBackend.EventSamples - before, gathered = CpuBackend.GatherSamples - gatheredBefore;
+            // spikes and four levels gather, analog values (which differ) scatter; kernels over 3×3 stay dense
             Assert.That(taken, Is.EqualTo(eventsExpected ? allSparse ? g.N : g.N - (g.N + 2) / 3 : 0), "the sparse samples took the event path");
+            // (an analog sample gathers too when it has at most four non-zeros, or none)
+            int fewValues = Enumerable.Range(0, g.N).Count(n => (allSparse || n % 3 != 0)
+                && input.AsSpan(n * inSize, inSize).ToArray().Where(v => v != 0f).Distinct().Count() <= CpuBackend.MaxEventLevels);
+            Assert.That(gathered, Is.EqualTo(!eventsExpected ? 0 : inputs == Inputs.Analog ? fewValues : taken),
+                "the samples of at most four values gathered, the others scattered");
+            if (inputs == Inputs.Analog && eventsExpected) Assert.That(gathered, Is.LessThan(taken), "some analog samples scattered");
         }
     }
 }

@@ -52,7 +52,8 @@ public sealed unsafe partial class CpuBackend
     private static int EventCBlock(int kb) => 4096 / kb;
 
     /// <summary>
-    /// The largest non-zero count at which one sample is cheaper by events, from a cost model fitted with
+    /// The largest non-zero count at which one sample whose non-zeros take <paramref name="levels"/> values is cheaper
+    /// by events, from a cost model fitted with
     /// `bench -- sparsepaths` (2-core AMD EPYC Zen 5, batch 128, process CPU time, rates 0.05–0.3): the dense kernels
     /// cost about 0.012 ns per multiply-add (direct) or 0.0125 (im2col + GEMM); by events, each output position costs
     /// <see cref="EventListNs"/> per input and output channel (bit masks, lists, the final transposition),
@@ -60,14 +61,15 @@ public sealed unsafe partial class CpuBackend
     /// <see cref="EventVectorNs"/> per 16 output channels. (A safety margin, events only below 0.8 of the dense cost, made
     /// whole COS ResNet-20 and VGG-16 runs slower: the model rather overestimates the event path.)
     /// </summary>
-    private static long EventBreakEven(Conv2dGeometry g, bool direct)
+    private static long EventBreakEven(Conv2dGeometry g, bool direct, int levels = 1)
     {
         long densityLimit = (long)(EventMaxDensity * g.C * g.H * g.W);
         if (EventPath == EventChoice.ByDensity) return densityLimit;
         double positions = (double)g.OutH * g.OutW;
         double denseNs = positions * g.K * g.C * g.R * g.S * (direct ? DirectNsPerMac : Im2ColNsPerMac);
         int kb = EventKBlock(g.K), kBlocks = (g.K + kb - 1) / kb, cBlocks = (g.C + EventCBlock(kb) - 1) / EventCBlock(kb);
-        double fixedNs = positions * ((g.C + g.K) * EventListNs + kBlocks * cBlocks * EventRowNs);
+        // each level lists every channel of a position and has its own list segments
+        double fixedNs = positions * ((g.C * levels + g.K) * EventListNs + kBlocks * cBlocks * levels * EventRowNs);
         double perInputNs = (double)g.R * g.S / (g.StrideH * g.StrideW) * kBlocks * (kb / 16) * EventVectorNs;
         long modelLimit = (long)((denseNs - fixedNs) / perInputNs);
         return Math.Min(modelLimit, densityLimit);
@@ -84,35 +86,42 @@ public sealed unsafe partial class CpuBackend
         if (EventPath == EventChoice.Off || !Vector512.IsHardwareAccelerated || g.N == 0 || !EventGeometry(g)) return false;
         int inSize = g.C * g.H * g.W;
         bool direct = UseDirectConv(g);
-        long limit = EventBreakEven(g, direct), scatterLimit = ScatterBreakEven(g, direct);
-        if (limit <= 0 && scatterLimit <= 0) return false;
-        // per sample: gather (its non-zeros share one value, count under the gather limit), scatter (under the scatter
-        // limit, values that differ), or dense
-        var value = new float[g.N];   // the sample's one non-zero value; NaN: not gathered
+        // gather limits by the number of distinct non-zero values (levels: 1 for spikes, up to 4 after an average pool
+        // of spikes or a QCFS unit with L = 4)
+        var limits = new long[MaxEventLevels + 1];
+        for (int l = 1; l <= MaxEventLevels; l++) limits[l] = EventBreakEven(g, direct, l);
+        limits[0] = limits[1];   // an all-zero sample: no lists at all
+        long scatterLimit = ScatterBreakEven(g, direct);
+        long countTo = Math.Max(limits.Max(), scatterLimit);
+        if (countTo <= 0) return false;
+        // per sample: gather (at most MaxEventLevels distinct non-zero values, count under that many levels' limit),
+        // scatter (under the scatter limit, values that differ more), or dense
+        var levels = new float[g.N * MaxEventLevels];   // the sample's non-zero values, ascending
+        var levelCount = new int[g.N];                   // how many; -1: not gathered
         var nonZero = new int[g.N];
         var scatter = new bool[g.N];
-        long countTo = Math.Max(limit, scatterLimit);
         ForEach(g.N, n =>
         {
             var x = xd.AsSpan(n * inSize, inSize);
             long count = CountNonZero(x, countTo);
-            float a = count < countTo ? UniformNonZero(x) : float.NaN;
-            bool gather = !float.IsNaN(a) && count < limit;
-            (nonZero[n], value[n]) = gather ? ((int)count, a) : (0, float.NaN);
+            int found = count < countTo ? NonZeroLevels(x, levels.AsSpan(n * MaxEventLevels, MaxEventLevels)) : -1;
+            bool gather = found >= 0 && count < limits[found];
+            (nonZero[n], levelCount[n]) = gather ? ((int)count, found) : (0, -1);
             scatter[n] = !gather && count < scatterLimit;
         });
-        var sparseSamples = Enumerable.Range(0, g.N).Where(n => !float.IsNaN(value[n])).ToArray();
+        var sparseSamples = Enumerable.Range(0, g.N).Where(n => levelCount[n] >= 0).ToArray();
         var scatterSamples = Enumerable.Range(0, g.N).Where(n => scatter[n]).ToArray();
         if (sparseSamples.Length == 0 && scatterSamples.Length == 0) return false;
         _eventSamples += sparseSamples.Length + scatterSamples.Length;
+        _gatherSamples += sparseSamples.Length;
 
-        using var lists = EventLists.Build(this, xd, g, sparseSamples, value, nonZero);
+        using var lists = EventLists.Build(this, xd, g, sparseSamples, levels, levelCount, nonZero);
         int kb = lists.KBlock, kBlocks = (g.K + kb - 1) / kb, taps = g.C * g.R * g.S;
         // packed[block][tap][kb]: one block's weights contiguous (a strided slice of a [tap][K] layout would map
         // 512-channel layers onto a few cache sets)
         float* packed = sparseSamples.Length > 0 ? EventPackedBuffer((long)kBlocks * taps * kb) : null;   // none when every sparse sample scatters
 
-        var dense = Enumerable.Range(0, g.N).Where(n => float.IsNaN(value[n]) && !scatter[n]).ToArray();
+        var dense = Enumerable.Range(0, g.N).Where(n => levelCount[n] < 0 && !scatter[n]).ToArray();
         // the scatter form reads wt[tap][kv]: one tap's weights over the output channels, zero-padded to whole vectors
         int kv = (g.K + 15) / 16 * 16, outSize = g.K * g.OutH * g.OutW;
         float[]? wt = null;
@@ -176,6 +185,13 @@ public sealed unsafe partial class CpuBackend
     internal static long EventSamples => _eventSamples;
     [ThreadStatic] private static long _eventSamples;
 
+    /// <summary>Of <see cref="EventSamples"/>, those that took the gather form (the others scattered).</summary>
+    internal static long GatherSamples => _gatherSamples;
+    [ThreadStatic] private static long _gatherSamples;
+
+    /// <summary>Distinct non-zero values a sample may have and still gather (one list per value and position).</summary>
+    internal const int MaxEventLevels = 4;
+
     /// <summary>
     /// The calling thread's buffer for the packed weights, aligned to cache lines (a weight row is then 1 or 2 whole
     /// lines: half the loads of a split row) and kept between calls (a fresh 9 MB buffer per call costs its page faults).
@@ -210,22 +226,39 @@ public sealed unsafe partial class CpuBackend
         return count;
     }
 
-    /// <summary>The value every non-zero element has (spikes: θ; 0 when there is none); NaN when they differ.</summary>
+    /// <summary>
+    /// The distinct non-zero values of x into <paramref name="levels"/> (ascending) and how many there are (spikes: one,
+    /// θ; 0 when all are zero), or −1 when there are more than fit (or a NaN, which equals nothing).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static float UniformNonZero(ReadOnlySpan<float> x)
+    private static int NonZeroLevels(ReadOnlySpan<float> x, Span<float> levels)
     {
-        int first = x.IndexOfAnyExcept(0f);
-        if (first < 0) return 0f;
-        float a = x[first];
-        var va = Vector512.Create(a);
+        int found = 0;
         int i = 0;
         for (; i + 16 <= x.Length; i += 16)
         {
             var v = Vector512.LoadUnsafe(ref Unsafe.AsRef(in x[i]));
-            if ((Vector512.Equals(v, Vector512<float>.Zero) | Vector512.Equals(v, va)).ExtractMostSignificantBits() != 0xFFFF) return float.NaN;
+            while (true)
+            {
+                var known = Vector512.Equals(v, Vector512<float>.Zero);
+                for (int l = 0; l < found; l++) known |= Vector512.Equals(v, Vector512.Create(levels[l]));
+                uint unknown = ~(uint)known.ExtractMostSignificantBits() & 0xFFFF;
+                if (unknown == 0) break;
+                if (found == levels.Length) return -1;
+                float a = x[i + BitOperations.TrailingZeroCount(unknown)];
+                if (float.IsNaN(a)) return -1;
+                levels[found++] = a;
+            }
         }
-        for (; i < x.Length; i++) if (x[i] != 0f && x[i] != a) return float.NaN;
-        return a;
+        for (; i < x.Length; i++)
+        {
+            float a = x[i];
+            if (a == 0f || levels[..found].Contains(a)) continue;
+            if (found == levels.Length || float.IsNaN(a)) return -1;
+            levels[found++] = a;
+        }
+        levels[..found].Sort();
+        return found;
     }
 
     /// <summary>For every 9-bit tap mask, its set bits in increasing order (16 bytes a mask).</summary>
@@ -247,36 +280,42 @@ public sealed unsafe partial class CpuBackend
 
     /// <summary>
     /// The event lists of the sparse samples of one convolution (pooled arrays, returned by Dispose). Row q = j·P + p is
-    /// output position p of sparse sample j; its entries for channel block cb are Entries[Start[q·(CB+1) + cb] ..
-    /// Start[q·(CB+1) + cb + 1]], each the offset of a tap (c, r, s) in a packed weight block, ((c·R + r)·S + s) · kb.
+    /// output position p of sparse sample j; its entries for channel block cb and level l (the l-th of the sample's
+    /// distinct non-zero values; one level for spikes) are Entries[Start[q·S + cb·L + l] .. Start[q·S + cb·L + l + 1]],
+    /// S = CB·L + 1, each the offset of a tap (c, r, s) whose input has that value in a packed weight block,
+    /// ((c·R + r)·S + s) · kb.
     /// </summary>
     private sealed class EventLists : IDisposable
     {
         private readonly int[] _samples, _start, _entries;
-        private readonly float[] _value;
-        private readonly int _positions, _cBlocks;
+        private readonly float[] _values;   // [j·L + l]: sample j's level l (0 where it has fewer: empty lists)
+        private readonly int _positions, _cBlocks, _levels;
 
         public int KBlock { get; }
         public int Rows => _samples.Length * _positions;
 
-        private EventLists(int[] samples, float[] value, int[] start, int[] entries, int positions, int cBlocks, int kBlock)
+        private EventLists(int[] samples, float[] values, int levels, int[] start, int[] entries, int positions, int cBlocks, int kBlock)
         {
-            (_samples, _value, _start, _entries, _positions, _cBlocks, KBlock) = (samples, value, start, entries, positions, cBlocks, kBlock);
+            (_samples, _values, _levels, _start, _entries, _positions, _cBlocks, KBlock) = (samples, values, levels, start, entries, positions, cBlocks, kBlock);
         }
 
-        public static EventLists Build(CpuBackend cpu, float[] xd, Conv2dGeometry g, int[] samples, float[] value, int[] nonZero)
+        public static EventLists Build(CpuBackend cpu, float[] xd, Conv2dGeometry g, int[] samples, float[] levels, int[] levelCount, int[] nonZero)
         {
             int positions = g.OutH * g.OutW, kb = EventKBlock(g.K), cb = EventCBlock(kb), cBlocks = (g.C + cb - 1) / cb, rs = g.R * g.S;
             int inSize = g.C * g.H * g.W;
+            int L = Math.Max(1, samples.Length == 0 ? 1 : samples.Max(n => levelCount[n])), stride = cBlocks * L + 1;
             // each non-zero input feeds at most R·S positions: a sample's entries fit nnz·R·S (+ 16 for the last full-vector store)
             var bases = new long[samples.Length + 1];
             for (int j = 0; j < samples.Length; j++) bases[j + 1] = bases[j] + (long)nonZero[samples[j]] * rs + 16;
             if (bases[^1] > Array.MaxLength) throw new InvalidOperationException($"Event lists of {bases[^1]} entries exceed an array; the convolution {g} is too large for the event path.");
             var entries = ArrayPool<int>.Shared.Rent((int)bases[^1]);
-            var start = ArrayPool<int>.Shared.Rent(samples.Length * positions * (cBlocks + 1));
-            var sampleValue = samples.Select(n => value[n]).ToArray();
-            cpu.ForEach(samples.Length, j => ListSample(xd, samples[j] * inSize, g, kb, cb, cBlocks, entries, (int)bases[j], start, j * positions * (cBlocks + 1)));
-            return new EventLists(samples, sampleValue, start, entries, positions, cBlocks, kb);
+            var start = ArrayPool<int>.Shared.Rent(samples.Length * positions * stride);
+            var values = new float[samples.Length * L];
+            for (int j = 0; j < samples.Length; j++)
+                levels.AsSpan(samples[j] * MaxEventLevels, levelCount[samples[j]]).CopyTo(values.AsSpan(j * L));
+            cpu.ForEach(samples.Length, j => ListSample(xd, samples[j] * inSize, g, kb, cb, cBlocks, values.AsSpan(j * L, levelCount[samples[j]]), L,
+                entries, (int)bases[j], start, j * positions * stride));
+            return new EventLists(samples, values, L, start, entries, positions, cBlocks, kb);
         }
 
         public void Dispose()
@@ -285,39 +324,47 @@ public sealed unsafe partial class CpuBackend
             ArrayPool<int>.Shared.Return(_entries);
         }
 
-        /// <summary>One sample's lists: the rows' non-zero bit masks, then per position and channel one table lookup.</summary>
+        /// <summary>
+        /// One sample's lists: per level the rows' bit masks of the inputs with that value, then per position, channel
+        /// and level one table lookup. Levels the sample does not have (up to <paramref name="levels"/>) get empty lists.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static unsafe void ListSample(float[] xd, int xOffset, Conv2dGeometry g, int kb, int cb, int cBlocks, int[] entries, int entryBase, int[] start, int startBase)
+        private static unsafe void ListSample(float[] xd, int xOffset, Conv2dGeometry g, int kb, int cb, int cBlocks, ReadOnlySpan<float> values, int levels,
+            int[] entries, int entryBase, int[] start, int startBase)
         {
             int h = g.H, w = g.W, rs = g.R * g.S, shiftKb = BitOperations.Log2((uint)kb);
-            // rowMasks[c·hp + padH + h]: bit padW + w set when x[c, h, w] ≠ 0; zero rows above and below, and one more
-            // zero row per channel (index hp − 1) that stands for the kernel rows a kernel with R < 3 does not have
-            int hp = h + 2 * g.PadH + 1;
-            if (_rowMasks is null || _rowMasks.Length < g.C * hp) _rowMasks = GC.AllocateUninitializedArray<ulong>(g.C * hp, pinned: true);
-            _rowMasks.AsSpan(0, g.C * hp).Clear();
+            // rowMasks[(l·C + c)·hp + padH + h]: bit padW + w set when x[c, h, w] is level l; zero rows above and below,
+            // and one more zero row per channel (index hp − 1) that stands for the kernel rows a kernel with R < 3 does not have
+            int hp = h + 2 * g.PadH + 1, levelRows = g.C * hp;
+            if (_rowMasks is null || _rowMasks.Length < levels * levelRows) _rowMasks = GC.AllocateUninitializedArray<ulong>(levels * levelRows, pinned: true);
+            _rowMasks.AsSpan(0, levels * levelRows).Clear();
             fixed (float* px = xd)
             fixed (ulong* rowMasks = _rowMasks)
             {
-                // the plane's non-zero bits 16 at a time (rows narrower than 16 share a vector), dealt out to the rows
+                // the plane's bits 16 at a time (rows narrower than 16 share a vector), dealt out to the rows
                 int plane = h * w;
-                for (int c = 0; c < g.C; c++)
+                for (int l = 0; l < values.Length; l++)
                 {
-                    float* x = px + xOffset + c * plane;
-                    ulong* rows = rowMasks + c * hp + g.PadH;
-                    int row = 0, col = 0;
-                    for (int i0 = 0; i0 < plane; i0 += 16)
+                    var level = Vector512.Create(values[l]);
+                    for (int c = 0; c < g.C; c++)
                     {
-                        int lanes = Math.Min(16, plane - i0);
-                        uint bits = lanes == 16 ? NonZeroBits(x + i0)
-                            : plane >= 16 ? NonZeroBits(x + plane - 16) >> (16 - lanes)   // the last 16, overlapping
-                            : NonZeroBitsScalar(x + i0, lanes);
-                        while (lanes > 0)
+                        float* x = px + xOffset + c * plane;
+                        ulong* rows = rowMasks + l * levelRows + c * hp + g.PadH;
+                        int row = 0, col = 0;
+                        for (int i0 = 0; i0 < plane; i0 += 16)
                         {
-                            int take = Math.Min(lanes, w - col);
-                            rows[row] |= (ulong)(bits & (uint)((1ul << take) - 1)) << (col + g.PadW);
-                            bits >>= take;
-                            lanes -= take;
-                            if ((col += take) == w) { col = 0; row++; }
+                            int lanes = Math.Min(16, plane - i0);
+                            uint bits = lanes == 16 ? LevelBits(x + i0, level)
+                                : plane >= 16 ? LevelBits(x + plane - 16, level) >> (16 - lanes)   // the last 16, overlapping
+                                : LevelBitsScalar(x + i0, lanes, values[l]);
+                            while (lanes > 0)
+                            {
+                                int take = Math.Min(lanes, w - col);
+                                rows[row] |= (ulong)(bits & (uint)((1ul << take) - 1)) << (col + g.PadW);
+                                bits >>= take;
+                                lanes -= take;
+                                if ((col += take) == w) { col = 0; row++; }
+                            }
                         }
                     }
                 }
@@ -337,17 +384,21 @@ public sealed unsafe partial class CpuBackend
                     for (int j = 0; j < g.OutW; j++)
                     {
                         int shift = j * g.StrideW;
-                        var channelBase = Vector512<int>.Zero;
-                        ulong* rm = rowMasks;
                         for (int c0 = 0; c0 < g.C; c0 += cb)
                         {
-                            *st++ = (int)(e - pe);
                             int c1 = Math.Min(g.C, c0 + cb);
-                            for (int c = c0; c < c1; c++, rm += hp, channelBase += channelStep)
+                            for (int l = 0; l < levels; l++)
                             {
-                                uint m = (uint)((rm[r0] >> shift & sMask) | (rm[r1] >> shift & sMask) << s | (rm[r2] >> shift & sMask) << 2 * s);
-                                ((Avx512F.ConvertToVector512Int32(Vector128.Load(table + m * 16)) << shiftKb) + channelBase).Store(e);
-                                e += BitOperations.PopCount(m);
+                                *st++ = (int)(e - pe);
+                                if (l >= values.Length) continue;
+                                var channelBase = Vector512.Create((c0 * rs) << shiftKb);
+                                ulong* rm = rowMasks + l * levelRows + c0 * hp;
+                                for (int c = c0; c < c1; c++, rm += hp, channelBase += channelStep)
+                                {
+                                    uint m = (uint)((rm[r0] >> shift & sMask) | (rm[r1] >> shift & sMask) << s | (rm[r2] >> shift & sMask) << 2 * s);
+                                    ((Avx512F.ConvertToVector512Int32(Vector128.Load(table + m * 16)) << shiftKb) + channelBase).Store(e);
+                                    e += BitOperations.PopCount(m);
+                                }
                             }
                         }
                         *st++ = (int)(e - pe);
@@ -356,12 +407,13 @@ public sealed unsafe partial class CpuBackend
             }
         }
 
-        private static uint NonZeroBits(float* x) => ~(uint)Vector512.ExtractMostSignificantBits(Vector512.Equals(Vector512.Load(x), Vector512<float>.Zero)) & 0xFFFF;
+        /// <summary>Bit i set when x[i] equals the level (16 lanes).</summary>
+        private static uint LevelBits(float* x, Vector512<float> level) => (uint)Vector512.ExtractMostSignificantBits(Vector512.Equals(Vector512.Load(x), level)) & 0xFFFF;
 
-        private static uint NonZeroBitsScalar(float* x, int lanes)
+        private static uint LevelBitsScalar(float* x, int lanes, float level)
         {
             uint m = 0;
-            for (int l = 0; l < lanes; l++) if (x[l] != 0f) m |= 1u << l;
+            for (int l = 0; l < lanes; l++) if (x[l] == level) m |= 1u << l;
             return m;
         }
 
@@ -376,48 +428,52 @@ public sealed unsafe partial class CpuBackend
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private unsafe void GatherBlock<TWidth>(float* packed, int b, int q0, int q1, float[]? bd, float[] yd, Conv2dGeometry g) where TWidth : struct, IEventWidth
         {
-            int kb = KBlock, positions = _positions, stride = _cBlocks + 1, taps = g.C * g.R * g.S, k0 = b * kb, kn = Math.Min(kb, g.K - k0);
+            int kb = KBlock, positions = _positions, levels = _levels, stride = _cBlocks * levels + 1, taps = g.C * g.R * g.S, k0 = b * kb, kn = Math.Min(kb, g.K - k0);
             var sums = ThreadBuffer(ref _eventSums, (q1 - q0) * kb + 16);   // pinned: aligned below
             fixed (float* py = yd, pb = bd, pSums0 = sums)
             fixed (int* ps = _start, pe = _entries)
             {
                 float* pSums = (float*)(((nint)pSums0 + 63) & ~(nint)63), wb = packed + (long)b * taps * kb;
+                var level = stackalloc Vector512<float>[levels];   // the current sample's levels, broadcast
                 for (int cBlock = 0; cBlock < _cBlocks; cBlock++)
                 {
                     bool first = cBlock == 0;
                     float* sum = pSums;
                     for (int j = q0 / positions, q = q0; q < q1; j++)
                     {
-                        var a = Vector512.Create(_value[j]);
                         int pEnd = Math.Min(positions, q1 - j * positions);
-                        float* y = py + ((long)_samples[j] * g.K + k0) * positions;
+                        for (int l = 0; l < levels; l++) level[l] = Vector512.Create(_values[j * levels + l]);
                         for (int p = q - j * positions; p < pEnd; p++, q++, sum += kb)
                         {
                             Vector512<float> s0 = first ? default : Vector512.LoadAligned(sum), s1 = first || !TWidth.Two ? default : Vector512.LoadAligned(sum + 16);
-                            int* range = ps + q * stride + cBlock;
-                            int* e = pe + range[0], end = pe + range[1];
                             // four chains per vector: one would be bound by the FMA latency
                             Vector512<float> t0 = default, t1 = default, u0 = default, u1 = default, v0 = default, v1 = default;
-                            for (; e + 4 <= end; e += 4)
+                            int* range = ps + q * stride + cBlock * levels;
+                            for (int l = 0; l < levels; l++)
                             {
-                                float* wt = wb + e[0], wu = wb + e[1], wv = wb + e[2], ww = wb + e[3];
-                                s0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wt), a, s0);
-                                t0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wu), a, t0);
-                                u0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wv), a, u0);
-                                v0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(ww), a, v0);
-                                if (TWidth.Two)
+                                var a = level[l];
+                                int* e = pe + range[l], end = pe + range[l + 1];
+                                for (; e + 4 <= end; e += 4)
                                 {
-                                    s1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wt + 16), a, s1);
-                                    t1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wu + 16), a, t1);
-                                    u1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wv + 16), a, u1);
-                                    v1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(ww + 16), a, v1);
+                                    float* wt = wb + e[0], wu = wb + e[1], wv = wb + e[2], ww = wb + e[3];
+                                    s0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wt), a, s0);
+                                    t0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wu), a, t0);
+                                    u0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wv), a, u0);
+                                    v0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(ww), a, v0);
+                                    if (TWidth.Two)
+                                    {
+                                        s1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wt + 16), a, s1);
+                                        t1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wu + 16), a, t1);
+                                        u1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wv + 16), a, u1);
+                                        v1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(ww + 16), a, v1);
+                                    }
                                 }
-                            }
-                            for (; e < end; e++)
-                            {
-                                float* wt = wb + *e;
-                                s0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wt), a, s0);
-                                if (TWidth.Two) s1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wt + 16), a, s1);
+                                for (; e < end; e++)
+                                {
+                                    float* wt = wb + *e;
+                                    s0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wt), a, s0);
+                                    if (TWidth.Two) s1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wt + 16), a, s1);
+                                }
                             }
                             s0 += (t0 + u0) + v0;
                             if (TWidth.Two) s1 += (t1 + u1) + v1;
