@@ -31,7 +31,8 @@ namespace SpikeEngine.Bench.Compare;
 /// </summary>
 internal static class CompareCommand
 {
-    private sealed record Options(string Python, int Rounds, int Repeats, string OutDir, string[] Cases, string[] CoreTypes, string? DataDir, bool CasesGiven);
+    private sealed record Options(string Python, int Rounds, int Repeats, string OutDir, string[] Cases, string[] CoreTypes, string? DataDir, bool CasesGiven,
+        bool AllowUnfairPeer);
 
     private sealed record Row(string Case, string What, double EngineBest, double EngineMedian, double PeerBest, double PeerMedian,
         string Unit, double Ratio, string Target, string Note);
@@ -43,6 +44,9 @@ internal static class CompareCommand
 
     /// <summary>Runs per round of the GEMM case, for the engine and the peer alike.</summary>
     private const int GemmRepeats = 20;
+
+    /// <summary>A peer whose best 1024³ GEMM stays under this share of the measured FMA peak has no real BLAS (OpenBLAS reaches 70–90 %).</summary>
+    private const double UnfairPeerShare = 0.25;
 
     public static int Run(string[] args)
     {
@@ -63,11 +67,27 @@ internal static class CompareCommand
             Console.WriteLine($"peer torch.mm 1024³ with OPENBLAS_CORETYPE={Show(core)}: {gflops:F1} GFLOP/s");
         }
         var bestCore = coreResults.MaxBy(c => c.Gflops).Core;
+        double bestPeerGflops = coreResults.Max(c => c.Gflops);
+        if (bestPeerGflops < UnfairPeerShare * machine.PeakGflops)
+        {
+            // Debian's torch falls back to the reference BLAS (5–12 GFLOP/s) without libopenblas0-pthread: every ratio
+            // against it would flatter the engine.
+            string problem = $"the peer's torch.mm reaches {bestPeerGflops:F1} GFLOP/s at best, under {100 * UnfairPeerShare:F0} % of this machine's " +
+                $"measured FMA peak ({machine.PeakGflops:F0} GFLOP/s): torch is using a generic BLAS, not a fair peer. " +
+                "Install a real one (Debian: apt-get install libopenblas0-pthread) and run again";
+            if (!options.AllowUnfairPeer)
+            {
+                Console.Error.WriteLine($"compare: {problem}, or give --allow-unfair-peer to time against it anyway.");
+                return 3;
+            }
+            Console.WriteLine($"WARNING: {problem}; --allow-unfair-peer given, the table says so.");
+        }
 
         using var peer = new PeerProcess(options.Python, peerScript, bestCore);
         var info = peer.Ask(new { op = "info" });
         string peerSetup = $"torch {info.GetProperty("torch").GetString()}, {info.GetProperty("threads").GetInt32()} threads, " +
-            $"BLAS {info.GetProperty("blas_library").GetString()}, OPENBLAS_CORETYPE={Show(bestCore)} (best of {string.Join(", ", coreResults.Select(c => $"{Show(c.Core)} {c.Gflops:F0}"))} GFLOP/s)";
+            $"BLAS {info.GetProperty("blas_library").GetString()}, OPENBLAS_CORETYPE={Show(bestCore)} (best of {string.Join(", ", coreResults.Select(c => $"{Show(c.Core)} {c.Gflops:F0}"))} GFLOP/s)" +
+            (bestPeerGflops < UnfairPeerShare * machine.PeakGflops ? "; NOT A FAIR PEER: a generic BLAS (--allow-unfair-peer)" : "");
         Console.WriteLine($"peer: {peerSetup}");
 
         string exportDir = Path.Combine(Path.GetTempPath(), $"spikeengine-compare-{Environment.ProcessId}");
@@ -394,7 +414,7 @@ internal static class CompareCommand
     {
         string python = "/usr/bin/python3", outDir = Path.Combine("bench", "results");
         string? dataDir = null;
-        bool casesGiven = false;
+        bool casesGiven = false, allowUnfairPeer = false;
         int rounds = 3, repeats = 3;
         string[] cases = AllCases;
         string[] cores = ["", "SkylakeX", "Cooperlake", "SapphireRapids", "Haswell", "Zen"];
@@ -411,18 +431,20 @@ internal static class CompareCommand
                 case "--datadir": dataDir = Value(); break;
                 case "--coretypes": cores = Value().Split(',').Select(c => c == "auto" ? "" : c).ToArray(); break;
                 case "--threads": Backends.Cpu.Threads = int.Parse(Value(), CultureInfo.InvariantCulture); break;
+                case "--allow-unfair-peer": allowUnfairPeer = true; break;
                 default:
                     Console.Error.WriteLine($"compare: unknown option '{args[i]}'.\n" +
                         "usage: bench -- compare [--cases train:resnet20,train:vgg16,cos:resnet20,cos:vgg16,gemm1024,traincmd:resnet20] [--rounds 3] [--repeats 3]\n" +
                         "                        [--python /usr/bin/python3] [--coretypes auto,SkylakeX,...] [--threads N] [--out bench/results]\n" +
-                        "                        [--datadir DIR (holding cifar-10-batches-bin/, for traincmd; default data, then ../shared/data)]");
+                        "                        [--datadir DIR (holding cifar-10-batches-bin/, for traincmd; default data, then ../shared/data)]\n" +
+                        "                        [--allow-unfair-peer (time against a peer whose BLAS reaches under 25 % of the FMA peak)]");
                     return null;
             }
         }
         foreach (var c in cases)
             if (!AllCases.Contains(c)) { Console.Error.WriteLine($"compare: unknown case '{c}' (known: {string.Join(", ", AllCases)})."); return null; }
         if (rounds < 1 || repeats < 1) { Console.Error.WriteLine("compare: --rounds and --repeats must be at least 1."); return null; }
-        return new Options(python, rounds, repeats, outDir, cases, cores, dataDir, casesGiven);
+        return new Options(python, rounds, repeats, outDir, cases, cores, dataDir, casesGiven, allowUnfairPeer);
     }
 
     private static string FindRepoFile(string relative)
