@@ -28,7 +28,11 @@ public sealed partial class CpuBackend
 
     private static readonly int Mr = GemmKernelWidth == 512 ? 8 : 6;
     private static readonly int Nr = GemmKernelWidth == 512 ? 32 : 16;
-    private const int Kc = 256, Mc = 96, Nc = 2048;
+    // Kc = 512 (B̃ micro-panels stream from L2; C tiles are read and written half as often as with 256): on the 2-core
+    // Zen 4 EPYC, 3 Dec 2026, `bench -- gemmloop 1 1024 30` 97–102 against 88–95 GFLOP/s per CPU second with 256
+    // (three alternations; 2 threads 187–194 against 179–183), 128 and 192 slower still; Mc 192/384 and Nc 512/1024
+    // within the noise.
+    private const int Kc = 512, Mc = 96, Nc = 2048;
 
     /// <summary>Below this many multiply-adds the plain row kernel beats packing.</summary>
     private const long PackedGemmMinWork = 512;
