@@ -9,21 +9,23 @@ namespace SpikeEngine.Backend.Cpu;
 
 // Event-driven (spike-driven) convolution forward for sparse inputs.
 // After an IF layer a layer's input is 0 or θ, and most of it is 0 (firing rates of 5–35 %). A sample whose non-zero
-// inputs all have one value a and are fewer than the break-even count (a cost model, below) skips the dense kernel:
-// its convolution is a sparse × dense product, y[k, p] = a · Σ w[k, c, r, s] over the non-zero inputs (c, h, w) that
-// feed output position p through tap (r, s). Two phases:
+// inputs take at most four values (levels: θ for spikes; θ/4 … θ after a 2×2 average pool of spikes; λ/4 … λ out of
+// a QCFS unit with L = 4 in training) and are fewer than the break-even count (a cost model, below) skips the dense
+// kernel: its convolution is a sparse × dense product, y[k, p] = Σ a_l · w[k, c, r, s] over the non-zero inputs
+// (c, h, w) of level l that feed output position p through tap (r, s). Two phases:
 // 1. Lists. Per sample, each input row's non-zero pattern as a bit mask; per output position and input channel, the
 //    ≤ 3×3 taps that see a non-zero input are then one 9-bit mask (shifts of three row masks), turned into the taps'
 //    weight offsets by a table lookup and one vector store: no branch per event. A position's entries are in channel
-//    order, cut into channel blocks.
+//    order, cut into channel blocks, and within a block into one list per level (a spike sample has one).
 // 2. Gather. The weights are packed in blocks of 32 output channels ([block][tap][32], cache-line aligned; 16 when
 //    K ≤ 16) and a work item takes one block and a range of positions. It walks the channel blocks (128 channels' taps)
-//    and, per position, adds the weight rows of its listed taps into registers (four independent chains), the running
+//    and, per position, adds the weight rows of its listed taps times their level into registers (four independent
+//    FMA chains, each product a_l · w rounded as the dense kernel rounds it), the running
 //    sums of the range kept in a scratch between channel blocks. The weights of a block are read from L1/L2 by every
 //    position of the range, not from memory per event: an earlier scatter form (each event adding its weights to
 //    every output it feeds) read a 512-channel layer's 18 KB of weights per event from L3 and was bandwidth-bound.
-// Samples whose non-zero inputs differ (pooled spikes) take the scatter form instead (CpuBackend.ConvEventsScatter.cs)
-// when it pays. Same sums as the dense path in another order. Samples are chosen one by one (a batch of T·B time steps mixes dense
+// Samples whose non-zero inputs take more values (pooled QCFS outputs, analog inputs) take the scatter form instead
+// (CpuBackend.ConvEventsScatter.cs) when it pays. Same sums as the dense path in another order. Samples are chosen one by one (a batch of T·B time steps mixes dense
 // and sparse ones); batches with no sparse sample take the dense path unchanged.
 public sealed unsafe partial class CpuBackend
 {
