@@ -104,7 +104,9 @@ public sealed partial class CpuBackend
     internal unsafe PackedGemmA PackGemmA(bool transA, int m, int k, float alpha, float[] a, int aOffset, int lda)
     {
         int mPad = (m + Mr - 1) / Mr * Mr, slices = (k + Kc - 1) / Kc;
-        var panels = GemmKernelWidth == 0 ? null : ArrayPool<float>.Shared.Rent(Math.Max(1, mPad * k));
+        long size = Math.Max(1, (long)mPad * k);
+        // no panels (every product then packs A itself): portable loops, or an operand too large for one array
+        var panels = GemmKernelWidth == 0 || size > Array.MaxLength ? null : ArrayPool<float>.Shared.Rent((int)size);
         if (panels is not null)
         {
             // slices × row blocks of Mc, so both threads pack even when the slices are few
