@@ -343,30 +343,38 @@ public sealed unsafe partial class CpuBackend
             fixed (float* px = xd)
             fixed (ulong* rowMasks = _rowMasks)
             {
-                // the plane's bits 16 at a time (rows narrower than 16 share a vector), dealt out to the rows
+                // the plane's bits 16 at a time (rows narrower than 16 share a vector), one pass over the input for all
+                // levels: each vector compared with every level, the bits dealt out to each level's rows
                 int plane = h * w;
-                for (int l = 0; l < values.Length; l++)
+                int nl = values.Length;
+                var level = stackalloc Vector512<float>[MaxEventLevels];
+                var bits = stackalloc uint[MaxEventLevels];
+                for (int l = 0; l < nl; l++) level[l] = Vector512.Create(values[l]);
+                for (int c = 0; c < g.C; c++)
                 {
-                    var level = Vector512.Create(values[l]);
-                    for (int c = 0; c < g.C; c++)
+                    float* x = px + xOffset + c * plane;
+                    ulong* rows = rowMasks + c * hp + g.PadH;   // level l's rows at + l · levelRows
+                    int row = 0, col = 0;
+                    for (int i0 = 0; i0 < plane; i0 += 16)
                     {
-                        float* x = px + xOffset + c * plane;
-                        ulong* rows = rowMasks + l * levelRows + c * hp + g.PadH;
-                        int row = 0, col = 0;
-                        for (int i0 = 0; i0 < plane; i0 += 16)
+                        int lanes = Math.Min(16, plane - i0);
+                        if (plane >= 16)
                         {
-                            int lanes = Math.Min(16, plane - i0);
-                            uint bits = lanes == 16 ? LevelBits(x + i0, level)
-                                : plane >= 16 ? LevelBits(x + plane - 16, level) >> (16 - lanes)   // the last 16, overlapping
-                                : LevelBitsScalar(x + i0, lanes, values[l]);
-                            while (lanes > 0)
+                            var v = Vector512.Load(lanes == 16 ? x + i0 : x + plane - 16);   // a partial last vector: the last 16, overlapping
+                            for (int l = 0; l < nl; l++) bits[l] = LevelBits(v, level[l]) >> (16 - lanes);
+                        }
+                        else for (int l = 0; l < nl; l++) bits[l] = LevelBitsScalar(x + i0, lanes, values[l]);
+                        while (lanes > 0)
+                        {
+                            int take = Math.Min(lanes, w - col);
+                            uint takeMask = (uint)((1ul << take) - 1);
+                            for (int l = 0; l < nl; l++)
                             {
-                                int take = Math.Min(lanes, w - col);
-                                rows[row] |= (ulong)(bits & (uint)((1ul << take) - 1)) << (col + g.PadW);
-                                bits >>= take;
-                                lanes -= take;
-                                if ((col += take) == w) { col = 0; row++; }
+                                rows[l * levelRows + row] |= (ulong)(bits[l] & takeMask) << (col + g.PadW);
+                                bits[l] >>= take;
                             }
+                            lanes -= take;
+                            if ((col += take) == w) { col = 0; row++; }
                         }
                     }
                 }
@@ -410,7 +418,7 @@ public sealed unsafe partial class CpuBackend
         }
 
         /// <summary>Bit i set when x[i] equals the level (16 lanes).</summary>
-        private static uint LevelBits(float* x, Vector512<float> level) => (uint)Vector512.ExtractMostSignificantBits(Vector512.Equals(Vector512.Load(x), level)) & 0xFFFF;
+        private static uint LevelBits(Vector512<float> x, Vector512<float> level) => (uint)Vector512.ExtractMostSignificantBits(Vector512.Equals(x, level)) & 0xFFFF;
 
         private static uint LevelBitsScalar(float* x, int lanes, float level)
         {
