@@ -9,8 +9,9 @@ namespace SpikeEngine.Bench.Compare;
 /// `bench -- sparsepaths`: forward convolution of spike inputs (0 or θ at a given firing rate) on the dense path
 /// and on the event-driven path, alternating, best of several repeats, batch 128 (= T·B of COS T=4 b32).
 /// Where the ratio crosses 1 is the event path's break-even density (the cost model of CpuBackend.EventBreakEven is fitted to it).
-/// Pooled: the non-zeros take four values (θ/4 … θ, as after a 2×2 average pool of spikes), which the scatter form
-/// handles (CpuBackend.ScatterBreakEven is fitted to that).
+/// Spikes also by the table form (CpuBackend.TableSampleNs is fitted to that). Pooled: the non-zeros take four values
+/// (θ/4 … θ, as after a 2×2 average pool of spikes), which the gather form takes with four lists or the scatter form
+/// (CpuBackend.ScatterBreakEven is fitted to that).
 /// </summary>
 internal static class SparsePathProbe
 {
@@ -25,7 +26,7 @@ internal static class SparsePathProbe
         var cpu = Backends.Cpu;
         var (savedPath, savedDensity) = (CpuBackend.EventPath, CpuBackend.EventMaxDensity);
         CpuBackend.EventMaxDensity = 1.01;
-        Console.WriteLine($"{"layer",-22} {"rate",6} {"dense cpu-ms",13} {(pooled ? "scatter" : "events") + " cpu-ms",13} {"dense/events",13}");
+        Console.WriteLine($"{"layer",-22} {"rate",6} {"dense cpu-ms",13} {"events cpu-ms",13} {"dense/events",13}" + (pooled ? "" : $" {"tables cpu-ms",13} {"dense/tables",13}"));
         foreach (var (name, c, h, k, stride) in Layers.Where(l => layer is null || l.Name.Contains(layer)))
         foreach (double rate in onlyRate is { } only ? [only] : new[] { 0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.45 })
         {
@@ -36,15 +37,16 @@ internal static class SparsePathProbe
             var wd = new float[g.WeightShape.Numel];
             for (int i = 0; i < wd.Length; i++) wd[i] = (float)(rng.NextDouble() - 0.5);
             using var x = Tensor.FromArray(xd, g.InputShape); using var w = Tensor.FromArray(wd, g.WeightShape); using var y = Tensor.Empty(g.OutputShape);
-            double dense = double.MaxValue, events = double.MaxValue;
+            double dense = double.MaxValue, events = double.MaxValue, tables = double.MaxValue;
             for (int i = 0; i < repeats + 1; i++)
             {
                 CpuBackend.EventPath = CpuBackend.EventChoice.Off; double a = CpuTime.Of(() => cpu.Conv2dForward(x, w, null, y, g));
                 CpuBackend.EventPath = CpuBackend.EventChoice.ByDensity; double b = CpuTime.Of(() => cpu.Conv2dForward(x, w, null, y, g));
+                CpuBackend.EventPath = CpuBackend.EventChoice.Tables; double t = pooled ? 0 : CpuTime.Of(() => cpu.Conv2dForward(x, w, null, y, g));
                 if (i == 0) continue;
-                dense = Math.Min(dense, a); events = Math.Min(events, b);
+                dense = Math.Min(dense, a); events = Math.Min(events, b); tables = Math.Min(tables, t);
             }
-            Console.WriteLine($"{name,-22} {rate,6:F2} {dense,13:F2} {events,13:F2} {dense / events,13:F2}");
+            Console.WriteLine($"{name,-22} {rate,6:F2} {dense,13:F2} {events,13:F2} {dense / events,13:F2}" + (pooled ? "" : $" {tables,13:F2} {dense / tables,13:F2}"));
         }
         (CpuBackend.EventPath, CpuBackend.EventMaxDensity) = (savedPath, savedDensity);
     }

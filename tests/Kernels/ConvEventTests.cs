@@ -92,4 +92,42 @@ public class ConvEventTests
             if (inputs == Inputs.Analog && eventsExpected) Assert.That(gathered, Is.LessThan(taken), "some analog samples scattered");
         }
     }
+
+    /// <summary>
+    /// The table form (CpuBackend.ConvEventsTable.cs) for every spike sample, whatever its density: samples of two spike
+    /// values in one batch (two tables), dense and sparse ones, an all-zero one (no value: it gathers), against the
+    /// reference loop, with 1 and 2 threads.
+    /// </summary>
+    [TestCaseSource(nameof(SpikeGeometries))]
+    public void SpikeSamplesByTablesMatchReference(Conv2dGeometry g)
+    {
+        CpuBackend.EventPath = CpuBackend.EventChoice.Tables;
+        var rng = new Random(5);
+        int inSize = g.C * g.H * g.W;
+        var x = new float[g.InputShape.Numel];
+        for (int n = 1; n < g.N; n++)   // sample 0 all zero
+        {
+            double rate = new[] { 0.9, 0.02, 0.15, 0.4 }[n % 4];
+            float value = n % 2 == 0 ? 0.75f : 0.5f;
+            for (int i = 0; i < inSize; i++)
+                if (rng.NextDouble() < rate) x[n * inSize + i] = value;
+        }
+        float[] w = Uniform(rng, g.WeightShape.Numel), b = Uniform(rng, g.K);
+        var expected = ReferenceOps.Conv2d(D(x), D(w), D(b), g);
+        bool eventsExpected = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated;
+        foreach (int threads in new[] { 1, 2 })
+        {
+            long before = CpuBackend.TableSamples, eventsBefore = CpuBackend.EventSamples;
+            using var tx = T(x, g.N, g.C, g.H, g.W); using var tw = T(w, g.K, g.C, g.R, g.S); using var tb = T(b, g.K);
+            using var ty = T(Enumerable.Repeat(float.NaN, g.OutputShape.Numel).ToArray(), g.N, g.K, g.OutH, g.OutW);
+            Cpu(threads).Conv2dForward(tx, tw, tb, ty, g);
+            AssertClose(ty.Span, expected, 1e-4, 1e-5 * Math.Sqrt(g.C * g.R * g.S), $"threads={threads}");
+            Assert.That(CpuBackend.TableSamples - before, Is.EqualTo(eventsExpected ? g.N - 1 : 0), "every spike sample took the table form");
+            Assert.That(CpuBackend.EventSamples - eventsBefore, Is.EqualTo(eventsExpected ? g.N : 0), "the all-zero sample gathered");
+        }
+    }
+
+    private static IEnumerable<TestCaseData> SpikeGeometries()
+        => Cases.Where(c => c[5] <= 3 && c[6] <= 3).Select(c => new TestCaseData(new Conv2dGeometry(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[7], c[8], c[8]))
+            .SetArgDisplayNames($"N{c[0]}C{c[1]}{c[2]}x{c[3]}K{c[4]}k{c[5]}s{c[7]}p{c[8]}"));
 }

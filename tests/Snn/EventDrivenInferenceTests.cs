@@ -5,7 +5,8 @@ namespace SpikeEngine.Tests.Snn;
 /// <summary>
 /// The CPU backend's event-driven convolution (used for sparse samples after IF layers) changes only the
 /// summation order: on the exact ResNet-20 fixture, every IF layer's output spike train (all neurons, all
-/// steps, ρ ∈ {0, 4}) is identical with events on and off.
+/// steps, ρ ∈ {0, 4}) is identical with events off, with the gather and scatter forms for every sparse sample, with the
+/// table form for every spike sample, and with the forms the cost models choose.
 /// </summary>
 [NonParallelizable]
 public class EventDrivenInferenceTests
@@ -58,36 +59,46 @@ public class EventDrivenInferenceTests
         {
             foreach (int rho in new[] { 0, 4 })
             {
-                var trains = new List<float[]>[2];
-                long eventSamples = 0;
-                var outputs = new float[2][];
-                for (int run = 0; run < 2; run++)
+                // run 0: dense only; then every sample under the density bound by events (gather, scatter), every spike
+                // sample by the table form, and the cost models' choice
+                var modes = new[] { CpuBackend.EventChoice.Off, CpuBackend.EventChoice.ByDensity, CpuBackend.EventChoice.Tables, CpuBackend.EventChoice.Auto };
+                var trains = new List<float[]>[modes.Length];
+                long eventSamples = 0, tableSamples = 0;
+                var outputs = new float[modes.Length][];
+                for (int run = 0; run < modes.Length; run++)
                 {
-                    // run 0: dense only; run 1: every sample under the density bound by events
-                    CpuBackend.EventPath = run == 0 ? CpuBackend.EventChoice.Off : CpuBackend.EventChoice.ByDensity;
+                    CpuBackend.EventPath = modes[run];
                     foreach (var t in taps) t.Outputs.Clear();
-                    long before = CpuBackend.EventSamples;
+                    long before = CpuBackend.EventSamples, tablesBefore = CpuBackend.TableSamples;
                     using var y = snn.Simulate(x, new SimulationSettings(steps, rho));
-                    if (run == 1) eventSamples = CpuBackend.EventSamples - before;
+                    if (modes[run] == CpuBackend.EventChoice.ByDensity) eventSamples = CpuBackend.EventSamples - before;
+                    if (modes[run] == CpuBackend.EventChoice.Tables) tableSamples = CpuBackend.TableSamples - tablesBefore;
                     outputs[run] = y.ToArray();
                     trains[run] = taps.SelectMany(t => t.Outputs).ToList();
                 }
-                Assert.That(trains[1], Has.Count.EqualTo(trains[0].Count));
                 long spikes = 0, sparseSamples = 0;
                 for (int i = 0; i < trains[0].Count; i++)
                 {
-                    Assert.That(trains[1][i], Is.EqualTo(trains[0][i]), $"ρ={rho}: spike train {i} differs between the dense and event paths");
                     spikes += trains[0][i].Count(v => v != 0);
                     sparseSamples += SparseSamples(trains[0][i], x.Shape[0] * Math.Max(rho, steps), threshold);
                 }
-                for (int i = 0; i < outputs[0].Length; i++)
-                    Assert.That(outputs[1][i], Is.EqualTo(outputs[0][i]).Within(1e-5 * (1 + Math.Abs(outputs[0][i]))), $"ρ={rho}: output {i}");
+                for (int run = 1; run < modes.Length; run++)
+                {
+                    Assert.That(trains[run], Has.Count.EqualTo(trains[0].Count));
+                    for (int i = 0; i < trains[0].Count; i++)
+                        Assert.That(trains[run][i], Is.EqualTo(trains[0][i]), $"ρ={rho}: spike train {i} differs between the dense path and {modes[run]}");
+                    for (int i = 0; i < outputs[0].Length; i++)
+                        Assert.That(outputs[run][i], Is.EqualTo(outputs[0][i]).Within(1e-5 * (1 + Math.Abs(outputs[0][i]))), $"ρ={rho}: output {i} ({modes[run]})");
+                }
                 TestContext.Out.WriteLine($"ρ={rho}: {spikes} spikes identical; {sparseSamples} IF-output samples below the event threshold {threshold}");
                 Assert.That(spikes, Is.GreaterThan(0));
                 Assert.That(sparseSamples, Is.GreaterThan(0), "no sample was sparse enough for the event path: the test would not exercise it");
                 if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)   // the event path needs AVX-512
+                {
                     Assert.That(eventSamples, Is.GreaterThan(0), "no convolution took the event path");
-                TestContext.Out.WriteLine($"ρ={rho}: {eventSamples} samples of convolutions took the event path");
+                    Assert.That(tableSamples, Is.GreaterThan(0), "no convolution took the table form");
+                }
+                TestContext.Out.WriteLine($"ρ={rho}: {eventSamples} samples of convolutions took the event path, {tableSamples} the table form");
             }
         }
         finally { CpuBackend.EventPath = saved; }

@@ -13,10 +13,11 @@ namespace SpikeEngine.Backend.Cpu;
 // a QCFS unit with L = 4 in training) and are fewer than the break-even count (a cost model, below) skips the dense
 // kernel: its convolution is a sparse × dense product, y[k, p] = Σ a_l · w[k, c, r, s] over the non-zero inputs
 // (c, h, w) of level l that feed output position p through tap (r, s). Two phases:
-// 1. Lists. Per sample, each input row's non-zero pattern as a bit mask; per output position and input channel, the
-//    ≤ 3×3 taps that see a non-zero input are then one 9-bit mask (shifts of three row masks), turned into the taps'
-//    weight offsets by a table lookup and one vector store: no branch per event. A position's entries are in channel
-//    order, cut into channel blocks, and within a block into one list per level (a spike sample has one).
+// 1. Lists. Per sample, each input row's non-zero pattern as a bit mask (64 bits: a row and its padding); per output
+//    position, 16 input channels at a time and per tap (r, s), the channels whose input under the tap is non-zero are
+//    one 16-bit mask (a test of the shifted row masks of the 16 channels), and a vector compression of the taps'
+//    weight offsets by it stores their list entries: no branch per event. A position's entries are cut into channel
+//    blocks, and within a block into one list per level (a spike sample has one).
 // 2. Gather. The weights are packed in blocks of 32 output channels ([block][tap][32], cache-line aligned; 16 when
 //    K ≤ 16) and a work item takes one block and a range of positions. It walks the channel blocks (128 channels' taps)
 //    and, per position, adds the weight rows of its listed taps times their level into registers (four independent
@@ -29,8 +30,11 @@ namespace SpikeEngine.Backend.Cpu;
 // and sparse ones); batches with no sparse sample take the dense path unchanged.
 public sealed unsafe partial class CpuBackend
 {
-    /// <summary>When the event path is taken: never, by the cost model below, or for every sample under <see cref="EventMaxDensity"/> (tests and probes).</summary>
-    internal enum EventChoice { Off, Auto, ByDensity }
+    /// <summary>
+    /// When the event path is taken: never, by the cost models, for every sample under <see cref="EventMaxDensity"/>
+    /// (tests and probes), or as ByDensity but every spike sample by the table form (CpuBackend.ConvEventsTable.cs).
+    /// </summary>
+    internal enum EventChoice { Off, Auto, ByDensity, Tables }
 
     internal static EventChoice EventPath { get; set; } = EventChoice.Auto;
 
@@ -55,29 +59,45 @@ public sealed unsafe partial class CpuBackend
 
     /// <summary>
     /// The largest non-zero count at which one sample whose non-zeros take <paramref name="levels"/> values is cheaper
-    /// by events, from a cost model fitted with
-    /// `bench -- sparsepaths` (2-core AMD EPYC Zen 5, batch 128, process CPU time, rates 0.05–0.3): the dense kernels
-    /// cost about 0.012 ns per multiply-add (direct) or 0.0125 (im2col + GEMM); by events, each output position costs
-    /// <see cref="EventListNs"/> per input and output channel (bit masks, lists, the final transposition),
+    /// by events than by another form that costs <paramref name="otherNs"/> (the dense kernels, <see cref="DenseSampleNs"/>;
+    /// the table form for spikes), from a cost model. Its unit is the dense kernels' cost fitted on a 2-core AMD EPYC
+    /// Zen 5 (`bench -- sparsepaths`, batch 128, process CPU time): 0.012 ns per multiply-add (direct) or 0.0125 (im2col
+    /// + GEMM). The event path's terms were fitted again for the compressing lister and the register transposition on
+    /// the 2-core EPYC Zen 4 (single-thread wall time per sample, rates 0.05 and 0.25, ResNet-20's and VGG-16's layer
+    /// shapes; its dense kernel ran at 0.020–0.022 ns per multiply-add there, so its times are scaled by 0.57): each
+    /// input costs <see cref="EventInputNs"/> (its count, values and bit masks), each output position
+    /// <see cref="EventListNs"/> per input and output channel (lists, the final transposition) and
     /// <see cref="EventRowNs"/> per weight block and channel block (a list segment), and each listed tap
     /// <see cref="EventVectorNs"/> per 16 output channels. (A safety margin, events only below 0.8 of the dense cost, made
     /// whole COS ResNet-20 and VGG-16 runs slower: the model rather overestimates the event path.)
     /// </summary>
-    private static long EventBreakEven(Conv2dGeometry g, bool direct, int levels = 1)
+    private static long EventBreakEven(Conv2dGeometry g, int levels, double otherNs)
     {
         long densityLimit = (long)(EventMaxDensity * g.C * g.H * g.W);
-        if (EventPath == EventChoice.ByDensity) return densityLimit;
+        if (EventPath != EventChoice.Auto) return densityLimit;
         double positions = (double)g.OutH * g.OutW;
-        double denseNs = positions * g.K * g.C * g.R * g.S * (direct ? DirectNsPerMac : Im2ColNsPerMac);
         int kb = EventKBlock(g.K), kBlocks = (g.K + kb - 1) / kb, cBlocks = (g.C + EventCBlock(kb) - 1) / EventCBlock(kb);
         // each level lists every channel of a position and has its own list segments
-        double fixedNs = positions * ((g.C * levels + g.K) * EventListNs + kBlocks * cBlocks * levels * EventRowNs);
+        double fixedNs = (double)g.C * g.H * g.W * EventInputNs + positions * ((g.C * levels + g.K) * EventListNs + kBlocks * cBlocks * levels * EventRowNs);
         double perInputNs = (double)g.R * g.S / (g.StrideH * g.StrideW) * kBlocks * (kb / 16) * EventVectorNs;
-        long modelLimit = (long)((denseNs - fixedNs) / perInputNs);
+        long modelLimit = (long)((otherNs - fixedNs) / perInputNs);
         return Math.Min(modelLimit, densityLimit);
     }
 
-    private const double EventListNs = 1.2, EventRowNs = 15, EventVectorNs = 0.45;
+    private const double EventInputNs = 0.17, EventListNs = 0.35, EventRowNs = 13, EventVectorNs = 0.28;
+
+    /// <summary>
+    /// What one sample costs by the dense kernels in the event cost models: its multiply-adds, and on the im2col path its
+    /// column matrix (<see cref="Im2ColNsPerColumn"/> an element: ResNet-20's stride-2 16→32 layer, a small GEMM behind a
+    /// large im2col, measured twice its multiply-adds' cost on the Zen 4).
+    /// </summary>
+    private static double DenseSampleNs(Conv2dGeometry g, bool direct)
+    {
+        double columns = (double)g.OutH * g.OutW * g.C * g.R * g.S;
+        return direct ? columns * g.K * DirectNsPerMac : columns * (g.K * Im2ColNsPerMac + Im2ColNsPerColumn);
+    }
+
+    private const double Im2ColNsPerColumn = 0.4;
 
     /// <summary>The dense kernels' cost per multiply-add in the event cost models (direct; im2col + GEMM).</summary>
     private const double DirectNsPerMac = 0.012, Im2ColNsPerMac = 0.0125;
@@ -90,32 +110,41 @@ public sealed unsafe partial class CpuBackend
         bool direct = UseDirectConv(g);
         // gather limits by the number of distinct non-zero values (levels: 1 for spikes, up to 4 after an average pool
         // of spikes or a QCFS unit with L = 4)
+        // spike samples take the table form where it beats the dense kernel and the gather form at their count
+        double denseNs = DenseSampleNs(g, direct), tableNs = EventPath == EventChoice.Auto ? TableSampleNs(g) : 0;
+        bool tables = EventPath == EventChoice.Tables || (EventPath == EventChoice.Auto && tableNs < denseNs);
         var limits = new long[MaxEventLevels + 1];
-        for (int l = 1; l <= MaxEventLevels; l++) limits[l] = EventBreakEven(g, direct, l);
+        for (int l = 1; l <= MaxEventLevels; l++) limits[l] = EventBreakEven(g, l, l == 1 && tables ? tableNs : denseNs);
         limits[0] = limits[1];   // an all-zero sample: no lists at all
         long scatterLimit = ScatterBreakEven(g, direct);
-        long countTo = Math.Max(limits.Max(), scatterLimit);
+        long countTo = tables ? long.MaxValue : Math.Max(limits.Max(), scatterLimit);
         if (countTo <= 0) return false;
-        // per sample: gather (at most MaxEventLevels distinct non-zero values, count under that many levels' limit),
-        // scatter (under the scatter limit, values that differ more), or dense
+        // per sample: table (spikes, where it pays), gather (at most MaxEventLevels distinct non-zero values, count under
+        // that many levels' limit), scatter (under the scatter limit, values that differ more), or dense
         var levels = new float[g.N * MaxEventLevels];   // the sample's non-zero values, ascending
         var levelCount = new int[g.N];                   // how many; -1: not gathered
         var nonZero = new int[g.N];
         var scatter = new bool[g.N];
+        var table = new bool[g.N];
         ForEach(g.N, n =>
         {
             var x = xd.AsSpan(n * inSize, inSize);
             long count = CountNonZero(x, countTo);
             int found = count < countTo ? NonZeroLevels(x, levels.AsSpan(n * MaxEventLevels, MaxEventLevels)) : -1;
-            bool gather = found >= 0 && count < limits[found];
+            table[n] = tables && found == 1 && (EventPath == EventChoice.Tables || count >= limits[1]);
+            bool gather = !table[n] && found >= 0 && count < limits[found];
             (nonZero[n], levelCount[n]) = gather ? ((int)count, found) : (0, -1);
-            scatter[n] = !gather && count < scatterLimit;
+            scatter[n] = !gather && !table[n] && count < scatterLimit;
         });
         var sparseSamples = Enumerable.Range(0, g.N).Where(n => levelCount[n] >= 0).ToArray();
         var scatterSamples = Enumerable.Range(0, g.N).Where(n => scatter[n]).ToArray();
-        if (sparseSamples.Length == 0 && scatterSamples.Length == 0) return false;
-        _eventSamples += sparseSamples.Length + scatterSamples.Length;
+        var tableSamples = Enumerable.Range(0, g.N).Where(n => table[n]).ToArray();
+        if (sparseSamples.Length == 0 && scatterSamples.Length == 0 && tableSamples.Length == 0) return false;
+        _eventSamples += sparseSamples.Length + scatterSamples.Length + tableSamples.Length;
         _gatherSamples += sparseSamples.Length;
+        _tableSamples += tableSamples.Length;
+        // one table per spike value (in a network, one per layer: its IF neurons' θ)
+        var tablesByValue = tableSamples.Select(n => levels[n * MaxEventLevels]).Distinct().ToDictionary(a => a, a => BuildSpikeTable(wd, g, a));
 
         using var lists = EventLists.Build(this, xd, g, sparseSamples, levels, levelCount, nonZero);
         int kb = lists.KBlock, kBlocks = (g.K + kb - 1) / kb, taps = g.C * g.R * g.S;
@@ -123,7 +152,7 @@ public sealed unsafe partial class CpuBackend
         // 512-channel layers onto a few cache sets)
         float* packed = sparseSamples.Length > 0 ? EventPackedBuffer((long)kBlocks * taps * kb) : null;   // none when every sparse sample scatters
 
-        var dense = Enumerable.Range(0, g.N).Where(n => levelCount[n] < 0 && !scatter[n]).ToArray();
+        var dense = Enumerable.Range(0, g.N).Where(n => levelCount[n] < 0 && !scatter[n] && !table[n]).ToArray();
         // the scatter form reads wt[tap][kv]: one tap's weights over the output channels, zero-padded to whole vectors
         int kv = (g.K + 15) / 16 * 16, outSize = g.K * g.OutH * g.OutW;
         float[]? wt = null;
@@ -147,12 +176,12 @@ public sealed unsafe partial class CpuBackend
         // Sparse work: weight blocks × position ranges (a range's running sums fit a 256 KB scratch), enough to keep every thread busy.
         int rows = lists.Rows, maxRange = EventScratchFloats / kb;
         int ranges = rows == 0 ? 0 : Math.Max((rows + maxRange - 1) / maxRange, Math.Min(rows, (2 * Threads + kBlocks - 1) / kBlocks));
-        int sparseItems = kBlocks * ranges, scatterItems = scatterSamples.Length;
+        int sparseItems = kBlocks * ranges, scatterItems = scatterSamples.Length, tableItems = tableSamples.Length;
         try
         {
             var packedAt = (nint)packed;
             if (rows > 0) ForEach(kBlocks, b => TransposeWeights(wd.AsSpan(b * kb * taps), Math.Min(kb, g.K - b * kb), taps, new Span<float>((float*)packedAt + (long)b * taps * kb, taps * kb), kb));
-            ForEach(sparseItems + scatterItems + denseItems.Length, item =>
+            ForEach(sparseItems + scatterItems + tableItems + denseItems.Length, item =>
             {
                 if (item < sparseItems)
                 {
@@ -166,7 +195,14 @@ public sealed unsafe partial class CpuBackend
                     ScatterSample(xd, n * inSize, wt!, kv, bd, yd, n * outSize, g, rowReach, colReach);
                     return;
                 }
-                item -= scatterItems;
+                if ((item -= scatterItems) < tableItems)
+                {
+                    int n = tableSamples[item];
+                    float a = levels[n * MaxEventLevels];
+                    TableSample(xd, n * inSize, a, g, tablesByValue[a], bd, yd, n * outSize);
+                    return;
+                }
+                item -= tableItems;
                 if (direct) DirectForwardSample(xd, densePacked!, kp, offsets!, map!, bd, yd, g, denseItems[item][0], 0, kp / DirectKb);
                 else Im2ColForwardChunk(xd, wd, bd, yd, g, denseItems[item], 1, packedW);
             });
@@ -263,22 +299,103 @@ public sealed unsafe partial class CpuBackend
         return found;
     }
 
-    /// <summary>For every 9-bit tap mask, its set bits in increasing order (16 bytes a mask).</summary>
-    private static readonly byte[] TapTable = BuildTapTable();
-
-    private static byte[] BuildTapTable()
-    {
-        var table = new byte[512 * 16];
-        for (int m = 0; m < 512; m++)
-        {
-            int e = 0;
-            for (int t = 0; t < 9; t++) if ((m >> t & 1) != 0) table[m * 16 + e++] = (byte)t;
-        }
-        return table;
-    }
-
     [ThreadStatic] private static float[]? _eventSums;
     [ThreadStatic] private static ulong[]? _rowMasks;
+
+    /// <summary>Rows (padded plane) and channel stride (C rounded up to 16) of <see cref="FillRowMasks"/>'s layout.</summary>
+    private static (int Rows, int ChannelStride) RowMaskShape(Conv2dGeometry g) => (g.H + 2 * g.PadH, (g.C + 15) & ~15);
+
+    /// <summary>
+    /// One sample's input as bit masks, per level: rowMasks[(l·hp + padH + h)·cp + c] has bit padW + w set when
+    /// x[c, h, w] equals level l's value; rows above and below (the padding) are zero. A row's channels lie side by
+    /// side (cp: C rounded up to 16, the extra channels zero) so that 16 channels' masks load as two vectors
+    /// (<see cref="RowWindow"/>). The calling thread's buffer, valid until its next call.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe ulong[] FillRowMasks(float[] xd, int xOffset, Conv2dGeometry g, ReadOnlySpan<float> values, int levels)
+    {
+        int h = g.H, w = g.W;
+        var (hp, cp) = RowMaskShape(g);
+        int levelRows = hp * cp;
+        if (_rowMasks is null || _rowMasks.Length < levels * levelRows) _rowMasks = GC.AllocateUninitializedArray<ulong>(levels * levelRows, pinned: true);
+        _rowMasks.AsSpan(0, levels * levelRows).Clear();
+        fixed (float* px = xd)
+        fixed (ulong* rowMasks = _rowMasks)
+        {
+            // the plane's bits 16 at a time (rows narrower than 16 share a vector), one pass over the input for all
+            // levels: each vector compared with every level, the bits dealt out to each level's rows
+            int plane = h * w;
+            int nl = values.Length;
+            var level = stackalloc Vector512<float>[MaxEventLevels];
+            var bits = stackalloc uint[MaxEventLevels];
+            for (int l = 0; l < nl; l++) level[l] = Vector512.Create(values[l]);
+            if (w % 16 == 0)
+            {
+                // whole vectors per row (ResNet-20's and VGG-16's 32- and 16-wide planes): each row's masks in registers, stored once
+                var acc = stackalloc ulong[MaxEventLevels];
+                for (int c = 0; c < g.C; c++)
+                {
+                    float* x = px + xOffset + c * plane;
+                    ulong* rows = rowMasks + g.PadH * cp + c;
+                    for (int row = 0; row < h; row++, x += w)
+                    {
+                        for (int l = 0; l < nl; l++) acc[l] = 0;
+                        for (int w0 = 0; w0 < w; w0 += 16)
+                        {
+                            var v = Vector512.Load(x + w0);
+                            for (int l = 0; l < nl; l++) acc[l] |= (ulong)LevelBits(v, level[l]) << w0;
+                        }
+                        for (int l = 0; l < nl; l++) rows[l * levelRows + row * cp] = acc[l] << g.PadW;
+                    }
+                }
+                return _rowMasks;
+            }
+            for (int c = 0; c < g.C; c++)
+            {
+                float* x = px + xOffset + c * plane;
+                ulong* rows = rowMasks + g.PadH * cp + c;   // level l's row h at + l · levelRows + h · cp
+                int row = 0, col = 0;
+                for (int i0 = 0; i0 < plane; i0 += 16)
+                {
+                    int lanes = Math.Min(16, plane - i0);
+                    if (plane >= 16)
+                    {
+                        var v = Vector512.Load(lanes == 16 ? x + i0 : x + plane - 16);   // a partial last vector: the last 16, overlapping
+                        for (int l = 0; l < nl; l++) bits[l] = LevelBits(v, level[l]) >> (16 - lanes);
+                    }
+                    else for (int l = 0; l < nl; l++) bits[l] = LevelBitsScalar(x + i0, lanes, values[l]);
+                    while (lanes > 0)
+                    {
+                        int take = Math.Min(lanes, w - col);
+                        uint takeMask = (uint)((1ul << take) - 1);
+                        for (int l = 0; l < nl; l++)
+                        {
+                            rows[l * levelRows + row * cp] |= (ulong)(bits[l] & takeMask) << (col + g.PadW);
+                            bits[l] >>= take;
+                        }
+                        lanes -= take;
+                        if ((col += take) == w) { col = 0; row++; }
+                    }
+                }
+            }
+        }
+        return _rowMasks;
+    }
+
+    /// <summary>Bit i set when x[i] equals the level (16 lanes).</summary>
+    private static uint LevelBits(Vector512<float> x, Vector512<float> level) => (uint)Vector512.ExtractMostSignificantBits(Vector512.Equals(x, level)) & 0xFFFF;
+
+    private static uint LevelBitsScalar(float* x, int lanes, float level)
+    {
+        uint m = 0;
+        for (int l = 0; l < lanes; l++) if (x[l] == level) m |= 1u << l;
+        return m;
+    }
+
+    /// <summary>16 channels' mask row (at <paramref name="row"/>, 16 consecutive ulongs) shifted right by an output column's offset and narrowed to 32-bit lanes (the low S ≤ 3 bits are the taps).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector512<int> RowWindow(ulong* row, int shift)
+        => Avx512F.PermuteVar16x32x2((Vector512.Load(row) >>> shift).AsInt32(), Vector512<int>.Indices * 2, (Vector512.Load(row + 8) >>> shift).AsInt32());
 
     /// <summary>
     /// The event lists of the sparse samples of one convolution (pooled arrays, returned by Dispose). Row q = j·P + p is
@@ -327,70 +444,29 @@ public sealed unsafe partial class CpuBackend
         }
 
         /// <summary>
-        /// One sample's lists: per level the rows' bit masks of the inputs with that value, then per position, channel
-        /// and level one table lookup. Levels the sample does not have (up to <paramref name="levels"/>) get empty lists.
+        /// One sample's lists: per level the rows' bit masks of the inputs with that value, then per position, level and
+        /// 16 channels one compression per tap. Levels the sample does not have (up to <paramref name="levels"/>) get empty lists.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static unsafe void ListSample(float[] xd, int xOffset, Conv2dGeometry g, int kb, int cb, int cBlocks, ReadOnlySpan<float> values, int levels,
             int[] entries, int entryBase, int[] start, int startBase)
         {
-            int h = g.H, w = g.W, rs = g.R * g.S, shiftKb = BitOperations.Log2((uint)kb);
-            // rowMasks[(l·C + c)·hp + padH + h]: bit padW + w set when x[c, h, w] is level l; zero rows above and below,
-            // and one more zero row per channel (index hp − 1) that stands for the kernel rows a kernel with R < 3 does not have
-            int hp = h + 2 * g.PadH + 1, levelRows = g.C * hp;
-            if (_rowMasks is null || _rowMasks.Length < levels * levelRows) _rowMasks = GC.AllocateUninitializedArray<ulong>(levels * levelRows, pinned: true);
-            _rowMasks.AsSpan(0, levels * levelRows).Clear();
-            fixed (float* px = xd)
-            fixed (ulong* rowMasks = _rowMasks)
-            {
-                // the plane's bits 16 at a time (rows narrower than 16 share a vector), one pass over the input for all
-                // levels: each vector compared with every level, the bits dealt out to each level's rows
-                int plane = h * w;
-                int nl = values.Length;
-                var level = stackalloc Vector512<float>[MaxEventLevels];
-                var bits = stackalloc uint[MaxEventLevels];
-                for (int l = 0; l < nl; l++) level[l] = Vector512.Create(values[l]);
-                for (int c = 0; c < g.C; c++)
-                {
-                    float* x = px + xOffset + c * plane;
-                    ulong* rows = rowMasks + c * hp + g.PadH;   // level l's rows at + l · levelRows
-                    int row = 0, col = 0;
-                    for (int i0 = 0; i0 < plane; i0 += 16)
-                    {
-                        int lanes = Math.Min(16, plane - i0);
-                        if (plane >= 16)
-                        {
-                            var v = Vector512.Load(lanes == 16 ? x + i0 : x + plane - 16);   // a partial last vector: the last 16, overlapping
-                            for (int l = 0; l < nl; l++) bits[l] = LevelBits(v, level[l]) >> (16 - lanes);
-                        }
-                        else for (int l = 0; l < nl; l++) bits[l] = LevelBitsScalar(x + i0, lanes, values[l]);
-                        while (lanes > 0)
-                        {
-                            int take = Math.Min(lanes, w - col);
-                            uint takeMask = (uint)((1ul << take) - 1);
-                            for (int l = 0; l < nl; l++)
-                            {
-                                rows[l * levelRows + row] |= (ulong)(bits[l] & takeMask) << (col + g.PadW);
-                                bits[l] >>= take;
-                            }
-                            lanes -= take;
-                            if ((col += take) == w) { col = 0; row++; }
-                        }
-                    }
-                }
-            }
-            int s = g.S;
-            ulong sMask = (1ul << s) - 1;
-            var channelStep = Vector512.Create(rs << shiftKb);
+            int rs = g.R * g.S, shiftKb = BitOperations.Log2((uint)kb);
+            var (hp, cp) = RowMaskShape(g);
+            var rowMaskArray = FillRowMasks(xd, xOffset, g, values, levels);
+            // per tap (r, s): lane i holds the offset of channel i's tap in a packed weight block, ((i·R + r)·S + s)·kb
+            var tapOffsets = stackalloc Vector512<int>[rs];
+            var bitOf = stackalloc Vector512<int>[g.S];
+            for (int t = 0; t < rs; t++) tapOffsets[t] = (Vector512<int>.Indices * rs + Vector512.Create(t)) << shiftKb;
+            for (int s = 0; s < g.S; s++) bitOf[s] = Vector512.Create(1 << s);
+            var groupStep = Vector512.Create((16 * rs) << shiftKb);
             fixed (int* pe = entries, ps = start)
-            fixed (byte* table = TapTable)
-            fixed (ulong* rowMasks = _rowMasks)
+            fixed (ulong* rowMasks = rowMaskArray)
             {
                 int* e = pe + entryBase, st = ps + startBase;
                 for (int i = 0; i < g.OutH; i++)
                 {
-                    // the three kernel rows of output row i (missing ones read the zero row)
-                    int r0 = i * g.StrideH, r1 = g.R > 1 ? r0 + 1 : hp - 1, r2 = g.R > 2 ? r0 + 2 : hp - 1;
+                    int r0 = i * g.StrideH;   // the kernel's rows are r0 … r0 + R − 1 of the padded plane
                     for (int j = 0; j < g.OutW; j++)
                     {
                         int shift = j * g.StrideW;
@@ -401,13 +477,22 @@ public sealed unsafe partial class CpuBackend
                             {
                                 *st++ = (int)(e - pe);
                                 if (l >= values.Length) continue;
-                                var channelBase = Vector512.Create((c0 * rs) << shiftKb);
-                                ulong* rm = rowMasks + l * levelRows + c0 * hp;
-                                for (int c = c0; c < c1; c++, rm += hp, channelBase += channelStep)
+                                ulong* rm = rowMasks + (l * hp + r0) * cp + c0;
+                                var groupBase = Vector512.Create((c0 * rs) << shiftKb);
+                                // 16 channels at a time, tap by tap: the channels whose input under the tap is set
+                                for (int c = c0; c < c1; c += 16, rm += 16, groupBase += groupStep)
                                 {
-                                    uint m = (uint)((rm[r0] >> shift & sMask) | (rm[r1] >> shift & sMask) << s | (rm[r2] >> shift & sMask) << 2 * s);
-                                    ((Avx512F.ConvertToVector512Int32(Vector128.Load(table + m * 16)) << shiftKb) + channelBase).Store(e);
-                                    e += BitOperations.PopCount(m);
+                                    var tapOffset = tapOffsets;
+                                    for (int r = 0; r < g.R; r++)
+                                    {
+                                        var window = RowWindow(rm + r * cp, shift);
+                                        for (int s = 0; s < g.S; s++, tapOffset++)
+                                        {
+                                            var bit = bitOf[s];
+                                            Avx512F.Compress(default, Vector512.Equals(window & bit, bit), *tapOffset + groupBase).Store(e);
+                                            e += BitOperations.PopCount(Vector512.Equals(window & bit, bit).ExtractMostSignificantBits());
+                                        }
+                                    }
                                 }
                             }
                         }
@@ -415,16 +500,6 @@ public sealed unsafe partial class CpuBackend
                     }
                 }
             }
-        }
-
-        /// <summary>Bit i set when x[i] equals the level (16 lanes).</summary>
-        private static uint LevelBits(Vector512<float> x, Vector512<float> level) => (uint)Vector512.ExtractMostSignificantBits(Vector512.Equals(x, level)) & 0xFFFF;
-
-        private static uint LevelBitsScalar(float* x, int lanes, float level)
-        {
-            uint m = 0;
-            for (int l = 0; l < lanes; l++) if (x[l] == level) m |= 1u << l;
-            return m;
         }
 
         /// <summary>y[n, b·kb .. +kb, p] (+ bias) for rows q0 ≤ q &lt; q1, from packed weight block b.</summary>
@@ -502,8 +577,12 @@ public sealed unsafe partial class CpuBackend
                     int p = p0;
                     var index = Vector256.Create(0, kb, 2 * kb, 3 * kb, 4 * kb, 5 * kb, 6 * kb, 7 * kb);
                     for (; p + 8 <= pEnd; p += 8, src += 8 * kb)
-                        for (int k = 0; k < kn; k++)
+                    {
+                        int k = 0;
+                        for (; k + 8 <= kn; k += 8) Transpose8x8(src + k, kb, y + k * positions + p, positions, Vector256<float>.One, pb == null ? null : pb + k0 + k);
+                        for (; k < kn; k++)
                             (Avx2.GatherVector256(src + k, index, 4) + Vector256.Create(pb == null ? 0f : pb[k0 + k])).Store(y + k * positions + p);
+                    }
                     for (; p < pEnd; p++, src += kb)
                         for (int k = 0; k < kn; k++) y[k * positions + p] = src[k] + (pb == null ? 0f : pb[k0 + k]);
                     q += pEnd - p0;

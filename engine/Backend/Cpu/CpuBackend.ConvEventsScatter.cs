@@ -15,7 +15,7 @@ public sealed partial class CpuBackend
     /// <summary>
     /// The largest non-zero count at which one sample is cheaper by scattering, from a cost model fitted with
     /// `bench -- sparsepaths all all 2 pooled` (2-core AMD EPYC Zen 5, batch 128, process CPU time, four input values,
-    /// rates 0.02–0.45): the dense kernels as in <see cref="EventBreakEven"/>; by scattering, each output (K·OH·OW) costs
+    /// rates 0.02–0.45): the dense kernels as in <see cref="DenseSampleNs"/>; by scattering, each output (K·OH·OW) costs
     /// 2 ns (zeroing the channels-last scratch, transposing it into y), the call's weight transposition 2.5 ns a float
     /// shared by its N samples, and each event 0.72 ns + 0.71 ns per 16 output channels for every output position it
     /// feeds (on average over the input, edges included). The model this replaced (fitted on a Xeon whose dense kernels ran at
@@ -25,9 +25,9 @@ public sealed partial class CpuBackend
     private static long ScatterBreakEven(Conv2dGeometry g, bool direct)
     {
         long densityLimit = (long)(EventMaxDensity * g.C * g.H * g.W);
-        if (EventPath == EventChoice.ByDensity) return densityLimit;
+        if (EventPath != EventChoice.Auto) return densityLimit;
         double outputs = (double)g.OutH * g.OutW * g.K, kv = (g.K + 15) / 16 * 16;
-        double denseNs = outputs * g.C * g.R * g.S * (direct ? DirectNsPerMac : Im2ColNsPerMac);
+        double denseNs = DenseSampleNs(g, direct);
         double fixedNs = outputs * 2.0 + (double)g.C * g.R * g.S * kv * 2.5 / g.N;
         double fed = FedPerInput(g.H, g.OutH, g.R, g.StrideH, g.PadH) * FedPerInput(g.W, g.OutW, g.S, g.StrideW, g.PadW);
         double eventNs = fed * (0.72 + 0.71 * (kv / 16));
@@ -141,9 +141,9 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>
-    /// Channels-last scratch [P][kv] → y[K][P] (+ bias). Runs of 8 positions are gathered per channel and stored
-    /// as one vector: writing channel rows position by position would hit K rows a power of two apart at once,
-    /// which alias in the L1 cache.
+    /// Channels-last scratch [P][kv] → y[K][P] (+ bias). Blocks of 8 positions × 8 channels are transposed in
+    /// registers (the channels left over gathered per 8 positions) and stored as vectors: writing channel rows position by
+    /// position would hit K rows a power of two apart at once, which alias in the L1 cache.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void TransposeToChannels(float[] scratch, int kv, float[]? bd, float[] yd, int yOffset, int channels, int positions)
@@ -155,12 +155,17 @@ public sealed partial class CpuBackend
             if (Avx2.IsSupported)
             {
                 var index = Vector256.Create(0, kv, 2 * kv, 3 * kv, 4 * kv, 5 * kv, 6 * kv, 7 * kv);
-                for (; p0 + 8 <= positions; p0 += 8)
-                    for (int k = 0; k < channels; k++)
+                fixed (float* pb = bd)
+                    for (; p0 + 8 <= positions; p0 += 8)
                     {
-                        var v = Avx2.GatherVector256(po + p0 * kv + k, index, 4);
-                        if (bd is not null) v += Vector256.Create(bd[k]);
-                        v.Store(y + k * positions + p0);
+                        int k = 0;
+                        for (; k + 8 <= channels; k += 8) Transpose8x8(po + p0 * kv + k, kv, y + k * positions + p0, positions, Vector256<float>.One, pb == null ? null : pb + k);
+                        for (; k < channels; k++)
+                        {
+                            var v = Avx2.GatherVector256(po + p0 * kv + k, index, 4);
+                            if (bd is not null) v += Vector256.Create(bd[k]);
+                            v.Store(y + k * positions + p0);
+                        }
                     }
             }
             for (int k = 0; k < channels; k++)

@@ -273,11 +273,11 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>
-    /// d[c·dstStride + r] = scale · src[r·srcStride + c] for an 8×8 block (unpack, shuffle, 128-bit permute): eight
-    /// rows read as vectors become eight columns written as vectors.
+    /// d[c·dstStride + r] = scale · src[r·srcStride + c] (+ add[c]) for an 8×8 block (unpack, shuffle, 128-bit permute):
+    /// eight rows read as vectors become eight columns written as vectors.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Transpose8x8(float* src, long srcStride, float* d, int dstStride, Vector256<float> scale)
+    private static unsafe void Transpose8x8(float* src, long srcStride, float* d, int dstStride, Vector256<float> scale, float* add = null)
     {
         var r0 = Avx.LoadVector256(src); var r1 = Avx.LoadVector256(src + srcStride);
         var r2 = Avx.LoadVector256(src + 2 * srcStride); var r3 = Avx.LoadVector256(src + 3 * srcStride);
@@ -292,14 +292,20 @@ public sealed partial class CpuBackend
         var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
         var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
         var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
-        Avx.Store(d, Avx.Multiply(scale, Avx.Permute2x128(u0, u4, 0x20)));
-        Avx.Store(d + dstStride, Avx.Multiply(scale, Avx.Permute2x128(u1, u5, 0x20)));
-        Avx.Store(d + 2 * dstStride, Avx.Multiply(scale, Avx.Permute2x128(u2, u6, 0x20)));
-        Avx.Store(d + 3 * dstStride, Avx.Multiply(scale, Avx.Permute2x128(u3, u7, 0x20)));
-        Avx.Store(d + 4 * dstStride, Avx.Multiply(scale, Avx.Permute2x128(u0, u4, 0x31)));
-        Avx.Store(d + 5 * dstStride, Avx.Multiply(scale, Avx.Permute2x128(u1, u5, 0x31)));
-        Avx.Store(d + 6 * dstStride, Avx.Multiply(scale, Avx.Permute2x128(u2, u6, 0x31)));
-        Avx.Store(d + 7 * dstStride, Avx.Multiply(scale, Avx.Permute2x128(u3, u7, 0x31)));
+        Store(d, 0, Avx.Permute2x128(u0, u4, 0x20));
+        Store(d, 1, Avx.Permute2x128(u1, u5, 0x20));
+        Store(d, 2, Avx.Permute2x128(u2, u6, 0x20));
+        Store(d, 3, Avx.Permute2x128(u3, u7, 0x20));
+        Store(d, 4, Avx.Permute2x128(u0, u4, 0x31));
+        Store(d, 5, Avx.Permute2x128(u1, u5, 0x31));
+        Store(d, 6, Avx.Permute2x128(u2, u6, 0x31));
+        Store(d, 7, Avx.Permute2x128(u3, u7, 0x31));
+
+        void Store(float* d, int c, Vector256<float> column)
+        {
+            var v = Avx.Multiply(scale, column);
+            Avx.Store(d + c * dstStride, add == null ? v : v + Vector256.Create(add[c]));
+        }
     }
 
     /// <summary>B̃: rows [p0, p0+kc) × cols [j0, j0+nc) of op(B), as NR-wide panels stored row by row (zero-padded).</summary>
