@@ -129,8 +129,7 @@ public sealed unsafe partial class CpuBackend
         ForEach(g.N, n =>
         {
             var x = xd.AsSpan(n * inSize, inSize);
-            long count = CountNonZero(x, countTo);
-            int found = count < countTo ? NonZeroLevels(x, levels.AsSpan(n * MaxEventLevels, MaxEventLevels)) : -1;
+            var (count, found) = NonZeroCensus(x, countTo, levels.AsSpan(n * MaxEventLevels, MaxEventLevels));
             table[n] = tables && found == 1 && (EventPath == EventChoice.Tables || count >= limits[1]);
             bool gather = !table[n] && found >= 0 && count < limits[found];
             (nonZero[n], levelCount[n]) = gather ? ((int)count, found) : (0, -1);
@@ -243,60 +242,46 @@ public sealed unsafe partial class CpuBackend
         return (float*)((at + 63) & ~(nint)63);
     }
 
-    /// <summary>How many elements are non-zero, counting stops once <paramref name="stopAt"/> is reached.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static long CountNonZero(ReadOnlySpan<float> x, long stopAt)
-    {
-        long count = 0;
-        int i = 0;
-        const int block = 1024;
-        while (i + 16 <= x.Length)
-        {
-            int end = Math.Min(x.Length - 16, i + block);
-            for (; i <= end; i += 16)
-            {
-                var v = Vector512.LoadUnsafe(ref Unsafe.AsRef(in x[i]));
-                count += 16 - BitOperations.PopCount(Vector512.ExtractMostSignificantBits(Vector512.Equals(v, Vector512<float>.Zero)));
-            }
-            if (count >= stopAt) return count;
-        }
-        for (; i < x.Length; i++) if (x[i] != 0f) count++;
-        return count;
-    }
-
     /// <summary>
-    /// The distinct non-zero values of x into <paramref name="levels"/> (ascending) and how many there are (spikes: one,
-    /// θ; 0 when all are zero), or −1 when there are more than fit (or a NaN, which equals nothing).
+    /// How many elements of x are non-zero (counting stops once <paramref name="stopAt"/> is reached), and its distinct
+    /// non-zero values into <paramref name="levels"/> (ascending) with how many there are (spikes: one, θ; 0 when all
+    /// are zero), or −1 for the values when there are more than fit, a NaN (which equals nothing), or the count stopped.
+    /// One pass: each vector compared with zero and with the values found so far.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int NonZeroLevels(ReadOnlySpan<float> x, Span<float> levels)
+    private static (long Count, int Found) NonZeroCensus(ReadOnlySpan<float> x, long stopAt, Span<float> levels)
     {
-        int found = 0;
-        int i = 0;
+        long count = 0;
+        int found = 0, i = 0;
         for (; i + 16 <= x.Length; i += 16)
         {
             var v = Vector512.LoadUnsafe(ref Unsafe.AsRef(in x[i]));
-            while (true)
+            var zero = Vector512.Equals(v, Vector512<float>.Zero);
+            count += 16 - BitOperations.PopCount(zero.ExtractMostSignificantBits());
+            if ((i & 1023) == 0 && count >= stopAt) return (count, -1);
+            var known = zero;
+            while (found >= 0)
             {
-                var known = Vector512.Equals(v, Vector512<float>.Zero);
                 for (int l = 0; l < found; l++) known |= Vector512.Equals(v, Vector512.Create(levels[l]));
                 uint unknown = ~(uint)known.ExtractMostSignificantBits() & 0xFFFF;
                 if (unknown == 0) break;
-                if (found == levels.Length) return -1;
                 float a = x[i + BitOperations.TrailingZeroCount(unknown)];
-                if (float.IsNaN(a)) return -1;
+                if (found == levels.Length || float.IsNaN(a)) { found = -1; break; }
                 levels[found++] = a;
             }
         }
         for (; i < x.Length; i++)
         {
             float a = x[i];
-            if (a == 0f || levels[..found].Contains(a)) continue;
-            if (found == levels.Length || float.IsNaN(a)) return -1;
-            levels[found++] = a;
+            if (a == 0f) continue;
+            count++;
+            if (found < 0 || levels[..found].Contains(a)) continue;
+            if (found == levels.Length || float.IsNaN(a)) found = -1;
+            else levels[found++] = a;
         }
-        levels[..found].Sort();
-        return found;
+        if (count >= stopAt) return (count, -1);
+        if (found > 0) levels[..found].Sort();
+        return (count, found);
     }
 
     [ThreadStatic] private static float[]? _eventSums;

@@ -14,7 +14,7 @@ namespace SpikeEngine.Backend.Cpu;
 // channels: C·R·S/8 vector additions per 16 output channels instead of the dense C·R·S multiply-adds, whatever the
 // firing rate. (Four channels per row, 16 patterns, kept the table in L1 but made twice the additions and index
 // computations: no faster than the dense kernel.) The patterns come from the gather form's row bit
-// masks (16 channels per compare). Same products as the dense path (a·w, each entering its sum in an FMA), summed in
+// channel masks (16 channels per compare). Same products as the dense path (a·w, each entering its sum in an FMA), summed in
 // another order. Channels-last sums are transposed into y at the end, as the scatter form does.
 public sealed partial class CpuBackend
 {
@@ -80,7 +80,7 @@ public sealed partial class CpuBackend
         return table;
     }
 
-    [ThreadStatic] private static ushort[]? _channelMasks;
+    [ThreadStatic] private static uint[]? _channelMasks;
 
     /// <summary>
     /// One spike sample by the table form: y[n] (+ bias) from its channel masks (<see cref="FillChannelMasks"/>) and
@@ -96,14 +96,14 @@ public sealed partial class CpuBackend
         // pattern u = (c16·R + r)·S + s of a position is the mask at this offset from its top-left tap
         var patternAt = stackalloc int[patterns];
         for (int u = 0; u < patterns; u++) patternAt[u] = (u / rs * hp + u % rs / g.S) * wp + u % g.S;
-        fixed (ushort* pm = masks)
+        fixed (uint* pm = masks)
         fixed (float* pt = table, ps = sums)
         {
             float* sum = ps;
             for (int i = 0; i < g.OutH; i++)
                 for (int j = 0; j < g.OutW; j++)
                 {
-                    ushort* at = pm + i * g.StrideH * wp + j * g.StrideW;
+                    uint* at = pm + i * g.StrideH * wp + j * g.StrideW;
                     // per 16 output channels one table row per pattern and eight channels, four independent sums
                     float* rows = pt;
                     for (int b = 0; b < kBlocks; b++, sum += 16)
@@ -113,16 +113,16 @@ public sealed partial class CpuBackend
                         for (; v + 2 <= patterns; v += 2, rows += 2 * TableFloats)
                         {
                             uint m = at[patternAt[v]], n = at[patternAt[v + 1]];
-                            s0 += Vector512.Load(rows + (m & 255) * 16);
-                            s1 += Vector512.Load(rows + 4096 + (m >> 8) * 16);
-                            s2 += Vector512.Load(rows + TableFloats + (n & 255) * 16);
-                            s3 += Vector512.Load(rows + TableFloats + 4096 + (n >> 8) * 16);
+                            s0 += Vector512.Load(rows + (ushort)m);
+                            s1 += Vector512.Load(rows + 4096 + (m >> 16));
+                            s2 += Vector512.Load(rows + TableFloats + (ushort)n);
+                            s3 += Vector512.Load(rows + TableFloats + 4096 + (n >> 16));
                         }
                         if (v < patterns)
                         {
                             uint m = at[patternAt[v]];
-                            s0 += Vector512.Load(rows + (m & 255) * 16);
-                            s1 += Vector512.Load(rows + 4096 + (m >> 8) * 16);
+                            s0 += Vector512.Load(rows + (ushort)m);
+                            s1 += Vector512.Load(rows + 4096 + (m >> 16));
                             rows += TableFloats;
                         }
                         ((s0 + s1) + (s2 + s3)).Store(sum);
@@ -133,20 +133,22 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>
-    /// One sample's spikes as channel masks: masks[(c16·hp + padH + h)·wp + padW + w] has bit i set when
-    /// x[16·c16 + i, h, w] equals <paramref name="value"/> (hp × wp: the padded plane, its border zero). A table
-    /// pattern is then one load. The calling thread's buffer, valid until its next call.
+    /// One sample's spikes as channel masks, ready as table offsets: masks[(c16·hp + padH + h)·wp + padW + w] holds,
+    /// for the bits b_i (x[16·c16 + i, h, w] equals <paramref name="value"/>), the low eight bits' pattern times 16 in
+    /// its low half and the high eight bits' times 16 in its high half: the offsets of their table rows (hp × wp: the
+    /// padded plane, its border zero). A table row is then one load and one addition away. The calling thread's
+    /// buffer, valid until its next call.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe ushort[] FillChannelMasks(float[] xd, int xOffset, float value, Conv2dGeometry g)
+    private static unsafe uint[] FillChannelMasks(float[] xd, int xOffset, float value, Conv2dGeometry g)
     {
         int hp = g.H + 2 * g.PadH, wp = g.W + 2 * g.PadW, groups = (g.C + 15) / 16, plane = g.H * g.W;
         int length = groups * hp * wp + 16;   // + 16: the vector stores of a row may run past the last one
-        if (_channelMasks is null || _channelMasks.Length < length) _channelMasks = GC.AllocateUninitializedArray<ushort>(length, pinned: true);
+        if (_channelMasks is null || _channelMasks.Length < length) _channelMasks = GC.AllocateUninitializedArray<uint>(length, pinned: true);
         _channelMasks.AsSpan(0, length).Clear();
         var level = Vector512.Create(value);
         fixed (float* px = xd)
-        fixed (ushort* pm = _channelMasks)
+        fixed (uint* pm = _channelMasks)
         {
             for (int c16 = 0; c16 < groups; c16++)
             {
@@ -154,7 +156,7 @@ public sealed partial class CpuBackend
                 float* x0 = px + xOffset + 16 * c16 * plane;
                 for (int h = 0; h < g.H; h++)
                 {
-                    ushort* row = pm + (c16 * hp + g.PadH + h) * wp + g.PadW;
+                    uint* row = pm + (c16 * hp + g.PadH + h) * wp + g.PadW;
                     int w0 = 0;
                     // 16 pixels of the row at a time: per channel one compare, its lanes' bit i set
                     for (; w0 + 16 <= g.W; w0 += 16)
@@ -162,13 +164,13 @@ public sealed partial class CpuBackend
                         var bits = Vector512<int>.Zero;
                         for (int i = 0; i < channels; i++)
                             bits |= Vector512.Equals(Vector512.Load(x0 + i * plane + h * g.W + w0), level).AsInt32() & Vector512.Create(1 << i);
-                        Avx512F.ConvertToVector256UInt16(bits.AsUInt32()).Store(row + w0);
+                        (((bits & Vector512.Create(255)) << 4) | ((bits >> 8) << 20)).AsUInt32().Store(row + w0);
                     }
                     for (; w0 < g.W; w0++)
                     {
                         int bits = 0;
                         for (int i = 0; i < channels; i++) if (x0[i * plane + h * g.W + w0] == value) bits |= 1 << i;
-                        row[w0] = (ushort)bits;
+                        row[w0] = (uint)((bits & 255) << 4 | (bits >> 8) << 20);
                     }
                 }
             }
