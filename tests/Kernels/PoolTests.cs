@@ -9,6 +9,7 @@ public class PoolTests
     [
         [1, 1, 4, 4, 2, 2, 0], [2, 3, 7, 7, 2, 2, 0], [2, 3, 8, 5, 3, 1, 1], [1, 2, 9, 9, 3, 2, 1],
         [3, 2, 6, 7, 4, 2, 2], [2, 1, 5, 5, 5, 1, 2], [1, 4, 3, 3, 3, 3, 0], [2, 2, 11, 6, 2, 1, 1],
+        [2, 3, 32, 32, 2, 2, 0], [1, 2, 16, 48, 2, 2, 0],   // VGG-16's 2×2 pools on whole vectors of 16 (the vector path)
     ];
 
     private static IEnumerable<TestCaseData> Geometries()
@@ -35,6 +36,27 @@ public class PoolTests
             be.AvgPool2dBackward(tr, tdx, g);
             AssertClose(tdx.Span, FiniteDifference(xs => Dot(rd, ReferenceOps.AvgPool2d(xs, g)), D(x), 1e-3), 1e-5, 1e-6, "avgpool dx");
         }
+    }
+
+    /// <summary>The vector path of 2×2, stride-2 pools sums each window in the scalar loop's order: bit for bit its result.</summary>
+    [Test]
+    public void TwoByTwoPoolSumsInTheScalarOrder()
+    {
+        var g = Pool2dGeometry.Create(new Shape(2, 3, 8, 32), 2, 2, 0);
+        var rng = new Random(3);
+        var x = Uniform(rng, g.InputShape.Numel);
+        using var tx = T(x, g.N, g.C, g.H, g.W); using var ty = T(new float[g.OutputShape.Numel], g.N, g.C, g.OutH, g.OutW);
+        Cpu(2).AvgPool2dForward(tx, ty, g);
+        var y = ty.ToArray();
+        for (int nc = 0; nc < g.N * g.C; nc++)
+            for (int i = 0; i < g.OutH; i++)
+                for (int j = 0; j < g.OutW; j++)
+                {
+                    int at = nc * g.H * g.W + 2 * i * g.W + 2 * j;
+                    float s = 0;
+                    s += x[at]; s += x[at + 1]; s += x[at + g.W]; s += x[at + g.W + 1];
+                    Assert.That(y[(nc * g.OutH + i) * g.OutW + j], Is.EqualTo(s * 0.25f), $"plane {nc}, ({i}, {j})");
+                }
     }
 
     [Test]
