@@ -208,6 +208,7 @@ public sealed unsafe partial class CpuBackend
         }
         finally
         {
+            foreach (var t in tablesByValue.Values) ArrayPool<float>.Shared.Return(t);
             if (densePacked is not null) ArrayPool<float>.Shared.Return(densePacked);
             if (wt is not null) ArrayPool<float>.Shared.Return(wt);
         }

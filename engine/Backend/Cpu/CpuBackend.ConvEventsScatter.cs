@@ -145,34 +145,39 @@ public sealed partial class CpuBackend
     /// registers (the channels left over gathered per 8 positions) and stored as vectors: writing channel rows position by
     /// position would hit K rows a power of two apart at once, which alias in the L1 cache.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void TransposeToChannels(float[] scratch, int kv, float[]? bd, float[] yd, int yOffset, int channels, int positions)
     {
-        fixed (float* po = scratch, py = yd)
+        fixed (float* po = scratch, py = yd, pb = bd)
+            TransposeToChannels(po, kv, pb, py + yOffset, positions, channels, positions);
+    }
+
+    /// <summary>
+    /// As above for <paramref name="count"/> positions of src ([count][kv]) into y[k·yStride + p], p &lt; count (a run of
+    /// a larger output, whose channel rows are <paramref name="yStride"/> apart).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void TransposeToChannels(float* src, int kv, float* bias, float* y, int yStride, int channels, int count)
+    {
+        int p0 = 0;
+        if (Avx2.IsSupported)
         {
-            float* y = py + yOffset;
-            int p0 = 0;
-            if (Avx2.IsSupported)
+            var index = Vector256.Create(0, kv, 2 * kv, 3 * kv, 4 * kv, 5 * kv, 6 * kv, 7 * kv);
+            for (; p0 + 8 <= count; p0 += 8)
             {
-                var index = Vector256.Create(0, kv, 2 * kv, 3 * kv, 4 * kv, 5 * kv, 6 * kv, 7 * kv);
-                fixed (float* pb = bd)
-                    for (; p0 + 8 <= positions; p0 += 8)
-                    {
-                        int k = 0;
-                        for (; k + 8 <= channels; k += 8) Transpose8x8(po + p0 * kv + k, kv, y + k * positions + p0, positions, Vector256<float>.One, pb == null ? null : pb + k);
-                        for (; k < channels; k++)
-                        {
-                            var v = Avx2.GatherVector256(po + p0 * kv + k, index, 4);
-                            if (bd is not null) v += Vector256.Create(bd[k]);
-                            v.Store(y + k * positions + p0);
-                        }
-                    }
+                int k = 0;
+                for (; k + 8 <= channels; k += 8) Transpose8x8(src + p0 * kv + k, kv, y + k * yStride + p0, yStride, Vector256<float>.One, bias == null ? null : bias + k);
+                for (; k < channels; k++)
+                {
+                    var v = Avx2.GatherVector256(src + p0 * kv + k, index, 4);
+                    if (bias != null) v += Vector256.Create(bias[k]);
+                    v.Store(y + k * yStride + p0);
+                }
             }
-            for (int k = 0; k < channels; k++)
-            {
-                float b = bd?[k] ?? 0f;
-                for (int p = p0; p < positions; p++) y[k * positions + p] = po[p * kv + k] + b;
-            }
+        }
+        for (int k = 0; k < channels; k++)
+        {
+            float b = bias == null ? 0f : bias[k];
+            for (int p = p0; p < count; p++) y[k * yStride + p] = src[p * kv + k] + b;
         }
     }
 }
