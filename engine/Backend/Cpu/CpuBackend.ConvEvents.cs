@@ -108,11 +108,11 @@ public sealed unsafe partial class CpuBackend
         if (EventPath == EventChoice.Off || !Vector512.IsHardwareAccelerated || g.N == 0 || !EventGeometry(g)) return false;
         int inSize = g.C * g.H * g.W;
         bool direct = UseDirectConv(g);
-        // gather limits by the number of distinct non-zero values (levels: 1 for spikes, up to 4 after an average pool
-        // of spikes or a QCFS unit with L = 4)
         // spike samples take the table form where it beats the dense kernel and the gather form at their count
         double denseNs = DenseSampleNs(g, direct), tableNs = EventPath == EventChoice.Auto ? TableSampleNs(g) : 0;
         bool tables = EventPath == EventChoice.Tables || (EventPath == EventChoice.Auto && tableNs < denseNs);
+        // gather limits by the number of distinct non-zero values (levels: 1 for spikes, up to 4 after an average pool
+        // of spikes or a QCFS unit with L = 4), against the table form for spikes where it is used
         var limits = new long[MaxEventLevels + 1];
         for (int l = 1; l <= MaxEventLevels; l++) limits[l] = EventBreakEven(g, l, l == 1 && tables ? tableNs : denseNs);
         limits[0] = limits[1];   // an all-zero sample: no lists at all

@@ -14,9 +14,10 @@ namespace SpikeEngine.Backend.Cpu;
 // (288 KB for 16 channels in and out: read from L2). An output position then adds one table row per tap and eight
 // channels: C·R·S/8 vector additions per 16 output channels instead of the dense C·R·S multiply-adds, whatever the
 // firing rate. (Four channels per row, 16 patterns, kept the table in L1 but made twice the additions and index
-// computations: no faster than the dense kernel.) The patterns come from the gather form's row bit
-// channel masks (16 channels per compare). Same products as the dense path (a·w, each entering its sum in an FMA), summed in
-// another order. Channels-last sums are transposed into y at the end, as the scatter form does.
+// computations: no faster than the dense kernel.) A sample's spikes first become per-pixel channel masks, already
+// scaled to table-row offsets (FillChannelMasks), so a row is one load and one addition away. Same products as the
+// dense path (a·w, each entering its sum in an FMA), summed in another order. Each output row's channels-last sums are
+// transposed into y while in L1, as the scatter form transposes its scratch.
 public sealed partial class CpuBackend
 {
     /// <summary>
