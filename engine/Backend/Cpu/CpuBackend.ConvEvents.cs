@@ -553,24 +553,12 @@ public sealed unsafe partial class CpuBackend
                         }
                     }
                 }
-                // sums[q][kb] → y[n, k0 + k, p] per sample, in runs of 8 positions (writing channel rows position by
-                // position would hit kb rows a power of two apart at once, which alias in the L1 cache)
+                // sums[q][kb] → y[n, k0 + k, p] per sample (a run of its positions), + bias
                 for (int j = q0 / positions, q = q0; q < q1; j++)
                 {
                     int p0 = q - j * positions, pEnd = Math.Min(positions, q1 - j * positions);
-                    float* y = py + ((long)_samples[j] * g.K + k0) * positions;
-                    float* src = pSums + (q - q0) * kb;
-                    int p = p0;
-                    var index = Vector256.Create(0, kb, 2 * kb, 3 * kb, 4 * kb, 5 * kb, 6 * kb, 7 * kb);
-                    for (; p + 8 <= pEnd; p += 8, src += 8 * kb)
-                    {
-                        int k = 0;
-                        for (; k + 8 <= kn; k += 8) Transpose8x8(src + k, kb, y + k * positions + p, positions, Vector256<float>.One, pb == null ? null : pb + k0 + k);
-                        for (; k < kn; k++)
-                            (Avx2.GatherVector256(src + k, index, 4) + Vector256.Create(pb == null ? 0f : pb[k0 + k])).Store(y + k * positions + p);
-                    }
-                    for (; p < pEnd; p++, src += kb)
-                        for (int k = 0; k < kn; k++) y[k * positions + p] = src[k] + (pb == null ? 0f : pb[k0 + k]);
+                    TransposeToChannels(pSums + (q - q0) * kb, kb, pb == null ? null : pb + k0,
+                        py + ((long)_samples[j] * g.K + k0) * positions + p0, positions, kn, pEnd - p0);
                     q += pEnd - p0;
                 }
             }

@@ -149,7 +149,7 @@ public sealed partial class CpuBackend
     private static unsafe uint[] FillChannelMasks(float[] xd, int xOffset, float value, Conv2dGeometry g)
     {
         int hp = g.H + 2 * g.PadH, wp = g.W + 2 * g.PadW, groups = (g.C + 15) / 16, plane = g.H * g.W;
-        int length = groups * hp * wp + 16;   // + 16: the vector stores of a row may run past the last one
+        int length = groups * hp * wp;
         if (_channelMasks is null || _channelMasks.Length < length) _channelMasks = GC.AllocateUninitializedArray<uint>(length, pinned: true);
         _channelMasks.AsSpan(0, length).Clear();
         var level = Vector512.Create(value);
