@@ -5,9 +5,9 @@ using SpikeEngine.Bench.Compare;
 //       or: dotnet run -c Release --project bench -- compare [options]   (engine beside its PyTorch peers, one table)
 //       or: dotnet run -c Release --project bench -- convpaths            (direct vs im2col convolution per layer)
 //       or: dotnet run -c Release --project bench -- sparsepaths [LAYER [RATE [REPEATS [pooled]]]] (dense vs event-driven convolution per firing rate; LAYER: part of a layer's name or "all", RATE "all" for a sweep; pooled: four input values, the scatter form)
-//       or: dotnet run -c Release --project bench -- steploop resnet20 10 [off|separate] (training steps in a loop, for a profiler; off: no event-driven convolution, separate: BN and QCFS unfused)
+//       or: dotnet run -c Release --project bench -- steploop resnet20 10 [off|separate|nowinograd] (training steps in a loop, for a profiler; off: no event-driven convolution, separate: BN and QCFS unfused, nowinograd: no Winograd convolution)
 //       or: dotnet run -c Release --project bench -- gemmloop 1 1024 20 [nn|nt|tn|tt]  (GEMM rate per wall and per CPU second; size or MxNxK, which operands transposed)
-//       or: dotnet run -c Release --project bench -- cosloop resnet20 DIR 10 (COS inference in a loop on a compare_peer.py export)
+//       or: dotnet run -c Release --project bench -- cosloop resnet20 DIR 10 [off|nowinograd] (COS inference in a loop on a compare_peer.py export)
 if (args.Length > 0 && args[0] == "compare") return CompareCommand.Run(args);
 if (args.Length > 0 && args[0] == "convpaths")
 {
@@ -21,7 +21,7 @@ if (args.Length > 0 && args[0] == "steploop")
 }
 if (args.Length > 0 && args[0] == "cosloop" && args.Length > 2)
 {
-    CosLoop.Run(args[1], args[2], args.Length > 3 ? int.Parse(args[3]) : 10, !(args.Length > 4 && args[4] == "off"));
+    CosLoop.Run(args[1], args[2], args.Length > 3 ? int.Parse(args[3]) : 10, args.Length > 4 ? args[4] : "");
     return 0;
 }
 if (args.Length > 0 && args[0] == "gemmloop")

@@ -6,14 +6,16 @@ using SpikeEngine.Snn;
 namespace SpikeEngine.Bench.Compare;
 
 /// <summary>
-/// `bench -- cosloop ARCH DIR RUNS [off]`: COS T=4 ρ=4 inference in a loop (off: event-driven path off) (for a profiler such as perf) on a model and input
+/// `bench -- cosloop ARCH DIR RUNS [off|nowinograd]`: COS T=4 ρ=4 inference in a loop (off: event-driven path off;
+/// nowinograd: the Winograd path off) (for a profiler such as perf, or alternating builds or paths) on a model and input
 /// exported by tools/peers/compare_peer.py (DIR/ARCH.model.safetensors, DIR/ARCH.input.safetensors).
 /// </summary>
 internal static class CosLoop
 {
-    public static void Run(string arch, string dir, int runs, bool events = true)
+    public static void Run(string arch, string dir, int runs, string option = "")
     {
-        if (!events) SpikeEngine.Backend.Cpu.CpuBackend.EventPath = SpikeEngine.Backend.Cpu.CpuBackend.EventChoice.Off;
+        if (option == "off") SpikeEngine.Backend.Cpu.CpuBackend.EventPath = SpikeEngine.Backend.Cpu.CpuBackend.EventChoice.Off;
+        if (option == "nowinograd") SpikeEngine.Backend.Cpu.CpuBackend.WinogradEnabled = false;
         var ann = ModelZoo.Create(arch, 10, 4, new ModelOptions { Initialize = false });
         Checkpoints.LoadInto(ann, Path.Combine(dir, $"{arch}.model.safetensors"), strict: true);
         ann.Eval();

@@ -1,12 +1,14 @@
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using SpikeEngine.Backend;
+using SpikeEngine.Backend.Cpu;
 using SpikeEngine.Tensors;
 
 namespace SpikeEngine.Bench.Kernels;
 
 // Run: dotnet run -c Release --project bench -- --filter '*ConvBenchmarks*' --job short
-// Conv layers of CIFAR VGG-16 / ResNet-20 at batch 64; each op costs 2·MACs flops.
+// Conv layers of CIFAR VGG-16 / ResNet-20 at batch 64; each op costs 2·MACs flops. Winograd=False: the layers the
+// Winograd path takes (VGG-16's 64 × 32×32, 256 × 8×8) on the direct/im2col path instead, for the side-by-side.
 // PyTorch peer at the same shapes: /usr/bin/python3 tools/peers/gemm_torch.py
 
 public sealed record ConvCase(string Layer, int N, int C, int H, int K, int Kernel, int Stride, int Pad) : IFlopCase
@@ -35,6 +37,7 @@ public class ConvBenchmarks
     ];
 
     [ParamsSource(nameof(Cases))] public ConvCase Case { get; set; } = null!;
+    [Params(true, false)] public bool Winograd { get; set; }
 
     private Tensor _x = null!, _w = null!, _y = null!, _dx = null!, _dw = null!;
     private Conv2dGeometry _g;
@@ -43,6 +46,7 @@ public class ConvBenchmarks
     public void Setup()
     {
         _g = Case.Geometry;
+        CpuBackend.WinogradEnabled = Winograd;
         var rng = new Random(1);
         _x = Tensor.FromArray(GemmBenchmarks.Random(rng, _g.InputShape.Numel), _g.InputShape);
         _w = Tensor.FromArray(GemmBenchmarks.Random(rng, _g.WeightShape.Numel), _g.WeightShape);
@@ -56,5 +60,5 @@ public class ConvBenchmarks
     [Benchmark] public void BackwardWeight() => Backends.Cpu.Conv2dBackwardWeight(_x, _y, _dw, null, _g);
 
     [GlobalCleanup]
-    public void Cleanup() { _x.Dispose(); _w.Dispose(); _y.Dispose(); _dx.Dispose(); _dw.Dispose(); }
+    public void Cleanup() { _x.Dispose(); _w.Dispose(); _y.Dispose(); _dx.Dispose(); _dw.Dispose(); CpuBackend.WinogradEnabled = true; }
 }

@@ -83,7 +83,7 @@ public class ConvDirectTests
     }
 
     /// <summary>dx[n, c, h, v] = Σ dy[n, k, i, j] · w[k, c, r, q] over the (i, j, r, q) with h = i·sh − ph + r, v = j·sw − pw + q.</summary>
-    private static double[] BackwardDataLoop(double[] dy, double[] w, Conv2dGeometry g)
+    internal static double[] BackwardDataLoop(double[] dy, double[] w, Conv2dGeometry g)
     {
         var dx = new double[g.InputShape.Numel];
         ForEachTap(g, (n, k, i, j, c, r, q, h, v) =>
@@ -92,7 +92,7 @@ public class ConvDirectTests
     }
 
     /// <summary>dw[k, c, r, q] = Σ dy[n, k, i, j] · x[n, c, h, v] over the same taps; dbias[k] = Σ dy[n, k, ·, ·].</summary>
-    private static (double[] Dw, double[] Db) BackwardWeightLoop(double[] x, double[] dy, Conv2dGeometry g)
+    internal static (double[] Dw, double[] Db) BackwardWeightLoop(double[] x, double[] dy, Conv2dGeometry g)
     {
         var dw = new double[g.WeightShape.Numel];
         var db = new double[g.K];

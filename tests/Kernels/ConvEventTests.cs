@@ -33,6 +33,7 @@ public class ConvEventTests
         [7, 8, 6, 6, 20, 3, 3, 2, 1],      // im2col path: dense samples 0, 3 and 6 in one GEMM chunk
         [4, 300, 6, 6, 70, 3, 3, 1, 1],    // 3 channel blocks of 128 (running sums between them), 3 weight blocks, the last ones partial
         [5, 40, 2, 2, 48, 3, 3, 1, 1],     // 2×2 planes (VGG-16's last stage): rows narrower than a vector
+        [4, 128, 6, 16, 128, 3, 3, 1, 1],  // a Winograd layer: dense samples 0 and 3 go by Winograd after the sparse ones
     ];
 
     /// <summary>The non-zero inputs: one value (spikes), four (θ/4 … θ: pooled spikes, QCFS with L = 4), or all different.</summary>

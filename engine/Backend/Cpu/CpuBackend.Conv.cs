@@ -41,6 +41,7 @@ public sealed partial class CpuBackend
         float[] xd = Data(x), wd = Data(w), yd = Data(y);
         float[]? bd = bias is null ? null : Data(bias);
         if (TryConv2dForwardEvents(xd, wd, bd, yd, g)) return;
+        if (UseWinograd(g)) { Conv2dForwardWinograd(xd, wd, bd, yd, g); return; }
         if (UseDirectConv(g)) { Conv2dForwardDirect(xd, wd, bd, yd, g); return; }
         var (per, chunks, gemmThreads) = ConvPlan(g);
         var samples = Enumerable.Range(0, g.N).ToArray();   // chunk i is samples[i·per ..], one array per call
@@ -116,6 +117,7 @@ public sealed partial class CpuBackend
     {
         BackendContract.Conv2dBackwardData(Device, dy, w, dx, g);
         float[] gy = Data(dy), wd = Data(w), gx = Data(dx);
+        if (UseWinograd(g)) { Conv2dBackwardDataWinograd(gy, wd, gx, g); return; }
         if (UseDirectConv(g)) { Conv2dBackwardDataDirect(gy, wd, gx, g); return; }
         int crs = g.C * g.R * g.S, ohw = g.OutH * g.OutW, inSize = g.C * g.H * g.W, outSize = g.K * ohw;
         var (per, chunks, gemmThreads) = ConvPlan(g);
@@ -154,7 +156,8 @@ public sealed partial class CpuBackend
     {
         BackendContract.Conv2dBackwardWeight(Device, x, dy, dw, dbias, g);
         float[] xd = Data(x), gy = Data(dy), gw = Data(dw);
-        if (UseDirectConv(g)) Conv2dBackwardWeightDirect(xd, gy, gw, g);
+        if (UseWinograd(g)) Conv2dBackwardWeightWinograd(xd, gy, gw, g);
+        else if (UseDirectConv(g)) Conv2dBackwardWeightDirect(xd, gy, gw, g);
         else Conv2dBackwardWeightIm2Col(xd, gy, gw, g);
         if (dbias is not null) ConvBiasGradient(gy, Data(dbias), g);
     }

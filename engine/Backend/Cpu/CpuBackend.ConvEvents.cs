@@ -94,8 +94,13 @@ public sealed unsafe partial class CpuBackend
     private static double DenseSampleNs(Conv2dGeometry g, bool direct)
     {
         double columns = (double)g.OutH * g.OutW * g.C * g.R * g.S;
+        if (UseWinograd(g)) return columns * g.K * WinogradNsPerMac;
         return direct ? columns * g.K * DirectNsPerMac : columns * (g.K * Im2ColNsPerMac + Im2ColNsPerColumn);
     }
+
+    /// <summary>The Winograd path's cost per multiply-add of the direct form: <see cref="DirectNsPerMac"/> / 1.45, its
+    /// measured advantage on VGG-16's layers (`bench -- convpaths`, Zen 4: 1.28–1.64×, see <see cref="UseWinograd"/>).</summary>
+    private const double WinogradNsPerMac = DirectNsPerMac / 1.45;
 
     private const double Im2ColNsPerColumn = 0.4;
 
@@ -107,7 +112,7 @@ public sealed unsafe partial class CpuBackend
     {
         if (EventPath == EventChoice.Off || !Vector512.IsHardwareAccelerated || g.N == 0 || !EventGeometry(g)) return false;
         int inSize = g.C * g.H * g.W;
-        bool direct = UseDirectConv(g);
+        bool winograd = UseWinograd(g), direct = !winograd && UseDirectConv(g);
         // spike samples take the table form where it beats the dense kernel and the gather form at their count
         double denseNs = DenseSampleNs(g, direct), tableNs = EventPath == EventChoice.Auto ? TableSampleNs(g) : 0;
         bool tables = EventPath == EventChoice.Tables || (EventPath == EventChoice.Auto && tableNs < denseNs);
@@ -170,7 +175,8 @@ public sealed unsafe partial class CpuBackend
         if (direct && dense.Length > 0) { densePacked = PackDirectWeights(wd, g); offsets = DirectForwardOffsets(g); map = new DirectOutputMap(g); }
         // The dense samples on the im2col path go in chunks (as in Conv2dForward): one GEMM per sample would have as
         // few columns as the feature map has positions (4 or 16 in VGG-16's deep layers), too few for the GEMM's tiles.
-        int[][] denseItems = direct ? dense.Select(n => new[] { n }).ToArray() : dense.Chunk(ConvPlan(g).PerChunk).ToArray();
+        // (On the Winograd path the dense samples go together after the sparse work, in blocks of tiles of their own.)
+        int[][] denseItems = winograd ? [] : direct ? dense.Select(n => new[] { n }).ToArray() : dense.Chunk(ConvPlan(g).PerChunk).ToArray();
         using var packedW = direct ? null : PackConvWeights(wd, g, denseItems.Length, 1, transposed: false);
         // Sparse work: weight blocks × position ranges (a range's running sums fit a 256 KB scratch), enough to keep every thread busy.
         int rows = lists.Rows, maxRange = EventScratchFloats / kb;
@@ -205,6 +211,7 @@ public sealed unsafe partial class CpuBackend
                 if (direct) DirectForwardSample(xd, densePacked!, kp, offsets!, map!, bd, yd, g, denseItems[item][0], 0, kp / DirectKb);
                 else Im2ColForwardChunk(xd, wd, bd, yd, g, denseItems[item], 1, packedW);
             });
+            if (winograd && dense.Length > 0) Conv2dForwardWinograd(xd, wd, bd, yd, g, dense);
         }
         finally
         {

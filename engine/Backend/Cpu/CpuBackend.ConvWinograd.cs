@@ -1,0 +1,415 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace SpikeEngine.Backend.Cpu;
+
+// Winograd F(2×2, 3×3) for 3×3 stride-1 convolutions with many channels (VGG-16's layers). A 2×2 output tile reads a
+// 4×4 input tile d; with U = G·g·Gᵀ (each output/input channel pair's 3×3 kernel g) and V = Bᵀ·d·B (each input
+// channel's tile), the tile is Y = Aᵀ·M·A with M = Σ_c U ⊙ V. Each of M's 16 entries ξ is, over all tiles, a GEMM:
+// M[ξ] (K × tiles) = U[ξ] (K × C) · V[ξ] (C × tiles) — 16·C multiply-adds per tile and output channel where the
+// direct form does 36·C (2.25× fewer), plus transforms that cost O(C + K) per tile. The transforms add and subtract
+// (G also halves), so results differ from the direct kernels by rounding only (relative ~1e-6 at 512 channels).
+// Backward data is this forward on dy with the flipped, transposed kernel and padding 2 − p. Backward weight is its
+// adjoint: dU[ξ] = Σ_tiles dM[ξ] · V[ξ]ᵀ with dM = A·dY·Aᵀ per tile, then dW = Gᵀ·dU·G.
+// Tiles go in blocks (whole samples for small maps, rows of tiles of one sample for large ones): a block's input is
+// copied into a zero-padded buffer, transformed into V (row step on contiguous rows, column step after splitting even
+// and odd columns with permutes, 16 tiles a vector), multiplied by the 16 packed U[ξ] and transformed back into y.
+// Used with AVX-512 only, where the GEMM reaches the machine's peak (other machines keep the direct/im2col paths).
+public sealed partial class CpuBackend
+{
+    /// <summary>Off: 3×3 layers take the direct or im2col path (side-by-side benchmarks of the paths, tests of the others).</summary>
+    internal static bool WinogradEnabled { get; set; } = true;
+
+    /// <summary>Tests and probes: every layer the Winograd path can take takes it, whatever its channels and map.</summary>
+    internal static bool WinogradForced { get; set; }
+
+    /// <summary>Tiles a block aims for: enough GEMM columns for the 32-wide micro-kernel, a block's V and M near L2.</summary>
+    private const int WinogradBlockTiles = 128;
+
+    [ThreadStatic] private static float[]? _winoPad, _winoV, _winoM;
+
+    /// <summary>
+    /// Whether this convolution takes the Winograd path: AVX-512, 3×3, stride 1, padding ≤ 2, and GEMM work enough
+    /// against the transforms. Per tile the GEMMs do 16·C·K multiply-adds, the transforms ∝ 16·(C + K) vector lanes, of
+    /// which a map narrower than 32 columns leaves some idle (16 tiles of one tile row a vector): the path is taken when
+    /// C·K/(C + K) · min(tiles a row, 16) ≥ 320. `bench -- convpaths`, 2-core Zen 4, batch 64, CPU time against the
+    /// better of direct and im2col (that measure in brackets): VGG-16's 64 × 32×32 layers 1.28–1.38× (512), 128 × 16×16
+    /// 1.35–1.63× (512), 256 × 8×8 1.48–1.64× (512), 512 × 4×4 1.39–1.46× (512), its channel-doubling layers 64 → 128,
+    /// 128 → 256, 256 → 512 1.14–1.45× (341); not taken: ResNet-20's 64 × 8×8 0.95–1.00× (128), 32 × 16×16 0.98–1.09×
+    /// (128), VGG-16's 512 × 2×2 0.71–0.86× (256).
+    /// </summary>
+    internal static bool UseWinograd(Conv2dGeometry g)
+        => WinogradEnabled && GemmKernelWidth == 512 && g.R == 3 && g.S == 3 && g.StrideH == 1 && g.StrideW == 1
+           && g.PadH <= 2 && g.PadW <= 2
+           && (WinogradForced || (double)g.C * g.K / (g.C + g.K) * Math.Min((g.OutW + 1) / 2, 16) >= 320);
+
+    /// <summary>
+    /// How the tiles of a list of samples are cut into blocks: whole samples per block when a sample has
+    /// fewer tiles than <see cref="WinogradBlockTiles"/> (at most half the samples, so that every thread gets a block),
+    /// otherwise runs of tile rows of one sample.
+    /// </summary>
+    private readonly record struct WinogradBlocks(int TilesH, int TilesW, int SamplesPerBlock, int RowsPerBlock, int Blocks)
+    {
+        public static WinogradBlocks Plan(int n, int outH, int outW, int threads)
+        {
+            int th = (outH + 1) / 2, tw = (outW + 1) / 2, perSample = th * tw;
+            if (perSample >= WinogradBlockTiles)
+            {
+                int rows = Math.Max(1, WinogradBlockTiles / tw), perSampleBlocks = (th + rows - 1) / rows;
+                return new(th, tw, 1, rows, n * perSampleBlocks);
+            }
+            int spb = Math.Clamp(WinogradBlockTiles / perSample, 1, Math.Max(1, (n + threads - 1) / threads));
+            return new(th, tw, spb, th, (n + spb - 1) / spb);
+        }
+
+        /// <summary>Block b: samples [S0, S0 + Count) of the sample list, tile rows [Ty0, Ty1) of each.</summary>
+        public (int S0, int Count, int Ty0, int Ty1) Block(int b, int n)
+        {
+            if (RowsPerBlock >= TilesH)
+            {
+                int s0 = b * SamplesPerBlock;
+                return (s0, Math.Min(SamplesPerBlock, n - s0), 0, TilesH);
+            }
+            int perSample = (TilesH + RowsPerBlock - 1) / RowsPerBlock, ty0 = b % perSample * RowsPerBlock;
+            return (b / perSample, 1, ty0, Math.Min(TilesH, ty0 + RowsPerBlock));
+        }
+
+        /// <summary>The most tiles a block holds, and the row length of its V and M buffers (whole vectors, one vector of slack).</summary>
+        public int MaxTiles => SamplesPerBlock * Math.Min(RowsPerBlock, TilesH) * TilesW;
+        public int Ld => (MaxTiles + 31) / 16 * 16;
+    }
+
+    /// <summary>y = conv(x, w) + bias by Winograd F(2×2, 3×3) (see <see cref="UseWinograd"/>), for the listed samples or all.</summary>
+    private void Conv2dForwardWinograd(float[] xd, float[] wd, float[]? bd, float[] yd, Conv2dGeometry g, int[]? samples = null)
+    {
+        float[] u = WinogradWeights(wd, g.K, g.C, flipTranspose: false);
+        try { WinogradConvolve(xd, u, bd, yd, samples ?? Enumerable.Range(0, g.N).ToArray(), g.C, g.H, g.W, g.K, g.PadH, g.PadW, g.OutH, g.OutW); }
+        finally { ArrayPool<float>.Shared.Return(u); }
+    }
+
+    /// <summary>dx = the forward convolution of dy with w flipped and transposed, padding 2 − p: the same Winograd forward.</summary>
+    private void Conv2dBackwardDataWinograd(float[] gy, float[] wd, float[] gx, Conv2dGeometry g)
+    {
+        float[] u = WinogradWeights(wd, g.K, g.C, flipTranspose: true);
+        try { WinogradConvolve(gy, u, null, gx, Enumerable.Range(0, g.N).ToArray(), g.K, g.OutH, g.OutW, g.C, 2 - g.PadH, 2 - g.PadW, g.H, g.W); }
+        finally { ArrayPool<float>.Shared.Return(u); }
+    }
+
+    /// <summary>
+    /// U[ξ][o][i] = (G·g·Gᵀ)[ξ] for the 3×3 kernel g of output channel o and input channel i: w[o, i] as stored, or with
+    /// <paramref name="flipTranspose"/> w[i, o] turned by 180° (backward data's kernel; o then runs over w's input
+    /// channels). A pooled array of 16·K·C floats (K = w's output channels, C its inputs); the caller returns it.
+    /// </summary>
+    private unsafe float[] WinogradWeights(float[] wd, int k, int c, bool flipTranspose)
+    {
+        int outs = flipTranspose ? c : k, ins = flipTranspose ? k : c, pairs = outs * ins;
+        float[] u = ArrayPool<float>.Shared.Rent(16 * pairs);
+        ForEach(outs, o =>
+        {
+            Span<float> g = stackalloc float[9], h = stackalloc float[12];
+            fixed (float* pw = wd, pu = u)
+                for (int i = 0; i < ins; i++)
+                {
+                    float* src = flipTranspose ? pw + ((long)i * c + o) * 9 : pw + ((long)o * c + i) * 9;
+                    for (int t = 0; t < 9; t++) g[t] = flipTranspose ? src[8 - t] : src[t];
+                    // rows: h = G·g (4×3), then columns: U = h·Gᵀ (4×4)
+                    for (int j = 0; j < 3; j++)
+                    {
+                        float g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
+                        h[j] = g0; h[3 + j] = 0.5f * (g0 + g1 + g2); h[6 + j] = 0.5f * (g0 - g1 + g2); h[9 + j] = g2;
+                    }
+                    float* dst = pu + (long)o * ins + i;
+                    for (int r = 0; r < 4; r++)
+                    {
+                        float h0 = h[3 * r], h1 = h[3 * r + 1], h2 = h[3 * r + 2];
+                        dst[(4 * r) * (long)pairs] = h0;
+                        dst[(4 * r + 1) * (long)pairs] = 0.5f * (h0 + h1 + h2);
+                        dst[(4 * r + 2) * (long)pairs] = 0.5f * (h0 - h1 + h2);
+                        dst[(4 * r + 3) * (long)pairs] = h2;
+                    }
+                }
+        });
+        return u;
+    }
+
+    /// <summary>
+    /// The stride-1 3×3 convolution y[n] = Σ over c of x[n] ⋆ kernel (+ bias) for samples n of the list, with the kernel
+    /// already transformed into u ([16][outCh][inCh], <see cref="WinogradWeights"/>); input [N][inCh][h][w], output
+    /// [N][outCh][outH][outW], padding padH/padW.
+    /// </summary>
+    private unsafe void WinogradConvolve(float[] xd, float[] u, float[]? bd, float[] yd, int[] samples,
+        int inCh, int h, int w, int outCh, int padH, int padW, int outH, int outW)
+    {
+        var plan = WinogradBlocks.Plan(samples.Length, outH, outW, Threads);
+        var packed = new PackedGemmA[16];
+        try
+        {
+            for (int xi = 0; xi < 16; xi++) packed[xi] = PackGemmA(false, outCh, inCh, 1f, u, xi * outCh * inCh, inCh);
+            ForEach(plan.Blocks, b =>
+            {
+                var (s0, count, ty0, ty1) = plan.Block(b, samples.Length);
+                int rows = ty1 - ty0, tiles = count * rows * plan.TilesW, ld = plan.Ld;
+                int rq = 2 * rows + 2, wq = 2 * plan.TilesW + 2;
+                float[] pad = ThreadBuffer(ref _winoPad, inCh * count * rq * wq + 64);
+                float[] v = ThreadBuffer(ref _winoV, 16 * inCh * ld), m = ThreadBuffer(ref _winoM, 16 * outCh * ld);
+                WinogradPadBlock(xd, samples, s0, count, inCh, h, w, 2 * ty0 - padH, padW, rq, wq, pad);
+                fixed (float* pp = pad, pv = v)
+                    WinogradInputTransform(pp, inCh, count, rows, plan.TilesW, rq, wq, pv, ld);
+                for (int xi = 0; xi < 16; xi++)
+                    GemmArrays(packed[xi], false, tiles, v, xi * inCh * ld, ld, 0f, m, xi * outCh * ld, ld, 1);
+                fixed (float* pm = m, py = yd)
+                    WinogradOutputTransform(pm, outCh, count, rows, plan.TilesW, ld, bd, py, samples, s0, ty0, outH, outW);
+            });
+        }
+        finally
+        {
+            foreach (var p in packed) p?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// dW[k, c] = Gᵀ · (Σ_tiles dM[ξ][k] · V[ξ][c]) · G, the adjoint of the Winograd forward; each thread sums its
+    /// contiguous run of blocks, the runs are added in order.
+    /// </summary>
+    private unsafe void Conv2dBackwardWeightWinograd(float[] xd, float[] gy, float[] gw, Conv2dGeometry g)
+    {
+        var plan = WinogradBlocks.Plan(g.N, g.OutH, g.OutW, Threads);
+        int parts = Math.Max(1, Math.Min(Threads, plan.Blocks)), pairs = g.K * g.C;
+        var samples = Enumerable.Range(0, g.N).ToArray();
+        var partial = new float[parts][];
+        for (int p = 0; p < parts; p++) partial[p] = ArrayPool<float>.Shared.Rent(16 * pairs);
+        try
+        {
+            ForEach(parts, p =>
+            {
+                int b0 = (int)((long)plan.Blocks * p / parts), b1 = (int)((long)plan.Blocks * (p + 1) / parts);
+                if (b0 == b1) partial[p].AsSpan(0, 16 * pairs).Clear();
+                for (int b = b0; b < b1; b++)
+                {
+                    var (s0, count, ty0, ty1) = plan.Block(b, g.N);
+                    int rows = ty1 - ty0, tiles = count * rows * plan.TilesW, ld = plan.Ld;
+                    int rq = 2 * rows + 2, wq = 2 * plan.TilesW + 2, dq = 2 * rows, dwq = 2 * plan.TilesW;
+                    float[] v = ThreadBuffer(ref _winoV, 16 * g.C * ld), m = ThreadBuffer(ref _winoM, 16 * g.K * ld);
+                    float[] pad = ThreadBuffer(ref _winoPad, Math.Max(g.C * count * rq * wq, g.K * count * dq * dwq) + 64);
+                    WinogradPadBlock(xd, samples, s0, count, g.C, g.H, g.W, 2 * ty0 - g.PadH, g.PadW, rq, wq, pad);
+                    fixed (float* pp = pad, pv = v)
+                        WinogradInputTransform(pp, g.C, count, rows, plan.TilesW, rq, wq, pv, ld);
+                    // dy on the tiles' 2×2 grid, zero past the output's edge
+                    WinogradPadBlock(gy, samples, s0, count, g.K, g.OutH, g.OutW, 2 * ty0, 0, dq, dwq, pad);
+                    fixed (float* pp = pad, pm = m)
+                        WinogradGradientTransform(pp, g.K, count, rows, plan.TilesW, dq, dwq, pm, ld);
+                    for (int xi = 0; xi < 16; xi++)
+                        GemmArrays(false, true, g.K, g.C, tiles, 1f, m, xi * g.K * ld, ld, v, xi * g.C * ld, ld,
+                            b == b0 ? 0f : 1f, partial[p], xi * pairs, g.C, 1);
+                }
+            });
+            float[] du = partial[0];
+            for (int p = 1; p < parts; p++) AxpySpan(1f, partial[p].AsSpan(0, 16 * pairs), du.AsSpan(0, 16 * pairs));
+            ForEach(g.K, k =>
+            {
+                Span<float> f = stackalloc float[12];
+                for (int c = 0; c < g.C; c++)
+                {
+                    int at = k * g.C + c;
+                    // rows: f = Gᵀ·dU (3×4), then columns: dW = f·G (3×3)
+                    for (int j = 0; j < 4; j++)
+                    {
+                        float u0 = du[j * pairs + at], u1 = du[(4 + j) * pairs + at], u2 = du[(8 + j) * pairs + at], u3 = du[(12 + j) * pairs + at];
+                        f[j] = u0 + 0.5f * (u1 + u2); f[4 + j] = 0.5f * (u1 - u2); f[8 + j] = 0.5f * (u1 + u2) + u3;
+                    }
+                    int o = at * 9;
+                    for (int r = 0; r < 3; r++)
+                    {
+                        float f0 = f[4 * r], f1 = f[4 * r + 1], f2 = f[4 * r + 2], f3 = f[4 * r + 3];
+                        gw[o + 3 * r] = f0 + 0.5f * (f1 + f2);
+                        gw[o + 3 * r + 1] = 0.5f * (f1 - f2);
+                        gw[o + 3 * r + 2] = 0.5f * (f1 + f2) + f3;
+                    }
+                }
+            });
+        }
+        finally
+        {
+            for (int p = 0; p < parts; p++) ArrayPool<float>.Shared.Return(partial[p]);
+        }
+    }
+
+    /// <summary>
+    /// Copies channels [0, channels) of samples list[s0 .. s0 + count) into pad[ch][s][rq][wq]: buffer row ρ is source row
+    /// row0 + ρ, buffer column κ source column κ − left; zeros outside the source, and 64 zeroed floats of slack after.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void WinogradPadBlock(float[] src, int[] samples, int s0, int count, int channels, int h, int w,
+        int row0, int left, int rq, int wq, float[] pad)
+    {
+        int plane = h * w, cols = Math.Min(w, wq - left);
+        for (int ch = 0; ch < channels; ch++)
+            for (int s = 0; s < count; s++)
+            {
+                var dst = pad.AsSpan((ch * count + s) * rq * wq, rq * wq);
+                int srcPlane = (samples[s0 + s] * channels + ch) * plane;
+                for (int r = 0; r < rq; r++)
+                {
+                    var line = dst.Slice(r * wq, wq);
+                    int sr = row0 + r;
+                    if (sr < 0 || sr >= h) { line.Clear(); continue; }
+                    line[..left].Clear();
+                    src.AsSpan(srcPlane + sr * w, cols).CopyTo(line[left..]);
+                    line[(left + cols)..].Clear();
+                }
+            }
+        pad.AsSpan(channels * count * rq * wq, 64).Clear();
+    }
+
+    // Lane permutations: even and odd elements of two vectors; one element on, the next vector's first (or second) last.
+    private static readonly Vector512<int> EvenLanes = Vector512<int>.Indices * 2, OddLanes = Vector512<int>.Indices * 2 + Vector512<int>.One;
+    private static readonly Vector512<int> NextLane = Vector512<int>.Indices + Vector512<int>.One, NextLaneOdd = Vector512.Create(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17);
+    private static readonly Vector512<int> InterleaveLow = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    private static readonly Vector512<int> InterleaveHigh = Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+
+    /// <summary>
+    /// V[ξ][ch][t] = (Bᵀ·d·B)[ξ] for every tile t of the block (t = (s·rows + ty)·tw + tx) and channel, d read from the
+    /// padded block (tile (ty, tx) at buffer row 2·ty, column 2·tx). Sixteen tiles a vector; lanes past the row's last
+    /// tile are written with the next row's tiles' places, which that row overwrites after (ld leaves a vector of slack).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void WinogradInputTransform(float* pad, int channels, int count, int rows, int tw, int rq, int wq, float* v, int ld)
+    {
+        long plane = (long)channels * ld;
+        for (int ch = 0; ch < channels; ch++)
+            for (int s = 0; s < count; s++)
+                for (int ty = 0; ty < rows; ty++)
+                {
+                    float* r0 = pad + ((long)(ch * count + s) * rq + 2 * ty) * wq, r1 = r0 + wq, r2 = r1 + wq, r3 = r2 + wq;
+                    float* dst = v + (long)ch * ld + (s * rows + ty) * tw;
+                    for (int tx = 0; tx < tw; tx += 16)
+                    {
+                        int c0 = 2 * tx;
+                        // row step, Bᵀ·d: t0 = d0 − d2, t1 = d1 + d2, t2 = d2 − d1, t3 = d1 − d3, on 48 columns
+                        for (int i = 0; i < 4; i++)
+                        {
+                            Vector512<float> a, b, c;
+                            switch (i)
+                            {
+                                case 0: a = Load(r0, c0) - Load(r2, c0); b = Load(r0, c0 + 16) - Load(r2, c0 + 16); c = Load(r0, c0 + 32) - Load(r2, c0 + 32); break;
+                                case 1: a = Load(r1, c0) + Load(r2, c0); b = Load(r1, c0 + 16) + Load(r2, c0 + 16); c = Load(r1, c0 + 32) + Load(r2, c0 + 32); break;
+                                case 2: a = Load(r2, c0) - Load(r1, c0); b = Load(r2, c0 + 16) - Load(r1, c0 + 16); c = Load(r2, c0 + 32) - Load(r1, c0 + 32); break;
+                                default: a = Load(r1, c0) - Load(r3, c0); b = Load(r1, c0 + 16) - Load(r3, c0 + 16); c = Load(r1, c0 + 32) - Load(r3, c0 + 32); break;
+                            }
+                            // columns 2tx, 2tx+1, 2tx+2, 2tx+3 of 16 tiles, then the column step, ·B
+                            var e0 = Avx512F.PermuteVar16x32x2(a, EvenLanes, b);
+                            var o0 = Avx512F.PermuteVar16x32x2(a, OddLanes, b);
+                            var e1 = Avx512F.PermuteVar16x32x2(e0, NextLane, c);
+                            var o1 = Avx512F.PermuteVar16x32x2(o0, NextLaneOdd, c);
+                            float* d = dst + 4 * i * plane + tx;
+                            (e0 - e1).Store(d);
+                            (o0 + e1).Store(d + plane);
+                            (e1 - o0).Store(d + 2 * plane);
+                            (o0 - o1).Store(d + 3 * plane);
+                        }
+                    }
+                }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector512<float> Load(float* row, int column) => Vector512.Load(row + column);
+
+    /// <summary>
+    /// y tile = Aᵀ·M·A (+ bias) for every tile of the block and output channel: rows 2·ty, 2·ty + 1 and columns 2·tx,
+    /// 2·tx + 1 of the sample's output, those inside outH × outW. Sixteen tiles a vector, interleaved into 32 columns.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void WinogradOutputTransform(float* m, int channels, int count, int rows, int tw, int ld, float[]? bias,
+        float* y, int[] samples, int s0, int ty0, int outH, int outW)
+    {
+        long plane = (long)channels * ld;
+        int outPlane = outH * outW;
+        for (int k = 0; k < channels; k++)
+        {
+            var bk = Vector512.Create(bias is null ? 0f : bias[k]);
+            for (int s = 0; s < count; s++)
+            {
+                float* yPlane = y + ((long)samples[s0 + s] * channels + k) * outPlane;
+                for (int ty = 0; ty < rows; ty++)
+                {
+                    int row = 2 * (ty0 + ty);
+                    float* src = m + (long)k * ld + (s * rows + ty) * tw;
+                    for (int tx = 0; tx < tw; tx += 16)
+                    {
+                        // row step, Aᵀ·M: s0 = m0 + m1 + m2, s1 = m1 − m2 − m3, per column j
+                        Vector512<float> s00, s01, s02, s03, s10, s11, s12, s13;
+                        Row(src + tx, plane, 0, out s00, out s10);
+                        Row(src + tx, plane, 1, out s01, out s11);
+                        Row(src + tx, plane, 2, out s02, out s12);
+                        Row(src + tx, plane, 3, out s03, out s13);
+                        // column step, ·A
+                        var y00 = s00 + s01 + s02 + bk; var y01 = s01 - s02 - s03 + bk;
+                        var y10 = s10 + s11 + s12 + bk; var y11 = s11 - s12 - s13 + bk;
+                        int cols = outW - 2 * tx;
+                        StoreTileRow(yPlane + row * outW + 2 * tx, y00, y01, cols);
+                        if (row + 1 < outH) StoreTileRow(yPlane + (row + 1) * outW + 2 * tx, y10, y11, cols);
+                    }
+                }
+            }
+        }
+
+        static void Row(float* at, long plane, int j, out Vector512<float> s0, out Vector512<float> s1)
+        {
+            var m0 = Vector512.Load(at + j * plane); var m1 = Vector512.Load(at + (4 + j) * plane);
+            var m2 = Vector512.Load(at + (8 + j) * plane); var m3 = Vector512.Load(at + (12 + j) * plane);
+            s0 = m0 + m1 + m2; s1 = m1 - m2 - m3;
+        }
+    }
+
+    /// <summary>Interleaves the even and odd output columns of 16 tiles into 32 floats at dst, of which the first <paramref name="cols"/> are stored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreTileRow(float* dst, Vector512<float> even, Vector512<float> odd, int cols)
+    {
+        var lo = Avx512F.PermuteVar16x32x2(even, InterleaveLow, odd);
+        var hi = Avx512F.PermuteVar16x32x2(even, InterleaveHigh, odd);
+        if (cols >= 32) { lo.Store(dst); hi.Store(dst + 16); return; }
+        Avx512F.MaskStore(dst, Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(cols)).AsSingle(), lo);
+        if (cols > 16) Avx512F.MaskStore(dst + 16, Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(cols - 16)).AsSingle(), hi);
+    }
+
+    /// <summary>
+    /// dM[ξ][k][t] = (A·dY·Aᵀ)[ξ] for every tile of the block and output channel, dY the tile's 2×2 of dy read from the
+    /// padded block (zeros past the output's edge); laid out and written as <see cref="WinogradInputTransform"/> writes V.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void WinogradGradientTransform(float* pad, int channels, int count, int rows, int tw, int rq, int wq, float* dm, int ld)
+    {
+        long plane = (long)channels * ld;
+        for (int k = 0; k < channels; k++)
+            for (int s = 0; s < count; s++)
+                for (int ty = 0; ty < rows; ty++)
+                {
+                    float* r0 = pad + ((long)(k * count + s) * rq + 2 * ty) * wq, r1 = r0 + wq;
+                    float* dst = dm + (long)k * ld + (s * rows + ty) * tw;
+                    for (int tx = 0; tx < tw; tx += 16)
+                    {
+                        int c0 = 2 * tx;
+                        var a0 = Load(r0, c0); var b0 = Load(r0, c0 + 16); var a1 = Load(r1, c0); var b1 = Load(r1, c0 + 16);
+                        var d00 = Avx512F.PermuteVar16x32x2(a0, EvenLanes, b0); var d01 = Avx512F.PermuteVar16x32x2(a0, OddLanes, b0);
+                        var d10 = Avx512F.PermuteVar16x32x2(a1, EvenLanes, b1); var d11 = Avx512F.PermuteVar16x32x2(a1, OddLanes, b1);
+                        // row step, A·dY: e0 = d0, e1 = d0 + d1, e2 = d0 − d1, e3 = −d1, per column
+                        Columns(dst + tx, plane, 0, d00, d01);
+                        Columns(dst + tx, plane, 1, d00 + d10, d01 + d11);
+                        Columns(dst + tx, plane, 2, d00 - d10, d01 - d11);
+                        Columns(dst + tx, plane, 3, -d10, -d11);
+                    }
+                }
+
+        // column step, ·Aᵀ: (e0, e0 + e1, e0 − e1, −e1) of the row's even and odd columns
+        static void Columns(float* at, long plane, int i, Vector512<float> even, Vector512<float> odd)
+        {
+            float* d = at + 4 * i * plane;
+            even.Store(d);
+            (even + odd).Store(d + plane);
+            (even - odd).Store(d + 2 * plane);
+            (-odd).Store(d + 3 * plane);
+        }
+    }
+}
