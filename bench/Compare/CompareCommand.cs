@@ -44,6 +44,8 @@ internal static class CompareCommand
 
     /// <summary>Runs per round of the GEMM case, for the engine and the peer alike.</summary>
     private const int GemmRepeats = 20;
+    /// <summary>Seconds each side runs a case before it is timed (both sides alike; see the warm-up in Run).</summary>
+    private const double WarmUpSeconds = 3;
 
     /// <summary>A peer whose best 1024³ GEMM stays under this share of the measured FMA peak has no real BLAS (OpenBLAS reaches 70–90 %).</summary>
     private const double UnfairPeerShare = 0.25;
@@ -107,9 +109,15 @@ internal static class CompareCommand
                 }
                 // traincmd times the engine's whole training loop against the peer's bare step on a synthetic batch.
                 string peerCase = c.StartsWith("traincmd:") ? "train:" + c.Split(':')[1] : c;
-                var prepared = peer.Ask(new { op = "prepare", @case = peerCase, export = exportDir });
+                var prepared = peer.Ask(new { op = "prepare", @case = peerCase, export = exportDir, warmup_seconds = WarmUpSeconds });
                 using var engineCase = EngineCase.Create(c, exportDir, cifar);
-                engineCase.Measure(); // warm-up
+                // Warm-up, both sides for the same time: the engine's JIT compiles a method again with full optimisation
+                // only after its first calls (tiered compilation; ResNet-20's training step reached its steady time after
+                // ~15 steps, 3 Dec 2026), and the per-step figures compare steady states. traincmd's one warm-up run is a
+                // whole command; its timed runs include their own start-up.
+                var warm = Stopwatch.StartNew();
+                do engineCase.Measure();
+                while (!c.StartsWith("traincmd:") && warm.Elapsed.TotalSeconds < WarmUpSeconds);
                 // A 1024³ GEMM takes milliseconds: both sides run it GemmRepeats times a round, so one preempted run on a
                 // shared machine does not decide its best; traincmd's one engine run is already 50 batches.
                 int peerRepeats = c == "gemm1024" ? Math.Max(options.Repeats, GemmRepeats) : options.Repeats;

@@ -115,7 +115,11 @@ def serve():
                 answer = info()
             elif req["op"] == "prepare":
                 fn, extra = build(req["case"], req.get("export"))
-                fn()  # warm-up
+                # warm-up: at least once, and for warmup_seconds (as long as the engine warms up its own side)
+                warm_until = time.perf_counter() + float(req.get("warmup_seconds", 0))
+                fn()
+                while time.perf_counter() < warm_until:
+                    fn()
                 cases[req["case"]] = fn
                 answer = {"extra": extra}
             elif req["op"] == "run":

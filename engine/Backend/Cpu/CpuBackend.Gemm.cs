@@ -376,6 +376,8 @@ public sealed partial class CpuBackend
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot from the first call: no tier-0 pass
     private static unsafe void Kernel8x32(int kc, float* a, float* b, float* c, int ldc, float beta)
     {
+        // the tile's C rows (ldc apart, often on one cache set) are on their way to L1 by the time the sums are stored
+        for (int i = 0; i < 8; i++) { Sse.Prefetch0(c + i * ldc); Sse.Prefetch0(c + i * ldc + 16); }
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
         for (int p = 0; p < kc; p++)
