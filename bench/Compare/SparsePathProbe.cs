@@ -18,7 +18,8 @@ internal static class SparsePathProbe
     private static readonly (string Name, int C, int H, int K, int Stride)[] Layers =
     [
         ("resnet20 16ch 32x32", 16, 32, 16, 1), ("resnet20 16->32 s2", 16, 32, 32, 2), ("resnet20 32ch 16x16", 32, 16, 32, 1),
-        ("resnet20 64ch 8x8", 64, 8, 64, 1), ("vgg16 64ch 32x32", 64, 32, 64, 1), ("vgg16 128ch 16x16", 128, 16, 128, 1), ("vgg16 512ch 4x4", 512, 4, 512, 1),
+        ("resnet20 64ch 8x8", 64, 8, 64, 1), ("vgg16 64ch 32x32", 64, 32, 64, 1), ("vgg16 128ch 16x16", 128, 16, 128, 1), ("vgg16 256ch 8x8", 256, 8, 256, 1),
+        ("vgg16 512ch 4x4", 512, 4, 512, 1),
     ];
 
     public static void Run(int batch, int repeats, string? layer = null, double? onlyRate = null, bool pooled = false)
