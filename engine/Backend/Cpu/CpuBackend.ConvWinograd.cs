@@ -263,72 +263,90 @@ public sealed partial class CpuBackend
         pad.AsSpan(channels * count * rq * wq, 64).Clear();
     }
 
-    // Lane permutations: even and odd elements of two vectors; one element on, the next vector's first (or second) last.
-    private static readonly Vector512<int> EvenLanes = Vector512<int>.Indices * 2, OddLanes = Vector512<int>.Indices * 2 + Vector512<int>.One;
-    private static readonly Vector512<int> NextLane = Vector512<int>.Indices + Vector512<int>.One, NextLaneOdd = Vector512.Create(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17);
-    private static readonly Vector512<int> InterleaveLow = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-    private static readonly Vector512<int> InterleaveHigh = Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    // The transforms put the tiles of one tile row side by side in a vector: 16 for maps of 32 columns and more, 8 (256
+    // bits) for 9–16 columns, 4 (128 bits) for up to 8, so that an 8×8 map's row of 4 tiles fills its vector instead of
+    // a quarter of a 512-bit one (on the Zen 4 a 512-bit operation costs two 256-bit ones).
+
+    /// <summary>V[ξ][ch][t] = (Bᵀ·d·B)[ξ] (see <see cref="InputTransform{V, L}"/>), in the vector width that suits the tile rows.</summary>
+    private static unsafe void WinogradInputTransform(float* pad, int channels, int count, int rows, int tw, int rq, int wq, float* v, int ld)
+    {
+        if (tw <= 4) InputTransform<Vector128<float>, WinoLanes128>(pad, channels, count, rows, tw, rq, wq, v, ld);
+        else if (tw <= 8) InputTransform<Vector256<float>, WinoLanes256>(pad, channels, count, rows, tw, rq, wq, v, ld);
+        else InputTransform<Vector512<float>, WinoLanes512>(pad, channels, count, rows, tw, rq, wq, v, ld);
+    }
+
+    /// <summary>y tile = Aᵀ·M·A (+ bias) (see <see cref="OutputTransform{V, L}"/>), in the vector width that suits the tile rows.</summary>
+    private static unsafe void WinogradOutputTransform(float* m, int channels, int count, int rows, int tw, int ld, float[]? bias,
+        float* y, int[] samples, int s0, int ty0, int outH, int outW)
+    {
+        if (tw <= 4) OutputTransform<Vector128<float>, WinoLanes128>(m, channels, count, rows, tw, ld, bias, y, samples, s0, ty0, outH, outW);
+        else if (tw <= 8) OutputTransform<Vector256<float>, WinoLanes256>(m, channels, count, rows, tw, ld, bias, y, samples, s0, ty0, outH, outW);
+        else OutputTransform<Vector512<float>, WinoLanes512>(m, channels, count, rows, tw, ld, bias, y, samples, s0, ty0, outH, outW);
+    }
+
+    /// <summary>dM[ξ][k][t] = (A·dY·Aᵀ)[ξ] (see <see cref="GradientTransform{V, L}"/>), in the vector width that suits the tile rows.</summary>
+    private static unsafe void WinogradGradientTransform(float* pad, int channels, int count, int rows, int tw, int rq, int wq, float* dm, int ld)
+    {
+        if (tw <= 4) GradientTransform<Vector128<float>, WinoLanes128>(pad, channels, count, rows, tw, rq, wq, dm, ld);
+        else if (tw <= 8) GradientTransform<Vector256<float>, WinoLanes256>(pad, channels, count, rows, tw, rq, wq, dm, ld);
+        else GradientTransform<Vector512<float>, WinoLanes512>(pad, channels, count, rows, tw, rq, wq, dm, ld);
+    }
 
     /// <summary>
     /// V[ξ][ch][t] = (Bᵀ·d·B)[ξ] for every tile t of the block (t = (s·rows + ty)·tw + tx) and channel, d read from the
-    /// padded block (tile (ty, tx) at buffer row 2·ty, column 2·tx). Sixteen tiles a vector; lanes past the row's last
+    /// padded block (tile (ty, tx) at buffer row 2·ty, column 2·tx). L.Width tiles a vector; lanes past the row's last
     /// tile are written with the next row's tiles' places, which that row overwrites after (ld leaves a vector of slack).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void WinogradInputTransform(float* pad, int channels, int count, int rows, int tw, int rq, int wq, float* v, int ld)
+    private static unsafe void InputTransform<V, L>(float* pad, int channels, int count, int rows, int tw, int rq, int wq, float* v, int ld)
+        where V : struct where L : struct, IWinoLanes<V>
     {
         long plane = (long)channels * ld;
+        int n = L.Width;
         for (int ch = 0; ch < channels; ch++)
             for (int s = 0; s < count; s++)
                 for (int ty = 0; ty < rows; ty++)
                 {
                     float* r0 = pad + ((long)(ch * count + s) * rq + 2 * ty) * wq, r1 = r0 + wq, r2 = r1 + wq, r3 = r2 + wq;
                     float* dst = v + (long)ch * ld + (s * rows + ty) * tw;
-                    for (int tx = 0; tx < tw; tx += 16)
+                    for (int tx = 0; tx < tw; tx += n)
                     {
-                        int c0 = 2 * tx;
-                        // row step, Bᵀ·d: t0 = d0 − d2, t1 = d1 + d2, t2 = d2 − d1, t3 = d1 − d3, on 48 columns
-                        for (int i = 0; i < 4; i++)
-                        {
-                            Vector512<float> a, b, c;
-                            switch (i)
-                            {
-                                case 0: a = Load(r0, c0) - Load(r2, c0); b = Load(r0, c0 + 16) - Load(r2, c0 + 16); c = Load(r0, c0 + 32) - Load(r2, c0 + 32); break;
-                                case 1: a = Load(r1, c0) + Load(r2, c0); b = Load(r1, c0 + 16) + Load(r2, c0 + 16); c = Load(r1, c0 + 32) + Load(r2, c0 + 32); break;
-                                case 2: a = Load(r2, c0) - Load(r1, c0); b = Load(r2, c0 + 16) - Load(r1, c0 + 16); c = Load(r2, c0 + 32) - Load(r1, c0 + 32); break;
-                                default: a = Load(r1, c0) - Load(r3, c0); b = Load(r1, c0 + 16) - Load(r3, c0 + 16); c = Load(r1, c0 + 32) - Load(r3, c0 + 32); break;
-                            }
-                            // columns 2tx, 2tx+1, 2tx+2, 2tx+3 of 16 tiles, then the column step, ·B
-                            var e0 = Avx512F.PermuteVar16x32x2(a, EvenLanes, b);
-                            var o0 = Avx512F.PermuteVar16x32x2(a, OddLanes, b);
-                            var e1 = Avx512F.PermuteVar16x32x2(e0, NextLane, c);
-                            var o1 = Avx512F.PermuteVar16x32x2(o0, NextLaneOdd, c);
-                            float* d = dst + 4 * i * plane + tx;
-                            (e0 - e1).Store(d);
-                            (o0 + e1).Store(d + plane);
-                            (e1 - o0).Store(d + 2 * plane);
-                            (o0 - o1).Store(d + 3 * plane);
-                        }
+                        float* c0 = r0 + 2 * tx, c1 = r1 + 2 * tx, c2 = r2 + 2 * tx, c3 = r3 + 2 * tx;
+                        float* d = dst + tx;
+                        // row step, Bᵀ·d: t0 = d0 − d2, t1 = d1 + d2, t2 = d2 − d1, t3 = d1 − d3, on 3·n columns
+                        Columns(L.Sub(L.Load(c0), L.Load(c2)), L.Sub(L.Load(c0 + n), L.Load(c2 + n)), L.Sub(L.Load(c0 + 2 * n), L.Load(c2 + 2 * n)), d, plane);
+                        Columns(L.Add(L.Load(c1), L.Load(c2)), L.Add(L.Load(c1 + n), L.Load(c2 + n)), L.Add(L.Load(c1 + 2 * n), L.Load(c2 + 2 * n)), d + 4 * plane, plane);
+                        Columns(L.Sub(L.Load(c2), L.Load(c1)), L.Sub(L.Load(c2 + n), L.Load(c1 + n)), L.Sub(L.Load(c2 + 2 * n), L.Load(c1 + 2 * n)), d + 8 * plane, plane);
+                        Columns(L.Sub(L.Load(c1), L.Load(c3)), L.Sub(L.Load(c1 + n), L.Load(c3 + n)), L.Sub(L.Load(c1 + 2 * n), L.Load(c3 + 2 * n)), d + 12 * plane, plane);
                     }
                 }
-    }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector512<float> Load(float* row, int column) => Vector512.Load(row + column);
+        // columns 2tx, 2tx+1, 2tx+2, 2tx+3 of n tiles out of the row's 3·n columns a, b, c, then the column step, ·B
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static void Columns(V a, V b, V c, float* d, long plane)
+        {
+            V e0 = L.Even(a, b), o0 = L.Odd(a, b), e1 = L.NextEven(e0, c), o1 = L.NextOdd(o0, c);
+            L.Store(d, L.Sub(e0, e1));
+            L.Store(d + plane, L.Add(o0, e1));
+            L.Store(d + 2 * plane, L.Sub(e1, o0));
+            L.Store(d + 3 * plane, L.Sub(o0, o1));
+        }
+    }
 
     /// <summary>
     /// y tile = Aᵀ·M·A (+ bias) for every tile of the block and output channel: rows 2·ty, 2·ty + 1 and columns 2·tx,
-    /// 2·tx + 1 of the sample's output, those inside outH × outW. Sixteen tiles a vector, interleaved into 32 columns.
+    /// 2·tx + 1 of the sample's output, those inside outH × outW. L.Width tiles a vector, interleaved into 2·L.Width columns.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void WinogradOutputTransform(float* m, int channels, int count, int rows, int tw, int ld, float[]? bias,
+    private static unsafe void OutputTransform<V, L>(float* m, int channels, int count, int rows, int tw, int ld, float[]? bias,
         float* y, int[] samples, int s0, int ty0, int outH, int outW)
+        where V : struct where L : struct, IWinoLanes<V>
     {
         long plane = (long)channels * ld;
-        int outPlane = outH * outW;
+        int outPlane = outH * outW, n = L.Width;
         for (int k = 0; k < channels; k++)
         {
-            var bk = Vector512.Create(bias is null ? 0f : bias[k]);
+            var bk = L.Broadcast(bias is null ? 0f : bias[k]);
             for (int s = 0; s < count; s++)
             {
                 float* yPlane = y + ((long)samples[s0 + s] * channels + k) * outPlane;
@@ -336,17 +354,16 @@ public sealed partial class CpuBackend
                 {
                     int row = 2 * (ty0 + ty);
                     float* src = m + (long)k * ld + (s * rows + ty) * tw;
-                    for (int tx = 0; tx < tw; tx += 16)
+                    for (int tx = 0; tx < tw; tx += n)
                     {
                         // row step, Aᵀ·M: s0 = m0 + m1 + m2, s1 = m1 − m2 − m3, per column j
-                        Vector512<float> s00, s01, s02, s03, s10, s11, s12, s13;
-                        Row(src + tx, plane, 0, out s00, out s10);
-                        Row(src + tx, plane, 1, out s01, out s11);
-                        Row(src + tx, plane, 2, out s02, out s12);
-                        Row(src + tx, plane, 3, out s03, out s13);
+                        Row(src + tx, plane, 0, out V s00, out V s10);
+                        Row(src + tx, plane, 1, out V s01, out V s11);
+                        Row(src + tx, plane, 2, out V s02, out V s12);
+                        Row(src + tx, plane, 3, out V s03, out V s13);
                         // column step, ·A
-                        var y00 = s00 + s01 + s02 + bk; var y01 = s01 - s02 - s03 + bk;
-                        var y10 = s10 + s11 + s12 + bk; var y11 = s11 - s12 - s13 + bk;
+                        V y00 = L.Add(L.Add(L.Add(s00, s01), s02), bk), y01 = L.Add(L.Sub(L.Sub(s01, s02), s03), bk);
+                        V y10 = L.Add(L.Add(L.Add(s10, s11), s12), bk), y11 = L.Add(L.Sub(L.Sub(s11, s12), s13), bk);
                         int cols = outW - 2 * tx;
                         StoreTileRow(yPlane + row * outW + 2 * tx, y00, y01, cols);
                         if (row + 1 < outH) StoreTileRow(yPlane + (row + 1) * outW + 2 * tx, y10, y11, cols);
@@ -355,61 +372,163 @@ public sealed partial class CpuBackend
             }
         }
 
-        static void Row(float* at, long plane, int j, out Vector512<float> s0, out Vector512<float> s1)
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static void Row(float* at, long plane, int j, out V s0, out V s1)
         {
-            var m0 = Vector512.Load(at + j * plane); var m1 = Vector512.Load(at + (4 + j) * plane);
-            var m2 = Vector512.Load(at + (8 + j) * plane); var m3 = Vector512.Load(at + (12 + j) * plane);
-            s0 = m0 + m1 + m2; s1 = m1 - m2 - m3;
+            V m0 = L.Load(at + j * plane), m1 = L.Load(at + (4 + j) * plane), m2 = L.Load(at + (8 + j) * plane), m3 = L.Load(at + (12 + j) * plane);
+            s0 = L.Add(L.Add(m0, m1), m2); s1 = L.Sub(L.Sub(m1, m2), m3);
         }
-    }
 
-    /// <summary>Interleaves the even and odd output columns of 16 tiles into 32 floats at dst, of which the first <paramref name="cols"/> are stored.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void StoreTileRow(float* dst, Vector512<float> even, Vector512<float> odd, int cols)
-    {
-        var lo = Avx512F.PermuteVar16x32x2(even, InterleaveLow, odd);
-        var hi = Avx512F.PermuteVar16x32x2(even, InterleaveHigh, odd);
-        if (cols >= 32) { lo.Store(dst); hi.Store(dst + 16); return; }
-        Avx512F.MaskStore(dst, Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(cols)).AsSingle(), lo);
-        if (cols > 16) Avx512F.MaskStore(dst + 16, Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(cols - 16)).AsSingle(), hi);
+        // the even and odd output columns of n tiles interleaved into 2·n floats at dst, of which the first cols are stored
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static void StoreTileRow(float* dst, V even, V odd, int cols)
+        {
+            int n = L.Width;
+            V lo = L.InterleaveLow(even, odd), hi = L.InterleaveHigh(even, odd);
+            if (cols >= 2 * n) { L.Store(dst, lo); L.Store(dst + n, hi); return; }
+            L.StoreFirst(dst, lo, cols);
+            if (cols > n) L.StoreFirst(dst + n, hi, cols - n);
+        }
     }
 
     /// <summary>
     /// dM[ξ][k][t] = (A·dY·Aᵀ)[ξ] for every tile of the block and output channel, dY the tile's 2×2 of dy read from the
-    /// padded block (zeros past the output's edge); laid out and written as <see cref="WinogradInputTransform"/> writes V.
+    /// padded block (zeros past the output's edge); laid out and written as <see cref="InputTransform{V, L}"/> writes V.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void WinogradGradientTransform(float* pad, int channels, int count, int rows, int tw, int rq, int wq, float* dm, int ld)
+    private static unsafe void GradientTransform<V, L>(float* pad, int channels, int count, int rows, int tw, int rq, int wq, float* dm, int ld)
+        where V : struct where L : struct, IWinoLanes<V>
     {
         long plane = (long)channels * ld;
+        int n = L.Width;
         for (int k = 0; k < channels; k++)
             for (int s = 0; s < count; s++)
                 for (int ty = 0; ty < rows; ty++)
                 {
                     float* r0 = pad + ((long)(k * count + s) * rq + 2 * ty) * wq, r1 = r0 + wq;
                     float* dst = dm + (long)k * ld + (s * rows + ty) * tw;
-                    for (int tx = 0; tx < tw; tx += 16)
+                    for (int tx = 0; tx < tw; tx += n)
                     {
-                        int c0 = 2 * tx;
-                        var a0 = Load(r0, c0); var b0 = Load(r0, c0 + 16); var a1 = Load(r1, c0); var b1 = Load(r1, c0 + 16);
-                        var d00 = Avx512F.PermuteVar16x32x2(a0, EvenLanes, b0); var d01 = Avx512F.PermuteVar16x32x2(a0, OddLanes, b0);
-                        var d10 = Avx512F.PermuteVar16x32x2(a1, EvenLanes, b1); var d11 = Avx512F.PermuteVar16x32x2(a1, OddLanes, b1);
+                        float* c0 = r0 + 2 * tx, c1 = r1 + 2 * tx;
+                        V a0 = L.Load(c0), b0 = L.Load(c0 + n), a1 = L.Load(c1), b1 = L.Load(c1 + n);
+                        V d00 = L.Even(a0, b0), d01 = L.Odd(a0, b0), d10 = L.Even(a1, b1), d11 = L.Odd(a1, b1);
                         // row step, A·dY: e0 = d0, e1 = d0 + d1, e2 = d0 − d1, e3 = −d1, per column
                         Columns(dst + tx, plane, 0, d00, d01);
-                        Columns(dst + tx, plane, 1, d00 + d10, d01 + d11);
-                        Columns(dst + tx, plane, 2, d00 - d10, d01 - d11);
-                        Columns(dst + tx, plane, 3, -d10, -d11);
+                        Columns(dst + tx, plane, 1, L.Add(d00, d10), L.Add(d01, d11));
+                        Columns(dst + tx, plane, 2, L.Sub(d00, d10), L.Sub(d01, d11));
+                        Columns(dst + tx, plane, 3, L.Neg(d10), L.Neg(d11));
                     }
                 }
 
         // column step, ·Aᵀ: (e0, e0 + e1, e0 − e1, −e1) of the row's even and odd columns
-        static void Columns(float* at, long plane, int i, Vector512<float> even, Vector512<float> odd)
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static void Columns(float* at, long plane, int i, V even, V odd)
         {
             float* d = at + 4 * i * plane;
-            even.Store(d);
-            (even + odd).Store(d + plane);
-            (even - odd).Store(d + 2 * plane);
-            (-odd).Store(d + 3 * plane);
+            L.Store(d, even);
+            L.Store(d + plane, L.Add(even, odd));
+            L.Store(d + 2 * plane, L.Sub(even, odd));
+            L.Store(d + 3 * plane, L.Neg(odd));
         }
+    }
+
+    /// <summary>The vector operations of the Winograd transforms, for 4, 8 or 16 lanes (AVX-512VL permutes).</summary>
+    private unsafe interface IWinoLanes<V> where V : struct
+    {
+        static abstract int Width { get; }
+        static abstract V Load(float* p);
+        static abstract void Store(float* p, V v);
+        /// <summary>Stores the first <paramref name="count"/> (&lt; Width) lanes.</summary>
+        static abstract void StoreFirst(float* p, V v, int count);
+        static abstract V Broadcast(float x);
+        static abstract V Add(V a, V b);
+        static abstract V Sub(V a, V b);
+        static abstract V Neg(V a);
+        /// <summary>Lanes 0, 2, 4, … of a followed by b (the even columns), and 1, 3, 5, … (the odd ones).</summary>
+        static abstract V Even(V a, V b);
+        static abstract V Odd(V a, V b);
+        /// <summary>The even (odd) columns one tile on: lanes 1 … Width − 1 of e, then c's lane 0 (1).</summary>
+        static abstract V NextEven(V e, V c);
+        static abstract V NextOdd(V o, V c);
+        /// <summary>even[0], odd[0], even[1], odd[1], … : the first Width of them, and the rest.</summary>
+        static abstract V InterleaveLow(V even, V odd);
+        static abstract V InterleaveHigh(V even, V odd);
+    }
+
+    private readonly unsafe struct WinoLanes512 : IWinoLanes<Vector512<float>>
+    {
+        // index vectors as literal constants (static readonly fields of a type not yet initialised when these methods are
+        // compiled with full optimisation would be loaded, behind an initialisation check, at every use)
+        private static Vector512<int> EvenI => Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        private static Vector512<int> OddI => Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+        private static Vector512<int> NextI => Vector512.Create(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+        private static Vector512<int> NextOddI => Vector512.Create(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17);
+        private static Vector512<int> LowI => Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        private static Vector512<int> HighI => Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        public static int Width => 16;
+        public static Vector512<float> Load(float* p) => Vector512.Load(p);
+        public static void Store(float* p, Vector512<float> v) => v.Store(p);
+        public static void StoreFirst(float* p, Vector512<float> v, int count)
+            => Avx512F.MaskStore(p, Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(count)).AsSingle(), v);
+        public static Vector512<float> Broadcast(float x) => Vector512.Create(x);
+        public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
+        public static Vector512<float> Sub(Vector512<float> a, Vector512<float> b) => a - b;
+        public static Vector512<float> Neg(Vector512<float> a) => -a;
+        public static Vector512<float> Even(Vector512<float> a, Vector512<float> b) => Avx512F.PermuteVar16x32x2(a, EvenI, b);
+        public static Vector512<float> Odd(Vector512<float> a, Vector512<float> b) => Avx512F.PermuteVar16x32x2(a, OddI, b);
+        public static Vector512<float> NextEven(Vector512<float> e, Vector512<float> c) => Avx512F.PermuteVar16x32x2(e, NextI, c);
+        public static Vector512<float> NextOdd(Vector512<float> o, Vector512<float> c) => Avx512F.PermuteVar16x32x2(o, NextOddI, c);
+        public static Vector512<float> InterleaveLow(Vector512<float> even, Vector512<float> odd) => Avx512F.PermuteVar16x32x2(even, LowI, odd);
+        public static Vector512<float> InterleaveHigh(Vector512<float> even, Vector512<float> odd) => Avx512F.PermuteVar16x32x2(even, HighI, odd);
+    }
+
+    private readonly unsafe struct WinoLanes256 : IWinoLanes<Vector256<float>>
+    {
+        private static Vector256<int> EvenI => Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
+        private static Vector256<int> OddI => Vector256.Create(1, 3, 5, 7, 9, 11, 13, 15);
+        private static Vector256<int> NextI => Vector256.Create(1, 2, 3, 4, 5, 6, 7, 8);
+        private static Vector256<int> NextOddI => Vector256.Create(1, 2, 3, 4, 5, 6, 7, 9);
+        private static Vector256<int> LowI => Vector256.Create(0, 8, 1, 9, 2, 10, 3, 11);
+        private static Vector256<int> HighI => Vector256.Create(4, 12, 5, 13, 6, 14, 7, 15);
+        public static int Width => 8;
+        public static Vector256<float> Load(float* p) => Vector256.Load(p);
+        public static void Store(float* p, Vector256<float> v) => v.Store(p);
+        public static void StoreFirst(float* p, Vector256<float> v, int count)
+            => Avx.MaskStore(p, Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(count)).AsSingle(), v);
+        public static Vector256<float> Broadcast(float x) => Vector256.Create(x);
+        public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
+        public static Vector256<float> Sub(Vector256<float> a, Vector256<float> b) => a - b;
+        public static Vector256<float> Neg(Vector256<float> a) => -a;
+        public static Vector256<float> Even(Vector256<float> a, Vector256<float> b) => Avx512F.VL.PermuteVar8x32x2(a, EvenI, b);
+        public static Vector256<float> Odd(Vector256<float> a, Vector256<float> b) => Avx512F.VL.PermuteVar8x32x2(a, OddI, b);
+        public static Vector256<float> NextEven(Vector256<float> e, Vector256<float> c) => Avx512F.VL.PermuteVar8x32x2(e, NextI, c);
+        public static Vector256<float> NextOdd(Vector256<float> o, Vector256<float> c) => Avx512F.VL.PermuteVar8x32x2(o, NextOddI, c);
+        public static Vector256<float> InterleaveLow(Vector256<float> even, Vector256<float> odd) => Avx512F.VL.PermuteVar8x32x2(even, LowI, odd);
+        public static Vector256<float> InterleaveHigh(Vector256<float> even, Vector256<float> odd) => Avx512F.VL.PermuteVar8x32x2(even, HighI, odd);
+    }
+
+    private readonly unsafe struct WinoLanes128 : IWinoLanes<Vector128<float>>
+    {
+        private static Vector128<int> EvenI => Vector128.Create(0, 2, 4, 6);
+        private static Vector128<int> OddI => Vector128.Create(1, 3, 5, 7);
+        private static Vector128<int> NextI => Vector128.Create(1, 2, 3, 4);
+        private static Vector128<int> NextOddI => Vector128.Create(1, 2, 3, 5);
+        private static Vector128<int> LowI => Vector128.Create(0, 4, 1, 5);
+        private static Vector128<int> HighI => Vector128.Create(2, 6, 3, 7);
+        public static int Width => 4;
+        public static Vector128<float> Load(float* p) => Vector128.Load(p);
+        public static void Store(float* p, Vector128<float> v) => v.Store(p);
+        public static void StoreFirst(float* p, Vector128<float> v, int count)
+            => Avx.MaskStore(p, Vector128.LessThan(Vector128.Create(0, 1, 2, 3), Vector128.Create(count)).AsSingle(), v);
+        public static Vector128<float> Broadcast(float x) => Vector128.Create(x);
+        public static Vector128<float> Add(Vector128<float> a, Vector128<float> b) => a + b;
+        public static Vector128<float> Sub(Vector128<float> a, Vector128<float> b) => a - b;
+        public static Vector128<float> Neg(Vector128<float> a) => -a;
+        public static Vector128<float> Even(Vector128<float> a, Vector128<float> b) => Avx512F.VL.PermuteVar4x32x2(a, EvenI, b);
+        public static Vector128<float> Odd(Vector128<float> a, Vector128<float> b) => Avx512F.VL.PermuteVar4x32x2(a, OddI, b);
+        public static Vector128<float> NextEven(Vector128<float> e, Vector128<float> c) => Avx512F.VL.PermuteVar4x32x2(e, NextI, c);
+        public static Vector128<float> NextOdd(Vector128<float> o, Vector128<float> c) => Avx512F.VL.PermuteVar4x32x2(o, NextOddI, c);
+        public static Vector128<float> InterleaveLow(Vector128<float> even, Vector128<float> odd) => Avx512F.VL.PermuteVar4x32x2(even, LowI, odd);
+        public static Vector128<float> InterleaveHigh(Vector128<float> even, Vector128<float> odd) => Avx512F.VL.PermuteVar4x32x2(even, HighI, odd);
     }
 }
