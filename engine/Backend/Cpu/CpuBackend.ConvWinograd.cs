@@ -101,33 +101,42 @@ public sealed partial class CpuBackend
     /// U[ξ][o][i] = (G·g·Gᵀ)[ξ] for the 3×3 kernel g of output channel o and input channel i: w[o, i] as stored, or with
     /// <paramref name="flipTranspose"/> w[i, o] turned by 180° (backward data's kernel; o then runs over w's input
     /// channels). A pooled array of 16·K·C floats (K = w's output channels, C its inputs); the caller returns it.
+    /// Eight input channels at a time: their kernels gathered tap by tap (they lie 9 or 9·C floats apart), each of the
+    /// 16 results stored as one vector (the path runs on AVX-512 machines only, so AVX2's gathers are there).
     /// </summary>
     private unsafe float[] WinogradWeights(float[] wd, int k, int c, bool flipTranspose)
     {
         int outs = flipTranspose ? c : k, ins = flipTranspose ? k : c, pairs = outs * ins;
+        if ((long)k * c * 9 > int.MaxValue) throw new ArgumentOutOfRangeException(nameof(wd), "Winograd: the weights exceed 32-bit gather offsets.");
         float[] u = ArrayPool<float>.Shared.Rent(16 * pairs);
+        int step = flipTranspose ? c * 9 : 9;   // floats between the kernels of consecutive input channels i
+        var lanes = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+        var index = lanes * step;
+        var half = Vector256.Create(0.5f);
         ForEach(outs, o =>
         {
-            Span<float> g = stackalloc float[9], h = stackalloc float[12];
+            Span<Vector256<float>> h = stackalloc Vector256<float>[12];
             fixed (float* pw = wd, pu = u)
-                for (int i = 0; i < ins; i++)
+                for (int i = 0; i < ins; i += 8)
                 {
+                    var valid = Vector256.LessThan(lanes, Vector256.Create(ins - i)).AsSingle();
                     float* src = flipTranspose ? pw + ((long)i * c + o) * 9 : pw + ((long)o * c + i) * 9;
-                    for (int t = 0; t < 9; t++) g[t] = flipTranspose ? src[8 - t] : src[t];
+                    // g[t] of the eight kernels, turned by 180° for backward data
+                    Vector256<float> G(int t) => Avx2.GatherMaskVector256(Vector256<float>.Zero, src + (flipTranspose ? 8 - t : t), index, valid, 4);
                     // rows: h = G·g (4×3), then columns: U = h·Gᵀ (4×4)
                     for (int j = 0; j < 3; j++)
                     {
-                        float g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
-                        h[j] = g0; h[3 + j] = 0.5f * (g0 + g1 + g2); h[6 + j] = 0.5f * (g0 - g1 + g2); h[9 + j] = g2;
+                        Vector256<float> g0 = G(j), g1 = G(3 + j), g2 = G(6 + j);
+                        h[j] = g0; h[3 + j] = half * (g0 + g1 + g2); h[6 + j] = half * (g0 - g1 + g2); h[9 + j] = g2;
                     }
                     float* dst = pu + (long)o * ins + i;
                     for (int r = 0; r < 4; r++)
                     {
-                        float h0 = h[3 * r], h1 = h[3 * r + 1], h2 = h[3 * r + 2];
-                        dst[(4 * r) * (long)pairs] = h0;
-                        dst[(4 * r + 1) * (long)pairs] = 0.5f * (h0 + h1 + h2);
-                        dst[(4 * r + 2) * (long)pairs] = 0.5f * (h0 - h1 + h2);
-                        dst[(4 * r + 3) * (long)pairs] = h2;
+                        Vector256<float> h0 = h[3 * r], h1 = h[3 * r + 1], h2 = h[3 * r + 2];
+                        Avx.MaskStore(dst + 4 * r * (long)pairs, valid, h0);
+                        Avx.MaskStore(dst + (4 * r + 1) * (long)pairs, valid, half * (h0 + h1 + h2));
+                        Avx.MaskStore(dst + (4 * r + 2) * (long)pairs, valid, half * (h0 - h1 + h2));
+                        Avx.MaskStore(dst + (4 * r + 3) * (long)pairs, valid, h2);
                     }
                 }
         });
