@@ -4,8 +4,11 @@
 --serve: reads one JSON request per line on stdin, answers one JSON line on stdout, so the engine and
 this peer can alternate case by case in one session:
   {"op": "info"}                                   -> torch version, threads, BLAS, OPENBLAS_CORETYPE
-  {"op": "prepare", "case": C, "export": DIR}      -> builds the case (COS: writes the randomised model and
-                                                      input to DIR as safetensors, for the engine to load)
+  {"op": "prepare", "case": C, "export": DIR, "warmup_seconds": S}
+                                                   -> builds the case (COS: writes the randomised model and
+                                                      input to DIR as safetensors, for the engine to load) and
+                                                      runs it once, then on until S seconds have passed (the
+                                                      engine warms its own side up as long)
   {"op": "run", "case": C, "repeats": n}           -> {"seconds": [...]} wall time per repetition
 Cases: gemm1024, train:resnet20, train:vgg16, cos:resnet20, cos:vgg16.
 --gemm: prints the GFLOP/s of torch.mm 1024^3 (best of several) and exits; the compare command runs it
