@@ -216,27 +216,37 @@ public sealed partial class CpuBackend
             });
             float[] du = partial[0];
             for (int p = 1; p < parts; p++) AxpySpan(1f, partial[p].AsSpan(0, 16 * pairs), du.AsSpan(0, 16 * pairs));
+            // dW = Gᵀ·dU·G for eight input channels at a time: dU[ξ] of consecutive pairs are consecutive floats; the
+            // eight channels' 72 results are consecutive in dW too, written from a small transposing buffer
+            var half = Vector256.Create(0.5f);
             ForEach(g.K, k =>
             {
-                Span<float> f = stackalloc float[12];
-                for (int c = 0; c < g.C; c++)
-                {
-                    int at = k * g.C + c;
-                    // rows: f = Gᵀ·dU (3×4), then columns: dW = f·G (3×3)
-                    for (int j = 0; j < 4; j++)
+                Span<Vector256<float>> f = stackalloc Vector256<float>[12];
+                Span<float> out9 = stackalloc float[9 * 8];
+                fixed (float* pu = du, pg = gw, po = out9)
+                    for (int c = 0; c < g.C; c += 8)
                     {
-                        float u0 = du[j * pairs + at], u1 = du[(4 + j) * pairs + at], u2 = du[(8 + j) * pairs + at], u3 = du[(12 + j) * pairs + at];
-                        f[j] = u0 + 0.5f * (u1 + u2); f[4 + j] = 0.5f * (u1 - u2); f[8 + j] = 0.5f * (u1 + u2) + u3;
+                        int at = k * g.C + c, n = Math.Min(8, g.C - c);
+                        var valid = Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(n)).AsSingle();
+                        float* pairsAt = pu + at;
+                        Vector256<float> U(int xi) => Avx.MaskLoad(pairsAt + (long)xi * pairs, valid);
+                        // rows: f = Gᵀ·dU (3×4), then columns: dW = f·G (3×3)
+                        for (int j = 0; j < 4; j++)
+                        {
+                            Vector256<float> u0 = U(j), u1 = U(4 + j), u2 = U(8 + j), u3 = U(12 + j);
+                            f[j] = u0 + half * (u1 + u2); f[4 + j] = half * (u1 - u2); f[8 + j] = half * (u1 + u2) + u3;
+                        }
+                        for (int r = 0; r < 3; r++)
+                        {
+                            Vector256<float> f0 = f[4 * r], f1 = f[4 * r + 1], f2 = f[4 * r + 2], f3 = f[4 * r + 3];
+                            (f0 + half * (f1 + f2)).Store(po + (3 * r) * 8);
+                            (half * (f1 - f2)).Store(po + (3 * r + 1) * 8);
+                            (half * (f1 + f2) + f3).Store(po + (3 * r + 2) * 8);
+                        }
+                        float* dst = pg + (long)at * 9;
+                        for (int l = 0; l < n; l++)
+                            for (int t = 0; t < 9; t++) dst[l * 9 + t] = po[t * 8 + l];
                     }
-                    int o = at * 9;
-                    for (int r = 0; r < 3; r++)
-                    {
-                        float f0 = f[4 * r], f1 = f[4 * r + 1], f2 = f[4 * r + 2], f3 = f[4 * r + 3];
-                        gw[o + 3 * r] = f0 + 0.5f * (f1 + f2);
-                        gw[o + 3 * r + 1] = 0.5f * (f1 - f2);
-                        gw[o + 3 * r + 2] = 0.5f * (f1 + f2) + f3;
-                    }
-                }
             });
         }
         finally
