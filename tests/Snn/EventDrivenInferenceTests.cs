@@ -63,15 +63,15 @@ public class EventDrivenInferenceTests
                 // sample by the table form, and the cost models' choice
                 var modes = new[] { CpuBackend.EventChoice.Off, CpuBackend.EventChoice.ByDensity, CpuBackend.EventChoice.Tables, CpuBackend.EventChoice.Auto };
                 var trains = new List<float[]>[modes.Length];
-                long eventSamples = 0, tableSamples = 0;
+                long eventSamples = 0, tableSamples = 0, linearEvents = 0;
                 var outputs = new float[modes.Length][];
                 for (int run = 0; run < modes.Length; run++)
                 {
                     CpuBackend.EventPath = modes[run];
                     foreach (var t in taps) t.Outputs.Clear();
-                    long before = CpuBackend.EventSamples, tablesBefore = CpuBackend.TableSamples;
+                    long before = CpuBackend.EventSamples, tablesBefore = CpuBackend.TableSamples, linearBefore = CpuBackend.LinearEventCalls;
                     using var y = snn.Simulate(x, new SimulationSettings(steps, rho));
-                    if (modes[run] == CpuBackend.EventChoice.ByDensity) eventSamples = CpuBackend.EventSamples - before;
+                    if (modes[run] == CpuBackend.EventChoice.ByDensity) (eventSamples, linearEvents) = (CpuBackend.EventSamples - before, CpuBackend.LinearEventCalls - linearBefore);
                     if (modes[run] == CpuBackend.EventChoice.Tables) tableSamples = CpuBackend.TableSamples - tablesBefore;
                     outputs[run] = y.ToArray();
                     trains[run] = taps.SelectMany(t => t.Outputs).ToList();
@@ -98,7 +98,7 @@ public class EventDrivenInferenceTests
                     Assert.That(eventSamples, Is.GreaterThan(0), "no convolution took the event path");
                     Assert.That(tableSamples, Is.GreaterThan(0), "no convolution took the table form");
                 }
-                TestContext.Out.WriteLine($"ρ={rho}: {eventSamples} samples of convolutions took the event path, {tableSamples} the table form");
+                TestContext.Out.WriteLine($"ρ={rho}: {eventSamples} samples of convolutions took the event path, {tableSamples} the table form; {linearEvents} linear layers took it");
             }
         }
         finally { CpuBackend.EventPath = saved; }

@@ -120,7 +120,9 @@ public sealed partial class CpuBackend
     /// <summary>dst[t·ld + k] = w[k·taps + t] for k &lt; K, 0 for K ≤ k &lt; ld: the weights [K][taps] tap-major, each tap's output
     /// channels zero-padded to ld (the direct and the event-driven kernels read one tap's channels as vectors). For VGG-16's
     /// deep layers this pass reads and writes the weights from memory on every call; 8×8 blocks transposed in registers
-    /// (the scalar loop took ≈ 4 % of COS VGG-16 on a 2-core EPYC; blocking it for the cache had not helped).</summary>
+    /// (the scalar loop took ≈ 4 % of COS VGG-16 on a 2-core EPYC; blocking it for the cache had not helped). Optimised
+    /// from the first call: its tier-0 code (the 8×8 blocks as calls) took a visible share of short runs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void TransposeWeights(ReadOnlySpan<float> w, int k, int taps, Span<float> dst, int ld)
     {
         if ((long)k * taps > w.Length || (long)(taps - 1) * ld + ld > dst.Length)

@@ -237,16 +237,19 @@ public sealed unsafe partial class CpuBackend
     /// <summary>Distinct non-zero values a sample may have and still gather (one list per value and position).</summary>
     internal const int MaxEventLevels = 4;
 
+    /// <summary>The calling thread's buffer for the packed weights (<see cref="AlignedThreadBuffer"/>).</summary>
+    private static float* EventPackedBuffer(long floats) => AlignedThreadBuffer(ref _eventPacked, floats, "The packed weights of the event path");
+
     /// <summary>
-    /// The calling thread's buffer for the packed weights, aligned to cache lines (a weight row is then 1 or 2 whole
-    /// lines: half the loads of a split row) and kept between calls (a fresh 9 MB buffer per call costs its page faults).
+    /// A thread's buffer of at least <paramref name="floats"/> floats, aligned to cache lines (a weight row is then 1 or 2
+    /// whole lines: half the loads of a split row) and kept between calls (a fresh 9 MB buffer per call costs its page faults).
     /// </summary>
-    private static float* EventPackedBuffer(long floats)
+    private static float* AlignedThreadBuffer(ref float[]? buffer, long floats, string what)
     {
-        if (floats + 16 > Array.MaxLength) throw new InvalidOperationException($"The packed weights of the event path ({floats} floats) exceed an array.");
+        if (floats + 16 > Array.MaxLength) throw new InvalidOperationException($"{what} ({floats} floats) exceed an array.");
         // pinned (never moved), so the aligned address inside it stays valid
-        if (_eventPacked is null || _eventPacked.Length < floats + 16) _eventPacked = GC.AllocateUninitializedArray<float>((int)floats + 16, pinned: true);
-        var at = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_eventPacked));
+        if (buffer is null || buffer.Length < floats + 16) buffer = GC.AllocateUninitializedArray<float>((int)floats + 16, pinned: true);
+        var at = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
         return (float*)((at + 63) & ~(nint)63);
     }
 

@@ -292,20 +292,22 @@ public sealed partial class CpuBackend
         var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
         var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
         var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
-        Store(d, 0, Avx.Permute2x128(u0, u4, 0x20));
-        Store(d, 1, Avx.Permute2x128(u1, u5, 0x20));
-        Store(d, 2, Avx.Permute2x128(u2, u6, 0x20));
-        Store(d, 3, Avx.Permute2x128(u3, u7, 0x20));
-        Store(d, 4, Avx.Permute2x128(u0, u4, 0x31));
-        Store(d, 5, Avx.Permute2x128(u1, u5, 0x31));
-        Store(d, 6, Avx.Permute2x128(u2, u6, 0x31));
-        Store(d, 7, Avx.Permute2x128(u3, u7, 0x31));
+        StoreColumn(d, 0, dstStride, scale, add, Avx.Permute2x128(u0, u4, 0x20));
+        StoreColumn(d, 1, dstStride, scale, add, Avx.Permute2x128(u1, u5, 0x20));
+        StoreColumn(d, 2, dstStride, scale, add, Avx.Permute2x128(u2, u6, 0x20));
+        StoreColumn(d, 3, dstStride, scale, add, Avx.Permute2x128(u3, u7, 0x20));
+        StoreColumn(d, 4, dstStride, scale, add, Avx.Permute2x128(u0, u4, 0x31));
+        StoreColumn(d, 5, dstStride, scale, add, Avx.Permute2x128(u1, u5, 0x31));
+        StoreColumn(d, 6, dstStride, scale, add, Avx.Permute2x128(u2, u6, 0x31));
+        StoreColumn(d, 7, dstStride, scale, add, Avx.Permute2x128(u3, u7, 0x31));
+    }
 
-        void Store(float* d, int c, Vector256<float> column)
-        {
-            var v = Avx.Multiply(scale, column);
-            Avx.Store(d + c * dstStride, add == null ? v : v + Vector256.Create(add[c]));
-        }
+    /// <summary>Column c of <see cref="Transpose8x8"/>'s block, scaled (and shifted), to d + c·dstStride.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreColumn(float* d, int c, int dstStride, Vector256<float> scale, float* add, Vector256<float> column)
+    {
+        var v = Avx.Multiply(scale, column);
+        Avx.Store(d + c * dstStride, add == null ? v : v + Vector256.Create(add[c]));
     }
 
     /// <summary>B̃: rows [p0, p0+kc) × cols [j0, j0+nc) of op(B), as NR-wide panels stored row by row (zero-padded).</summary>

@@ -9,7 +9,7 @@ public sealed partial class CpuBackend
     {
         BackendContract.LinearForward(Device, x, w, bias, y);
         int n = x.Shape[0], inF = w.Shape[1], outF = w.Shape[0];
-        if (TryLinearForwardActiveColumns(Data(x), Data(w), bias is null ? null : Data(bias), Data(y), n, inF, outF)) return;
+        if (TryLinearForwardSparse(Data(x), Data(w), bias is null ? null : Data(bias), Data(y), n, inF, outF)) return;
         GemmArrays(false, true, n, outF, inF, 1f, Data(x), 0, inF, Data(w), 0, inF, 0f, Data(y), 0, outF, Threads);
         if (bias is null) return;
         float[] dy = Data(y), db = Data(bias);
