@@ -4,7 +4,7 @@ using SpikeEngine.Bench.Compare;
 // Run with: dotnet run -c Release --project bench -- --filter '*'
 //       or: dotnet run -c Release --project bench -- compare [options]   (engine beside its PyTorch peers, one table)
 //       or: dotnet run -c Release --project bench -- convpaths            (direct vs im2col convolution per layer)
-//       or: dotnet run -c Release --project bench -- sparsepaths [LAYER [RATE [REPEATS [pooled]]]] (dense vs event-driven convolution per firing rate; LAYER: part of a layer's name or "all", RATE "all" for a sweep; pooled: four input values, the scatter form)
+//       or: dotnet run -c Release --project bench -- sparsepaths [LAYER [RATE [REPEATS [pooled]]]] (dense vs event-driven convolution and fully connected layer per firing rate; LAYER: part of a layer's name ("fc": the fully connected ones) or "all", RATE "all" for a sweep; pooled: four input values)
 //       or: dotnet run -c Release --project bench -- steploop resnet20 10 [off|separate|nowinograd] (training steps in a loop, for a profiler; off: no event-driven convolution, separate: BN and QCFS unfused, nowinograd: no Winograd convolution)
 //       or: dotnet run -c Release --project bench -- gemmloop 1 1024 20 [nn|nt|tn|tt]  (GEMM rate per wall and per CPU second; size or MxNxK, which operands transposed)
 //       or: dotnet run -c Release --project bench -- cosloop resnet20 DIR 10 [off|nowinograd] (COS inference in a loop on a compare_peer.py export)

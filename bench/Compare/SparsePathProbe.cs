@@ -10,8 +10,9 @@ namespace SpikeEngine.Bench.Compare;
 /// and on the event-driven path, alternating, best of several repeats, batch 128 (= T·B of COS T=4 b32).
 /// Where the ratio crosses 1 is the event path's break-even density (the cost model of CpuBackend.EventBreakEven is fitted to it).
 /// Spikes also by the table form (CpuBackend.TableSampleNs is fitted to that). Pooled: the non-zeros take four values
-/// (θ/4 … θ, as after a 2×2 average pool of spikes), which the gather form takes with four lists or the scatter form
-/// (CpuBackend.ScatterBreakEven is fitted to that).
+/// (θ/4 … θ, as after a 2×2 average pool of spikes), which the gather form takes with indexed list entries or the scatter form
+/// (CpuBackend.ScatterBreakEven is fitted to that). Layer "fc": VGG-16's fully connected layers, dense GEMM against the event
+/// form (CpuBackend.LinearEvents.cs), and what its cost model chose.
 /// </summary>
 internal static class SparsePathProbe
 {

@@ -12,16 +12,19 @@ namespace SpikeEngine.Backend.Cpu;
 // inputs take at most four values (levels: θ for spikes; θ/4 … θ after a 2×2 average pool of spikes; λ/4 … λ out of
 // a QCFS unit with L = 4 in training) and are fewer than the break-even count (a cost model, below) skips the dense
 // kernel: its convolution is a sparse × dense product, y[k, p] = Σ a_l · w[k, c, r, s] over the non-zero inputs
-// (c, h, w) of level l that feed output position p through tap (r, s). Two phases:
-// 1. Lists. Per sample, each input row's non-zero pattern as a bit mask (64 bits: a row and its padding); per output
-//    position, 16 input channels at a time and per tap (r, s), the channels whose input under the tap is non-zero are
-//    one 16-bit mask (a test of the shifted row masks of the 16 channels), and a vector compression of the taps'
-//    weight offsets by it stores their list entries: no branch per event. A position's entries are cut into channel
-//    blocks, and within a block into one list per level (a spike sample has one).
+// (c, h, w), of level l, that feed output position p through tap (r, s). Two phases:
+// 1. Lists. Per sample, each input row's non-zero pattern as a bit mask (64 bits: a row and its padding), and with
+//    several levels two more masks per row for the bits of each input's level index; per output position, 16 input
+//    channels at a time and per tap (r, s), the channels whose input under the tap is non-zero are one 16-bit mask (a
+//    test of the shifted row masks of the 16 channels), and a vector compression of the taps' weight offsets (with the
+//    level index in their two low bits) by it stores their list entries: no branch per event. A position's entries
+//    are cut into channel blocks. (Until 3 Dec 2026 evening each level had its own lists: its own listing pass over
+//    every channel and its own list segments, about twice the fixed cost of a spike sample's at four levels.)
 // 2. Gather. The weights are packed in blocks of 32 output channels ([block][tap][32], cache-line aligned; 16 when
 //    K ≤ 16) and a work item takes one block and a range of positions. It walks the channel blocks (128 channels' taps)
 //    and, per position, adds the weight rows of its listed taps times their level into registers (four independent
-//    FMA chains, each product a_l · w rounded as the dense kernel rounds it), the running
+//    FMA chains, each product a_l · w rounded as the dense kernel rounds it; a spike sample's level in a register, a
+//    several-level sample's looked up per entry), the running
 //    sums of the range kept in a scratch between channel blocks. The weights of a block are read from L1/L2 by every
 //    position of the range, not from memory per event: an earlier scatter form (each event adding its weights to
 //    every output it feeds) read a 512-channel layer's 18 KB of weights per event from L3 and was bandwidth-bound.
@@ -68,8 +71,9 @@ public sealed unsafe partial class CpuBackend
     /// input costs <see cref="EventInputNs"/> (its count, values and bit masks), each output position
     /// <see cref="EventListNs"/> per input and output channel (lists, the final transposition) and
     /// <see cref="EventRowNs"/> per weight block and channel block (a list segment), and each listed tap
-    /// <see cref="EventVectorNs"/> per 16 output channels. (A safety margin, events only below 0.8 of the dense cost, made
-    /// whole COS ResNet-20 and VGG-16 runs slower: the model rather overestimates the event path.)
+    /// <see cref="EventVectorNs"/> per 16 output channels; a sample with several values more
+    /// (<see cref="EventIndexedListFactor"/>). (A safety margin, events only below 0.8 of the dense cost, made whole COS
+    /// ResNet-20 and VGG-16 runs slower: the model rather overestimates the event path.)
     /// </summary>
     private static long EventBreakEven(Conv2dGeometry g, int levels, double otherNs)
     {
@@ -77,14 +81,22 @@ public sealed unsafe partial class CpuBackend
         if (EventPath != EventChoice.Auto) return densityLimit;
         double positions = (double)g.OutH * g.OutW;
         int kb = EventKBlock(g.K), kBlocks = (g.K + kb - 1) / kb, cBlocks = (g.C + EventCBlock(kb) - 1) / EventCBlock(kb);
-        // each level lists every channel of a position and has its own list segments
-        double fixedNs = (double)g.C * g.H * g.W * EventInputNs + positions * ((g.C * levels + g.K) * EventListNs + kBlocks * cBlocks * levels * EventRowNs);
-        double perInputNs = (double)g.R * g.S / (g.StrideH * g.StrideW) * kBlocks * (kb / 16) * EventVectorNs;
+        // several values: three bit planes to list from, and each entry's value looked up
+        double listFactor = levels > 1 ? EventIndexedListFactor : 1, entryFactor = levels > 1 ? EventIndexedEntryFactor : 1;
+        double fixedNs = (double)g.C * g.H * g.W * EventInputNs + positions * ((g.C * listFactor + g.K) * EventListNs + kBlocks * cBlocks * EventRowNs);
+        double perInputNs = (double)g.R * g.S / (g.StrideH * g.StrideW) * kBlocks * (kb / 16) * EventVectorNs * entryFactor;
         long modelLimit = (long)((otherNs - fixedNs) / perInputNs);
         return Math.Min(modelLimit, densityLimit);
     }
 
     private const double EventInputNs = 0.17, EventListNs = 0.35, EventRowNs = 13, EventVectorNs = 0.28;
+
+    /// <summary>
+    /// A sample whose non-zeros take several values against a spike sample, per listed channel and per entry (its list
+    /// entries carry the value's index): `bench -- sparsepaths vgg16 all 3 [pooled]` on the 128- and 256-channel layers
+    /// (Zen 4, 3 Dec 2026), rates 0.02–0.45: about twice the lists' cost, 1.25 times the gather's per entry.
+    /// </summary>
+    private const double EventIndexedListFactor = 2, EventIndexedEntryFactor = 1.25;
 
     /// <summary>
     /// What one sample costs by the dense kernels in the event cost models: its multiply-adds, and on the im2col path its
@@ -234,7 +246,7 @@ public sealed unsafe partial class CpuBackend
     internal static long GatherSamples => _gatherSamples;
     [ThreadStatic] private static long _gatherSamples;
 
-    /// <summary>Distinct non-zero values a sample may have and still gather (one list per value and position).</summary>
+    /// <summary>Distinct non-zero values a sample may have and still gather (their index takes the list entries' two low bits).</summary>
     internal const int MaxEventLevels = 4;
 
     /// <summary>The calling thread's buffer for the packed weights (<see cref="AlignedThreadBuffer"/>).</summary>
@@ -302,46 +314,54 @@ public sealed unsafe partial class CpuBackend
     private static (int Rows, int ChannelStride) RowMaskShape(Conv2dGeometry g) => (g.H + 2 * g.PadH, (g.C + 15) & ~15);
 
     /// <summary>
-    /// One sample's input as bit masks, per level: rowMasks[(l·hp + padH + h)·cp + c] has bit padW + w set when
-    /// x[c, h, w] equals level l's value; rows above and below (the padding) are zero. A row's channels lie side by
+    /// One sample's input as bit masks in planes: plane 0 has bit padW + w of rowMasks[(padH + h)·cp + c] set when x[c, h, w]
+    /// is non-zero (one of <paramref name="values"/>); with more than one value, planes 1 and 2 (at + hp·cp and + 2·hp·cp)
+    /// hold bits 0 and 1 of the value's index. Rows above and below (the padding) are zero. A row's channels lie side by
     /// side (cp: C rounded up to 16, the extra channels zero) so that 16 channels' masks load as two vectors
     /// (<see cref="RowWindow"/>). The calling thread's buffer, valid until its next call.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe ulong[] FillRowMasks(float[] xd, int xOffset, Conv2dGeometry g, ReadOnlySpan<float> values, int levels)
+    private static unsafe ulong[] FillRowMasks(float[] xd, int xOffset, Conv2dGeometry g, ReadOnlySpan<float> values)
     {
-        int h = g.H, w = g.W;
+        int h = g.H, w = g.W, nl = values.Length, planes = MaskPlanes(nl);
         var (hp, cp) = RowMaskShape(g);
-        int levelRows = hp * cp;
-        if (_rowMasks is null || _rowMasks.Length < levels * levelRows) _rowMasks = GC.AllocateUninitializedArray<ulong>(levels * levelRows, pinned: true);
-        _rowMasks.AsSpan(0, levels * levelRows).Clear();
+        int planeRows = hp * cp;
+        if (_rowMasks is null || _rowMasks.Length < planes * planeRows) _rowMasks = GC.AllocateUninitializedArray<ulong>(planes * planeRows, pinned: true);
+        _rowMasks.AsSpan(0, planes * planeRows).Clear();
         fixed (float* px = xd)
         fixed (ulong* rowMasks = _rowMasks)
         {
             // the plane's bits 16 at a time (rows narrower than 16 share a vector), one pass over the input for all
-            // levels: each vector compared with every level, the bits dealt out to each level's rows
+            // values: each vector compared with every value, the bits dealt out to the planes' rows
             int plane = h * w;
-            int nl = values.Length;
             var level = stackalloc Vector512<float>[MaxEventLevels];
-            var bits = stackalloc uint[MaxEventLevels];
+            var bits = stackalloc uint[3];
             for (int l = 0; l < nl; l++) level[l] = Vector512.Create(values[l]);
             if (w % 16 == 0)
             {
                 // whole vectors per row (ResNet-20's and VGG-16's 32- and 16-wide planes): each row's masks in registers, stored once
-                var acc = stackalloc ulong[MaxEventLevels];
                 for (int c = 0; c < g.C; c++)
                 {
                     float* x = px + xOffset + c * plane;
                     ulong* rows = rowMasks + g.PadH * cp + c;
                     for (int row = 0; row < h; row++, x += w)
                     {
-                        for (int l = 0; l < nl; l++) acc[l] = 0;
+                        ulong nonZero = 0, bit0 = 0, bit1 = 0;
                         for (int w0 = 0; w0 < w; w0 += 16)
                         {
                             var v = Vector512.Load(x + w0);
-                            for (int l = 0; l < nl; l++) acc[l] |= (ulong)LevelBits(v, level[l]) << w0;
+                            for (int l = 0; l < nl; l++)
+                            {
+                                ulong m = (ulong)LevelBits(v, level[l]) << w0;
+                                nonZero |= m;
+                                if ((l & 1) != 0) bit0 |= m;
+                                if ((l & 2) != 0) bit1 |= m;
+                            }
                         }
-                        for (int l = 0; l < nl; l++) rows[l * levelRows + row * cp] = acc[l] << g.PadW;
+                        rows[row * cp] = nonZero << g.PadW;
+                        if (planes == 1) continue;
+                        rows[planeRows + row * cp] = bit0 << g.PadW;
+                        rows[2 * planeRows + row * cp] = bit1 << g.PadW;
                     }
                 }
                 return _rowMasks;
@@ -349,25 +369,28 @@ public sealed unsafe partial class CpuBackend
             for (int c = 0; c < g.C; c++)
             {
                 float* x = px + xOffset + c * plane;
-                ulong* rows = rowMasks + g.PadH * cp + c;   // level l's row h at + l · levelRows + h · cp
+                ulong* rows = rowMasks + g.PadH * cp + c;   // plane k's row h at + k · planeRows + h · cp
                 int row = 0, col = 0;
                 for (int i0 = 0; i0 < plane; i0 += 16)
                 {
                     int lanes = Math.Min(16, plane - i0);
-                    if (plane >= 16)
+                    bits[0] = bits[1] = bits[2] = 0;
+                    var v = plane >= 16 ? Vector512.Load(lanes == 16 ? x + i0 : x + plane - 16) : default;   // a partial last vector: the last 16, overlapping
+                    for (int l = 0; l < nl; l++)
                     {
-                        var v = Vector512.Load(lanes == 16 ? x + i0 : x + plane - 16);   // a partial last vector: the last 16, overlapping
-                        for (int l = 0; l < nl; l++) bits[l] = LevelBits(v, level[l]) >> (16 - lanes);
+                        uint m = plane >= 16 ? LevelBits(v, level[l]) >> (16 - lanes) : LevelBitsScalar(x + i0, lanes, values[l]);
+                        bits[0] |= m;
+                        if ((l & 1) != 0) bits[1] |= m;
+                        if ((l & 2) != 0) bits[2] |= m;
                     }
-                    else for (int l = 0; l < nl; l++) bits[l] = LevelBitsScalar(x + i0, lanes, values[l]);
                     while (lanes > 0)
                     {
                         int take = Math.Min(lanes, w - col);
                         uint takeMask = (uint)((1ul << take) - 1);
-                        for (int l = 0; l < nl; l++)
+                        for (int k = 0; k < planes; k++)
                         {
-                            rows[l * levelRows + row * cp] |= (ulong)(bits[l] & takeMask) << (col + g.PadW);
-                            bits[l] >>= take;
+                            rows[k * planeRows + row * cp] |= (ulong)(bits[k] & takeMask) << (col + g.PadW);
+                            bits[k] >>= take;
                         }
                         lanes -= take;
                         if ((col += take) == w) { col = 0; row++; }
@@ -377,6 +400,9 @@ public sealed unsafe partial class CpuBackend
         }
         return _rowMasks;
     }
+
+    /// <summary>Bit planes of <see cref="FillRowMasks"/>: non-zero, and with several values the two bits of the value's index.</summary>
+    private static int MaskPlanes(int values) => values > 1 ? 3 : 1;
 
     /// <summary>Bit i set when x[i] equals the level (16 lanes).</summary>
     private static uint LevelBits(Vector512<float> x, Vector512<float> level) => (uint)Vector512.ExtractMostSignificantBits(Vector512.Equals(x, level)) & 0xFFFF;
@@ -395,42 +421,45 @@ public sealed unsafe partial class CpuBackend
 
     /// <summary>
     /// The event lists of the sparse samples of one convolution (pooled arrays, returned by Dispose). Row q = j·P + p is
-    /// output position p of sparse sample j; its entries for channel block cb and level l (the l-th of the sample's
-    /// distinct non-zero values; one level for spikes) are Entries[Start[q·S + cb·L + l] .. Start[q·S + cb·L + l + 1]],
-    /// S = CB·L + 1, each the offset of a tap (c, r, s) whose input has that value in a packed weight block,
-    /// ((c·R + r)·S + s) · kb.
+    /// output position p of sparse sample j; its entries for channel block cb are Entries[Start[q·S + cb] .. Start[q·S + cb + 1]],
+    /// S = CB + 1, each the offset of a tap (c, r, s) with a non-zero input in a packed weight block, ((c·R + r)·S + s) · kb,
+    /// plus, for a sample whose non-zeros take several values, the index of the input's value in its low two bits (kb is
+    /// a multiple of 16, so they are free): one list for all values, whose entries find their value in a table of four.
     /// </summary>
     private sealed class EventLists : IDisposable
     {
-        private readonly int[] _samples, _start, _entries;
-        private readonly float[] _values;   // [j·L + l]: sample j's level l (0 where it has fewer: empty lists)
-        private readonly int _positions, _cBlocks, _levels;
+        private readonly int[] _samples, _start, _entries, _valueCount;
+        private readonly float[] _values;   // [j·MaxEventLevels + l]: sample j's value l (0 where it has fewer)
+        private readonly int _positions, _cBlocks;
 
         public int KBlock { get; }
         public int Rows => _samples.Length * _positions;
 
-        private EventLists(int[] samples, float[] values, int levels, int[] start, int[] entries, int positions, int cBlocks, int kBlock)
+        private EventLists(int[] samples, float[] values, int[] valueCount, int[] start, int[] entries, int positions, int cBlocks, int kBlock)
         {
-            (_samples, _values, _levels, _start, _entries, _positions, _cBlocks, KBlock) = (samples, values, levels, start, entries, positions, cBlocks, kBlock);
+            (_samples, _values, _valueCount, _start, _entries, _positions, _cBlocks, KBlock) = (samples, values, valueCount, start, entries, positions, cBlocks, kBlock);
         }
 
         public static EventLists Build(CpuBackend cpu, float[] xd, Conv2dGeometry g, int[] samples, float[] levels, int[] levelCount, int[] nonZero)
         {
             int positions = g.OutH * g.OutW, kb = EventKBlock(g.K), cb = EventCBlock(kb), cBlocks = (g.C + cb - 1) / cb, rs = g.R * g.S;
-            int inSize = g.C * g.H * g.W;
-            int L = Math.Max(1, samples.Length == 0 ? 1 : samples.Max(n => levelCount[n])), stride = cBlocks * L + 1;
+            int inSize = g.C * g.H * g.W, stride = cBlocks + 1;
             // each non-zero input feeds at most R·S positions: a sample's entries fit nnz·R·S (+ 16 for the last full-vector store)
             var bases = new long[samples.Length + 1];
             for (int j = 0; j < samples.Length; j++) bases[j + 1] = bases[j] + (long)nonZero[samples[j]] * rs + 16;
             if (bases[^1] > Array.MaxLength) throw new InvalidOperationException($"Event lists of {bases[^1]} entries exceed an array; the convolution {g} is too large for the event path.");
             var entries = ArrayPool<int>.Shared.Rent((int)bases[^1]);
             var start = ArrayPool<int>.Shared.Rent(samples.Length * positions * stride);
-            var values = new float[samples.Length * L];
+            var values = new float[samples.Length * MaxEventLevels];
+            var valueCount = new int[samples.Length];
             for (int j = 0; j < samples.Length; j++)
-                levels.AsSpan(samples[j] * MaxEventLevels, levelCount[samples[j]]).CopyTo(values.AsSpan(j * L));
-            cpu.ForEach(samples.Length, j => ListSample(xd, samples[j] * inSize, g, kb, cb, cBlocks, values.AsSpan(j * L, levelCount[samples[j]]), L,
+            {
+                valueCount[j] = levelCount[samples[j]];
+                levels.AsSpan(samples[j] * MaxEventLevels, valueCount[j]).CopyTo(values.AsSpan(j * MaxEventLevels));
+            }
+            cpu.ForEach(samples.Length, j => ListSample(xd, samples[j] * inSize, g, kb, cb, values.AsSpan(j * MaxEventLevels, valueCount[j]),
                 entries, (int)bases[j], start, j * positions * stride));
-            return new EventLists(samples, values, L, start, entries, positions, cBlocks, kb);
+            return new EventLists(samples, values, valueCount, start, entries, positions, cBlocks, kb);
         }
 
         public void Dispose()
@@ -440,16 +469,18 @@ public sealed unsafe partial class CpuBackend
         }
 
         /// <summary>
-        /// One sample's lists: per level the rows' bit masks of the inputs with that value, then per position, level and
-        /// 16 channels one compression per tap. Levels the sample does not have (up to <paramref name="levels"/>) get empty lists.
+        /// One sample's lists: the rows' bit masks of its non-zero inputs (and of their values' indices), then per position
+        /// and 16 channels one compression per tap. A sample with no non-zero input gets empty lists.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static unsafe void ListSample(float[] xd, int xOffset, Conv2dGeometry g, int kb, int cb, int cBlocks, ReadOnlySpan<float> values, int levels,
+        private static unsafe void ListSample(float[] xd, int xOffset, Conv2dGeometry g, int kb, int cb, ReadOnlySpan<float> values,
             int[] entries, int entryBase, int[] start, int startBase)
         {
             int rs = g.R * g.S, shiftKb = BitOperations.Log2((uint)kb);
             var (hp, cp) = RowMaskShape(g);
-            var rowMaskArray = FillRowMasks(xd, xOffset, g, values, levels);
+            int planeRows = hp * cp;
+            bool indexed = values.Length > 1;
+            var rowMaskArray = FillRowMasks(xd, xOffset, g, values);
             // per tap (r, s): lane i holds the offset of channel i's tap in a packed weight block, ((i·R + r)·S + s)·kb
             var tapOffsets = stackalloc Vector512<int>[rs];
             var bitOf = stackalloc Vector512<int>[g.S];
@@ -469,25 +500,28 @@ public sealed unsafe partial class CpuBackend
                         for (int c0 = 0; c0 < g.C; c0 += cb)
                         {
                             int c1 = Math.Min(g.C, c0 + cb);
-                            for (int l = 0; l < levels; l++)
+                            *st++ = (int)(e - pe);
+                            if (values.Length == 0) continue;
+                            ulong* rm = rowMasks + r0 * cp + c0;
+                            var groupBase = Vector512.Create((c0 * rs) << shiftKb);
+                            // 16 channels at a time, tap by tap: the channels whose input under the tap is non-zero
+                            for (int c = c0; c < c1; c += 16, rm += 16, groupBase += groupStep)
                             {
-                                *st++ = (int)(e - pe);
-                                if (l >= values.Length) continue;
-                                ulong* rm = rowMasks + (l * hp + r0) * cp + c0;
-                                var groupBase = Vector512.Create((c0 * rs) << shiftKb);
-                                // 16 channels at a time, tap by tap: the channels whose input under the tap is set
-                                for (int c = c0; c < c1; c += 16, rm += 16, groupBase += groupStep)
+                                var tapOffset = tapOffsets;
+                                for (int r = 0; r < g.R; r++)
                                 {
-                                    var tapOffset = tapOffsets;
-                                    for (int r = 0; r < g.R; r++)
+                                    var window = RowWindow(rm + r * cp, shift);
+                                    Vector512<int> bit0 = default, bit1 = default;
+                                    if (indexed) (bit0, bit1) = (RowWindow(rm + planeRows + r * cp, shift), RowWindow(rm + 2 * planeRows + r * cp, shift));
+                                    for (int s = 0; s < g.S; s++, tapOffset++)
                                     {
-                                        var window = RowWindow(rm + r * cp, shift);
-                                        for (int s = 0; s < g.S; s++, tapOffset++)
-                                        {
-                                            var bit = bitOf[s];
-                                            Avx512F.Compress(default, Vector512.Equals(window & bit, bit), *tapOffset + groupBase).Store(e);
-                                            e += BitOperations.PopCount(Vector512.Equals(window & bit, bit).ExtractMostSignificantBits());
-                                        }
+                                        var bit = bitOf[s];
+                                        var set = Vector512.Equals(window & bit, bit);
+                                        var entry = *tapOffset + groupBase;
+                                        // the value's index: bit s of each index plane, to bits 0 and 1
+                                        if (indexed) entry |= ((bit0 & bit) >>> s) | (((bit1 & bit) >>> s) << 1);
+                                        Avx512F.Compress(default, set, entry).Store(e);
+                                        e += BitOperations.PopCount(set.ExtractMostSignificantBits());
                                     }
                                 }
                             }
@@ -509,58 +543,24 @@ public sealed unsafe partial class CpuBackend
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private unsafe void GatherBlock<TWidth>(float* packed, int b, int q0, int q1, float[]? bd, float[] yd, Conv2dGeometry g) where TWidth : struct, IEventWidth
         {
-            int kb = KBlock, positions = _positions, levels = _levels, stride = _cBlocks * levels + 1, taps = g.C * g.R * g.S, k0 = b * kb, kn = Math.Min(kb, g.K - k0);
+            int kb = KBlock, positions = _positions, stride = _cBlocks + 1, taps = g.C * g.R * g.S, k0 = b * kb, kn = Math.Min(kb, g.K - k0);
             var sums = ThreadBuffer(ref _eventSums, (q1 - q0) * kb + 16);   // pinned: aligned below
-            fixed (float* py = yd, pb = bd, pSums0 = sums)
+            fixed (float* py = yd, pb = bd, pSums0 = sums, pValues = _values)
             fixed (int* ps = _start, pe = _entries)
             {
                 float* pSums = (float*)(((nint)pSums0 + 63) & ~(nint)63), wb = packed + (long)b * taps * kb;
-                var level = stackalloc Vector512<float>[levels];   // the current sample's levels, broadcast
                 for (int cBlock = 0; cBlock < _cBlocks; cBlock++)
                 {
-                    bool first = cBlock == 0;
                     float* sum = pSums;
+                    // a run of each sample's positions at a time, by the form of its entries
                     for (int j = q0 / positions, q = q0; q < q1; j++)
                     {
-                        int pEnd = Math.Min(positions, q1 - j * positions);
-                        for (int l = 0; l < levels; l++) level[l] = Vector512.Create(_values[j * levels + l]);
-                        for (int p = q - j * positions; p < pEnd; p++, q++, sum += kb)
-                        {
-                            Vector512<float> s0 = first ? default : Vector512.LoadAligned(sum), s1 = first || !TWidth.Two ? default : Vector512.LoadAligned(sum + 16);
-                            // four chains per vector: one would be bound by the FMA latency
-                            Vector512<float> t0 = default, t1 = default, u0 = default, u1 = default, v0 = default, v1 = default;
-                            int* range = ps + q * stride + cBlock * levels;
-                            for (int l = 0; l < levels; l++)
-                            {
-                                var a = level[l];
-                                int* e = pe + range[l], end = pe + range[l + 1];
-                                for (; e + 4 <= end; e += 4)
-                                {
-                                    float* wt = wb + e[0], wu = wb + e[1], wv = wb + e[2], ww = wb + e[3];
-                                    s0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wt), a, s0);
-                                    t0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wu), a, t0);
-                                    u0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wv), a, u0);
-                                    v0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(ww), a, v0);
-                                    if (TWidth.Two)
-                                    {
-                                        s1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wt + 16), a, s1);
-                                        t1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wu + 16), a, t1);
-                                        u1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wv + 16), a, u1);
-                                        v1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(ww + 16), a, v1);
-                                    }
-                                }
-                                for (; e < end; e++)
-                                {
-                                    float* wt = wb + *e;
-                                    s0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wt), a, s0);
-                                    if (TWidth.Two) s1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wt + 16), a, s1);
-                                }
-                            }
-                            s0 += (t0 + u0) + v0;
-                            if (TWidth.Two) s1 += (t1 + u1) + v1;
-                            s0.StoreAligned(sum);
-                            if (TWidth.Two) s1.StoreAligned(sum + 16);
-                        }
+                        int run = Math.Min(positions, q1 - j * positions) - (q - j * positions);
+                        var lists = new GatherRun(ps + q * stride + cBlock, stride, pe, wb, pValues + j * MaxEventLevels);
+                        if (_valueCount[j] > 1) GatherPositions<TWidth, IndexedValues>(lists, run, sum, kb, cBlock == 0);
+                        else GatherPositions<TWidth, OneValue>(lists, run, sum, kb, cBlock == 0);
+                        q += run;
+                        sum += run * kb;
                     }
                 }
                 // sums[q][kb] → y[n, k0 + k, p] per sample (a run of its positions), + bias
@@ -574,6 +574,70 @@ public sealed unsafe partial class CpuBackend
             }
         }
     }
+
+    /// <summary>The lists of a run of one sample's positions for one channel block: position i's entries are
+    /// Entries[Start[i·Stride] .. Start[i·Stride + 1]]; Weights is the packed weight block, Values the sample's four values.</summary>
+    private readonly unsafe struct GatherRun(int* start, int stride, int* entries, float* weights, float* values)
+    {
+        public readonly int* Start = start, Entries = entries;
+        public readonly int Stride = stride;
+        public readonly float* Weights = weights, Values = values;
+    }
+
+    /// <summary>
+    /// Adds, for each position of the run, the weight rows of its listed taps times their value into the running sums
+    /// (four independent FMA chains per vector: one would be bound by the FMA latency; each product a · w rounded as the
+    /// dense kernel rounds it). The first channel block starts the sums from zero.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void GatherPositions<TWidth, TValues>(GatherRun lists, int run, float* sum, int kb, bool first)
+        where TWidth : struct, IEventWidth where TValues : struct, IEventValues
+    {
+        float* wb = lists.Weights, values = lists.Values;
+        var a = Vector512.Create(values[0]);   // the one value of a spike sample
+        for (int i = 0; i < run; i++, sum += kb)
+        {
+            Vector512<float> s0 = first ? default : Vector512.LoadAligned(sum), s1 = first || !TWidth.Two ? default : Vector512.LoadAligned(sum + 16);
+            Vector512<float> t0 = default, t1 = default, u0 = default, u1 = default, v0 = default, v1 = default;
+            int* e = lists.Entries + lists.Start[i * lists.Stride], end = lists.Entries + lists.Start[i * lists.Stride + 1];
+            for (; e + 4 <= end; e += 4)
+            {
+                float* wt = wb + (TValues.Indexed ? e[0] & ~3 : e[0]), wu = wb + (TValues.Indexed ? e[1] & ~3 : e[1]);
+                float* wv = wb + (TValues.Indexed ? e[2] & ~3 : e[2]), ww = wb + (TValues.Indexed ? e[3] & ~3 : e[3]);
+                var at = TValues.Indexed ? Vector512.Create(values[e[0] & 3]) : a;
+                var au = TValues.Indexed ? Vector512.Create(values[e[1] & 3]) : a;
+                var av = TValues.Indexed ? Vector512.Create(values[e[2] & 3]) : a;
+                var aw = TValues.Indexed ? Vector512.Create(values[e[3] & 3]) : a;
+                s0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wt), at, s0);
+                t0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wu), au, t0);
+                u0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wv), av, u0);
+                v0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(ww), aw, v0);
+                if (TWidth.Two)
+                {
+                    s1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wt + 16), at, s1);
+                    t1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wu + 16), au, t1);
+                    u1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wv + 16), av, u1);
+                    v1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(ww + 16), aw, v1);
+                }
+            }
+            for (; e < end; e++)
+            {
+                float* wt = wb + (TValues.Indexed ? *e & ~3 : *e);
+                var at = TValues.Indexed ? Vector512.Create(values[*e & 3]) : a;
+                s0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wt), at, s0);
+                if (TWidth.Two) s1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wt + 16), at, s1);
+            }
+            s0 += (t0 + u0) + v0;
+            if (TWidth.Two) s1 += (t1 + u1) + v1;
+            s0.StoreAligned(sum);
+            if (TWidth.Two) s1.StoreAligned(sum + 16);
+        }
+    }
+
+    /// <summary>How a sample's list entries give their value: one value for all (spikes), or an index in the low two bits.</summary>
+    private interface IEventValues { static abstract bool Indexed { get; } }
+    private struct OneValue : IEventValues { public static bool Indexed => false; }
+    private struct IndexedValues : IEventValues { public static bool Indexed => true; }
 
     private interface IEventWidth { static abstract bool Two { get; } }
     private struct OneVector : IEventWidth { public static bool Two => false; }
