@@ -15,15 +15,9 @@ if (args.Length > 0 && args[0] == "convpaths")
     return 0;
 }
 if (args.Length > 0 && args[0] == "steploop")
-{
-    StepLoop.Run(args.Length > 1 ? args[1] : "resnet20", args.Length > 2 ? int.Parse(args[2]) : 10, args.Length > 3 ? args[3] : "");
-    return 0;
-}
+    return Probe(() => StepLoop.Run(args.Length > 1 ? args[1] : "resnet20", args.Length > 2 ? int.Parse(args[2]) : 10, args.Length > 3 ? args[3] : ""));
 if (args.Length > 0 && args[0] == "cosloop" && args.Length > 2)
-{
-    CosLoop.Run(args[1], args[2], args.Length > 3 ? int.Parse(args[3]) : 10, args.Length > 4 ? args[4] : "");
-    return 0;
-}
+    return Probe(() => CosLoop.Run(args[1], args[2], args.Length > 3 ? int.Parse(args[3]) : 10, args.Length > 4 ? args[4] : ""));
 if (args.Length > 0 && args[0] == "gemmloop")
 {
     GemmLoop.Run(args.Length > 1 ? int.Parse(args[1]) : 1, args.Length > 2 ? args[2] : "1024", args.Length > 3 ? int.Parse(args[3]) : 20, args.Length > 4 ? args[4] : "nn");
@@ -37,3 +31,10 @@ if (args.Length > 0 && args[0] == "sparsepaths")
 }
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;
+
+// A probe refused its arguments: the message, exit code 2 (a typo of an option must not run the default instead).
+static int Probe(Action run)
+{
+    try { run(); return 0; }
+    catch (ArgumentException e) { Console.Error.WriteLine(e.Message); return 2; }
+}

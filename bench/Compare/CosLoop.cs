@@ -14,6 +14,8 @@ internal static class CosLoop
 {
     public static void Run(string arch, string dir, int runs, string option = "")
     {
+        if (option is not ("" or "off" or "nowinograd"))
+            throw new ArgumentException($"cosloop: unknown option '{option}'; expected off or nowinograd (or none).");
         if (option == "off") SpikeEngine.Backend.Cpu.CpuBackend.EventPath = SpikeEngine.Backend.Cpu.CpuBackend.EventChoice.Off;
         if (option == "nowinograd") SpikeEngine.Backend.Cpu.CpuBackend.WinogradEnabled = false;
         var ann = ModelZoo.Create(arch, 10, 4, new ModelOptions { Initialize = false });

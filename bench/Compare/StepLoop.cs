@@ -14,6 +14,8 @@ internal static class StepLoop
 {
     public static void Run(string arch, int steps, string variant = "")
     {
+        if (variant is not ("" or "off" or "separate" or "nowinograd"))
+            throw new ArgumentException($"steploop: unknown variant '{variant}'; expected off, separate or nowinograd (or none).");
         if (variant == "off") SpikeEngine.Backend.Cpu.CpuBackend.EventPath = SpikeEngine.Backend.Cpu.CpuBackend.EventChoice.Off;
         if (variant == "separate") SpikeEngine.Autograd.F.FuseNormQcfs = false;
         if (variant == "nowinograd") SpikeEngine.Backend.Cpu.CpuBackend.WinogradEnabled = false;
