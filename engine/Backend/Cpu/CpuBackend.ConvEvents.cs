@@ -575,8 +575,9 @@ public sealed unsafe partial class CpuBackend
         }
     }
 
-    /// <summary>The lists of a run of one sample's positions for one channel block: position i's entries are
-    /// Entries[Start[i·Stride] .. Start[i·Stride + 1]]; Weights is the packed weight block, Values the sample's four values.</summary>
+    /// <summary>The lists of a run of rows (one sample's positions and a channel block; a linear layer's rows and an input
+    /// chunk): row i's entries are Entries[Start[i·Stride] .. Start[i·Stride + 1]]; Weights is the packed weight block,
+    /// Values the sample's four values, or (<see cref="EntryValues"/>) one value per entry, beside Entries.</summary>
     private readonly unsafe struct GatherRun(int* start, int stride, int* entries, float* weights, float* values)
     {
         public readonly int* Start = start, Entries = entries;
@@ -585,9 +586,10 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <summary>
-    /// Adds, for each position of the run, the weight rows of its listed taps times their value into the running sums
-    /// (four independent FMA chains per vector: one would be bound by the FMA latency; each product a · w rounded as the
-    /// dense kernel rounds it). The first channel block starts the sums from zero.
+    /// Adds, for each row of the run, the weight rows of its listed entries times their value into the running sums
+    /// (kb floats a row: four independent FMA chains per vector, one would be bound by the FMA latency; each product
+    /// a · w rounded as the dense kernel rounds it). The first pass starts the sums from zero. (The convolution's and
+    /// the linear layer's event forms share it.)
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void GatherPositions<TWidth, TValues>(GatherRun lists, int run, float* sum, int kb, bool first)
@@ -600,14 +602,14 @@ public sealed unsafe partial class CpuBackend
             Vector512<float> s0 = first ? default : Vector512.LoadAligned(sum), s1 = first || !TWidth.Two ? default : Vector512.LoadAligned(sum + 16);
             Vector512<float> t0 = default, t1 = default, u0 = default, u1 = default, v0 = default, v1 = default;
             int* e = lists.Entries + lists.Start[i * lists.Stride], end = lists.Entries + lists.Start[i * lists.Stride + 1];
-            for (; e + 4 <= end; e += 4)
+            float* ev = TValues.Kind == EntryValues.Kind ? values + (e - lists.Entries) : null;   // the entries' own values
+            for (; e + 4 <= end; e += 4, ev += 4)
             {
-                float* wt = wb + (TValues.Indexed ? e[0] & ~3 : e[0]), wu = wb + (TValues.Indexed ? e[1] & ~3 : e[1]);
-                float* wv = wb + (TValues.Indexed ? e[2] & ~3 : e[2]), ww = wb + (TValues.Indexed ? e[3] & ~3 : e[3]);
-                var at = TValues.Indexed ? Vector512.Create(values[e[0] & 3]) : a;
-                var au = TValues.Indexed ? Vector512.Create(values[e[1] & 3]) : a;
-                var av = TValues.Indexed ? Vector512.Create(values[e[2] & 3]) : a;
-                var aw = TValues.Indexed ? Vector512.Create(values[e[3] & 3]) : a;
+                float* wt = wb + Offset<TValues>(e[0]), wu = wb + Offset<TValues>(e[1]), wv = wb + Offset<TValues>(e[2]), ww = wb + Offset<TValues>(e[3]);
+                var at = Value<TValues>(a, values, e[0], ev);
+                var au = Value<TValues>(a, values, e[1], ev + 1);
+                var av = Value<TValues>(a, values, e[2], ev + 2);
+                var aw = Value<TValues>(a, values, e[3], ev + 3);
                 s0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wt), at, s0);
                 t0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wu), au, t0);
                 u0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wv), av, u0);
@@ -620,10 +622,10 @@ public sealed unsafe partial class CpuBackend
                     v1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(ww + 16), aw, v1);
                 }
             }
-            for (; e < end; e++)
+            for (; e < end; e++, ev++)
             {
-                float* wt = wb + (TValues.Indexed ? *e & ~3 : *e);
-                var at = TValues.Indexed ? Vector512.Create(values[*e & 3]) : a;
+                float* wt = wb + Offset<TValues>(*e);
+                var at = Value<TValues>(a, values, *e, ev);
                 s0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wt), at, s0);
                 if (TWidth.Two) s1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wt + 16), at, s1);
             }
@@ -634,10 +636,21 @@ public sealed unsafe partial class CpuBackend
         }
     }
 
-    /// <summary>How a sample's list entries give their value: one value for all (spikes), or an index in the low two bits.</summary>
-    private interface IEventValues { static abstract bool Indexed { get; } }
-    private struct OneValue : IEventValues { public static bool Indexed => false; }
-    private struct IndexedValues : IEventValues { public static bool Indexed => true; }
+    /// <summary>An entry's weight row offset (an indexed entry carries its value's index in its two low bits).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Offset<TValues>(int entry) where TValues : struct, IEventValues => TValues.Kind == IndexedValues.Kind ? entry & ~3 : entry;
+
+    /// <summary>An entry's value, broadcast: the run's one value, the indexed one of its four, or the entry's own.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector512<float> Value<TValues>(Vector512<float> one, float* values, int entry, float* own) where TValues : struct, IEventValues
+        => TValues.Kind == IndexedValues.Kind ? Vector512.Create(values[entry & 3]) : TValues.Kind == EntryValues.Kind ? Vector512.Create(*own) : one;
+
+    /// <summary>How list entries give their value: one value for all (spikes), an index in their low two bits into four
+    /// (a several-level sample), or a value of their own beside them (a linear layer's inputs).</summary>
+    private interface IEventValues { static abstract int Kind { get; } }
+    private struct OneValue : IEventValues { public static int Kind => 0; }
+    private struct IndexedValues : IEventValues { public static int Kind => 1; }
+    private struct EntryValues : IEventValues { public static int Kind => 2; }
 
     private interface IEventWidth { static abstract bool Two { get; } }
     private struct OneVector : IEventWidth { public static bool Two => false; }

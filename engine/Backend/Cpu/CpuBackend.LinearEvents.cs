@@ -13,7 +13,7 @@ namespace SpikeEngine.Backend.Cpu;
 //   silent over the batch; behind an IF layer with T·B rows firing at 5–20 % nearly every feature fires somewhere.
 // - Events, per row. Each row's non-zero inputs (index and value) are listed; per block of 32 outputs the weights are
 //   transposed to [input][32] (one input's outputs contiguous), and each row adds the weight rows of its listed inputs
-//   times their values into registers (four FMA chains per vector, as the convolution's gather, CpuBackend.ConvEvents.cs),
+//   times their values into registers (the convolution's gather, CpuBackend.ConvEvents.cs: four FMA chains per vector),
 //   1,024 inputs at a time (128 KB of weights, read from L2). A row firing at 15 % does 15 % of its multiply-adds. The
 //   transposition reads every weight once per call, as the GEMM's packing does (a third of the event form's time on
 //   VGG-16's 4,096 × 4,096 layer at 15 %).
@@ -221,8 +221,9 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>
-    /// y[r, o0 .. o0 + kn) for the rows from the block's transposed weights wt[input][16 or 32], chunk by chunk (the
-    /// rows' running sums kept in <paramref name="sums"/> between chunks).
+    /// y[r, o0 .. o0 + kn) for the rows from the block's transposed weights wt[input][16 or 32], chunk by chunk by the
+    /// convolution's gather (<see cref="GatherPositions{TWidth, TValues}"/>, the rows' running sums in <paramref name="sums"/>),
+    /// then the bias.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void GatherLinearRows<TWidth>(float* wt, LinearEventRows rows, float* sums, float[]? bd, int o0, int kn, float[] yd, int outF)
@@ -236,60 +237,23 @@ public sealed partial class CpuBackend
         fixed (float* pv = rows.Value, py = yd)
         {
             for (int c = 0; c < rows.Chunks; c++)
+                GatherPositions<TWidth, EntryValues>(new GatherRun(pBounds + rows.R0 * stride + c, stride, pi, wt, pv), rows.R1 - rows.R0, sums, ob, c == 0);
+            float* sum = sums;
+            for (int r = rows.R0; r < rows.R1; r++, sum += ob)
             {
-                bool first = c == 0, last = c == rows.Chunks - 1;
-                float* sum = sums;
-                for (int r = rows.R0; r < rows.R1; r++, sum += ob)
+                // as the dense path: the products' sum, then the bias
+                var s0 = Vector512.LoadAligned(sum) + Vector512.Load(bias);
+                var s1 = TWidth.Two ? Vector512.LoadAligned(sum + 16) + Vector512.Load(bias + 16) : default;
+                float* y = py + (long)r * outF + o0;
+                if (kn == ob)
                 {
-                    Vector512<float> s0 = first ? default : Vector512.LoadAligned(sum), s1 = first || !TWidth.Two ? default : Vector512.LoadAligned(sum + 16);
-                    Vector512<float> t0 = default, t1 = default, u0 = default, u1 = default, v0 = default, v1 = default;
-                    int* e = pi + pBounds[r * stride + c], end = pi + pBounds[r * stride + c + 1];
-                    float* v = pv + (e - pi);
-                    for (; e + 4 <= end; e += 4, v += 4)
-                    {
-                        float* wa = wt + e[0], wb = wt + e[1], wc = wt + e[2], wd = wt + e[3];
-                        var (a, b, cc, d) = (Vector512.Create(v[0]), Vector512.Create(v[1]), Vector512.Create(v[2]), Vector512.Create(v[3]));
-                        s0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wa), a, s0);
-                        t0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wb), b, t0);
-                        u0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wc), cc, u0);
-                        v0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wd), d, v0);
-                        if (TWidth.Two)
-                        {
-                            s1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wa + 16), a, s1);
-                            t1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wb + 16), b, t1);
-                            u1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wc + 16), cc, u1);
-                            v1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wd + 16), d, v1);
-                        }
-                    }
-                    for (; e < end; e++, v++)
-                    {
-                        float* w = wt + *e;
-                        var a = Vector512.Create(*v);
-                        s0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(w), a, s0);
-                        if (TWidth.Two) s1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(w + 16), a, s1);
-                    }
-                    s0 += (t0 + u0) + v0;
-                    s1 += (t1 + u1) + v1;
-                    if (!last)
-                    {
-                        s0.StoreAligned(sum);
-                        if (TWidth.Two) s1.StoreAligned(sum + 16);
-                        continue;
-                    }
-                    // as the dense path: the products' sum, then the bias
-                    s0 += Vector512.Load(bias);
-                    s1 += Vector512.Load(bias + 16);
-                    float* y = py + (long)r * outF + o0;
-                    if (kn == ob)
-                    {
-                        s0.Store(y);
-                        if (TWidth.Two) s1.Store(y + 16);
-                        continue;
-                    }
-                    s0.Store(tail);
-                    s1.Store(tail + 16);
-                    for (int k = 0; k < kn; k++) y[k] = tail[k];
+                    s0.Store(y);
+                    if (TWidth.Two) s1.Store(y + 16);
+                    continue;
                 }
+                s0.Store(tail);
+                s1.Store(tail + 16);
+                for (int k = 0; k < kn; k++) y[k] = tail[k];
             }
         }
     }
