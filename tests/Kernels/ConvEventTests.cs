@@ -34,6 +34,7 @@ public class ConvEventTests
         [4, 300, 6, 6, 70, 3, 3, 1, 1],    // 3 channel blocks of 128 (running sums between them), 3 weight blocks, the last ones partial
         [5, 40, 2, 2, 48, 3, 3, 1, 1],     // 2×2 planes (VGG-16's last stage): rows narrower than a vector
         [4, 128, 6, 16, 128, 3, 3, 1, 1],  // a Winograd layer: dense samples 0 and 3 go by Winograd after the sparse ones
+        [3, 140, 5, 5, 136, 3, 3, 1, 1],   // 64-channel weight blocks (K ≥ 128), the last partial; 3 channel blocks of 64
     ];
 
     /// <summary>The non-zero inputs: one value (spikes), four (θ/4 … θ: pooled spikes, QCFS with L = 4), or all different.</summary>

@@ -21,7 +21,8 @@ namespace SpikeEngine.Backend.Cpu;
 //    are cut into channel blocks. (Until 3 Dec 2026 evening each level had its own lists: its own listing pass over
 //    every channel and its own list segments, about twice the fixed cost of a spike sample's at four levels.)
 // 2. Gather. The weights are packed in blocks of 32 output channels ([block][tap][32], cache-line aligned; 16 when
-//    K ≤ 16) and a work item takes one block and a range of positions. It walks the channel blocks (128 channels' taps)
+//    K ≤ 16, 64 when K ≥ 128) and a work item takes one block and a range of positions. It walks the channel blocks
+//    (128 channels' taps; 64 for 64-channel blocks)
 //    and, per position, adds the weight rows of its listed taps times their level into registers (four independent
 //    FMA chains, each product a_l · w rounded as the dense kernel rounds it; a spike sample's level in a register, a
 //    several-level sample's looked up per entry), the running
@@ -47,12 +48,17 @@ public sealed unsafe partial class CpuBackend
     /// <summary>Kernels up to 3×3 (one channel's taps of a position fit a 9-bit mask) and rows that fit a 64-bit mask with their padding.</summary>
     internal static bool EventGeometry(Conv2dGeometry g) => g.R <= 3 && g.S <= 3 && g.W + g.PadW <= 63 && g.PadW < g.S && g.PadH < g.R;
 
-    /// <summary>Output channels per packed weight block: 16 when the layer has no more.</summary>
-    private static int EventKBlock(int k) => k <= 16 ? 16 : 32;
+    /// <summary>
+    /// Output channels per packed weight block: 16 when the layer has no more, 64 from 128 on (four vectors per list
+    /// entry: half the list walks and segments per multiply-add; COS VGG-16's gather ~10 % cheaper against the lists and
+    /// the GEMM in its own profile, and 6–20 % off whole `cosloop vgg16` runs in three alternations on a loaded host,
+    /// 3 Dec 2026; ResNet-20's 64-channel layers, tried too, were no faster, and keep 32).
+    /// </summary>
+    private static int EventKBlock(int k) => k <= 16 ? 16 : k < 128 ? 32 : 64;
 
     /// <summary>
-    /// Input channels per channel block: 128 for 32-channel weight blocks (their 3×3 taps take 144 KB, read from L2), 256
-    /// for 16-channel ones. Blocks of 16 to 256 channels measured within 15 % of each other on VGG-16's layers; longer
+    /// Input channels per channel block: 128 for 32-channel weight blocks (their 3×3 taps take 144 KB, read from L2), 64
+    /// for 64-channel ones, 256 for 16-channel ones. Blocks of 16 to 256 channels measured within 15 % of each other on VGG-16's layers; longer
     /// list segments (fewer loop exits per position) outweigh keeping a block's weights in L1: on the 2-core EPYC, 128
     /// instead of 64 made VGG-16's 128-channel 16×16 layer ~8 % faster by events (`bench -- sparsepaths vgg16 0.15 15`,
     /// three alternations, 3 Dec 2026) and the whole COS VGG-16 case of `bench -- compare` ~5 % (two alternations).
@@ -537,7 +543,8 @@ public sealed unsafe partial class CpuBackend
         public unsafe void Gather(float* packed, int b, int q0, int q1, float[]? bd, float[] yd, Conv2dGeometry g)
         {
             if (KBlock == 16) GatherBlock<OneVector>(packed, b, q0, q1, bd, yd, g);
-            else GatherBlock<TwoVectors>(packed, b, q0, q1, bd, yd, g);
+            else if (KBlock == 32) GatherBlock<TwoVectors>(packed, b, q0, q1, bd, yd, g);
+            else GatherBlock<FourVectors>(packed, b, q0, q1, bd, yd, g);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -557,7 +564,12 @@ public sealed unsafe partial class CpuBackend
                     {
                         int run = Math.Min(positions, q1 - j * positions) - (q - j * positions);
                         var lists = new GatherRun(ps + q * stride + cBlock, stride, pe, wb, pValues + j * MaxEventLevels);
-                        if (_valueCount[j] > 1) GatherPositions<TWidth, IndexedValues>(lists, run, sum, kb, cBlock == 0);
+                        if (TWidth.Vectors == 4)
+                        {
+                            if (_valueCount[j] > 1) GatherPositionsWide<IndexedValues>(lists, run, sum, cBlock == 0);
+                            else GatherPositionsWide<OneValue>(lists, run, sum, cBlock == 0);
+                        }
+                        else if (_valueCount[j] > 1) GatherPositions<TWidth, IndexedValues>(lists, run, sum, kb, cBlock == 0);
                         else GatherPositions<TWidth, OneValue>(lists, run, sum, kb, cBlock == 0);
                         q += run;
                         sum += run * kb;
@@ -636,6 +648,50 @@ public sealed unsafe partial class CpuBackend
         }
     }
 
+    /// <summary>As <see cref="GatherPositions{TWidth, TValues}"/> for blocks of 64 output channels: four vectors an entry,
+    /// two entries a step (eight FMA chains), a lone last entry on the first four.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void GatherPositionsWide<TValues>(GatherRun lists, int run, float* sum, bool first) where TValues : struct, IEventValues
+    {
+        float* wb = lists.Weights, values = lists.Values;
+        var a = Vector512.Create(values[0]);
+        for (int i = 0; i < run; i++, sum += 64)
+        {
+            Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
+            if (!first) (s0, s1, s2, s3) = (Vector512.LoadAligned(sum), Vector512.LoadAligned(sum + 16), Vector512.LoadAligned(sum + 32), Vector512.LoadAligned(sum + 48));
+            Vector512<float> t0 = default, t1 = default, t2 = default, t3 = default;
+            int* e = lists.Entries + lists.Start[i * lists.Stride], end = lists.Entries + lists.Start[i * lists.Stride + 1];
+            float* ev = TValues.Kind == EntryValues.Kind ? values + (e - lists.Entries) : null;
+            for (; e + 2 <= end; e += 2, ev += 2)
+            {
+                float* wt = wb + Offset<TValues>(e[0]), wu = wb + Offset<TValues>(e[1]);
+                var at = Value<TValues>(a, values, e[0], ev);
+                var au = Value<TValues>(a, values, e[1], ev + 1);
+                s0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wt), at, s0);
+                s1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wt + 16), at, s1);
+                s2 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wt + 32), at, s2);
+                s3 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wt + 48), at, s3);
+                t0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wu), au, t0);
+                t1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wu + 16), au, t1);
+                t2 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wu + 32), au, t2);
+                t3 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wu + 48), au, t3);
+            }
+            if (e < end)
+            {
+                float* wt = wb + Offset<TValues>(*e);
+                var at = Value<TValues>(a, values, *e, ev);
+                s0 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wt), at, s0);
+                s1 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wt + 16), at, s1);
+                s2 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wt + 32), at, s2);
+                s3 = Avx512F.FusedMultiplyAdd(Vector512.LoadAligned(wt + 48), at, s3);
+            }
+            (s0 + t0).StoreAligned(sum);
+            (s1 + t1).StoreAligned(sum + 16);
+            (s2 + t2).StoreAligned(sum + 32);
+            (s3 + t3).StoreAligned(sum + 48);
+        }
+    }
+
     /// <summary>An entry's weight row offset (an indexed entry carries its value's index in its two low bits).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Offset<TValues>(int entry) where TValues : struct, IEventValues => TValues.Kind == IndexedValues.Kind ? entry & ~3 : entry;
@@ -652,7 +708,9 @@ public sealed unsafe partial class CpuBackend
     private struct IndexedValues : IEventValues { public static int Kind => 1; }
     private struct EntryValues : IEventValues { public static int Kind => 2; }
 
-    private interface IEventWidth { static abstract bool Two { get; } }
-    private struct OneVector : IEventWidth { public static bool Two => false; }
-    private struct TwoVectors : IEventWidth { public static bool Two => true; }
+    /// <summary>Vectors of 16 output channels per weight row: 1, 2 (<see cref="GatherPositions"/>) or 4 (<see cref="GatherPositionsWide"/>).</summary>
+    private interface IEventWidth { static abstract int Vectors { get; } static abstract bool Two { get; } }
+    private struct OneVector : IEventWidth { public static int Vectors => 1; public static bool Two => false; }
+    private struct TwoVectors : IEventWidth { public static int Vectors => 2; public static bool Two => true; }
+    private struct FourVectors : IEventWidth { public static int Vectors => 4; public static bool Two => false; }
 }
