@@ -51,7 +51,7 @@ public sealed unsafe partial class CpuBackend
     /// <summary>
     /// Output channels per packed weight block: 16 when the layer has no more, 64 from 128 on (four vectors per list
     /// entry: half the list walks and segments per multiply-add; COS VGG-16's gather ~10 % cheaper against the lists and
-    /// the GEMM in its own profile, and 6–20 % off whole `cosloop vgg16` runs in three alternations on a loaded host,
+    /// the GEMM in its own profile; whole `cosloop vgg16` runs on a loaded host faster in two of three alternations,
     /// 3 Dec 2026; ResNet-20's 64-channel layers, tried too, were no faster, and keep 32).
     /// </summary>
     private static int EventKBlock(int k) => k <= 16 ? 16 : k < 128 ? 32 : 64;
