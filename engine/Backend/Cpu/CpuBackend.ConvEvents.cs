@@ -427,10 +427,14 @@ public sealed unsafe partial class CpuBackend
 
     /// <summary>
     /// The event lists of the sparse samples of one convolution (pooled arrays, returned by Dispose). Row q = j·P + p is
-    /// output position p of sparse sample j; its entries for channel block cb are Entries[Start[q·S + cb] .. Start[q·S + cb + 1]],
-    /// S = CB + 1, each the offset of a tap (c, r, s) with a non-zero input in a packed weight block, ((c·R + r)·S + s) · kb,
-    /// plus, for a sample whose non-zeros take several values, the index of the input's value in its low two bits (kb is
-    /// a multiple of 16, so they are free): one list for all values, whose entries find their value in a table of four.
+    /// output position p of sparse sample j; its entries for channel block cb are Entries[Start[i] .. Start[i + 1]],
+    /// i = j·(CB·P + 1) + cb·P + p, each the offset of a tap (c, r, s) with a non-zero input in a packed weight block,
+    /// ((c·R + r)·S + s) · kb, plus, for a sample whose non-zeros take several values, the index of the input's value in
+    /// its low two bits (kb is a multiple of 16, so they are free): one list for all values, whose entries find their
+    /// value in a table of four. A sample's lists go channel block by channel block, its positions in order inside each,
+    /// so that the gather, which walks one channel block over a run of positions at a time, reads them front to back
+    /// (in position-major order it read a segment and skipped the other blocks' segments, and the hardware prefetcher
+    /// did not follow: each segment began with a miss to memory).
     /// </summary>
     private sealed class EventLists : IDisposable
     {
@@ -449,13 +453,13 @@ public sealed unsafe partial class CpuBackend
         public static EventLists Build(CpuBackend cpu, float[] xd, Conv2dGeometry g, int[] samples, float[] levels, int[] levelCount, int[] nonZero)
         {
             int positions = g.OutH * g.OutW, kb = EventKBlock(g.K), cb = EventCBlock(kb), cBlocks = (g.C + cb - 1) / cb, rs = g.R * g.S;
-            int inSize = g.C * g.H * g.W, stride = cBlocks + 1;
+            int inSize = g.C * g.H * g.W, sampleStarts = cBlocks * positions + 1;
             // each non-zero input feeds at most R·S positions: a sample's entries fit nnz·R·S (+ 16 for the last full-vector store)
             var bases = new long[samples.Length + 1];
             for (int j = 0; j < samples.Length; j++) bases[j + 1] = bases[j] + (long)nonZero[samples[j]] * rs + 16;
             if (bases[^1] > Array.MaxLength) throw new InvalidOperationException($"Event lists of {bases[^1]} entries exceed an array; the convolution {g} is too large for the event path.");
             var entries = ArrayPool<int>.Shared.Rent((int)bases[^1]);
-            var start = ArrayPool<int>.Shared.Rent(samples.Length * positions * stride);
+            var start = ArrayPool<int>.Shared.Rent(samples.Length * sampleStarts);
             var values = new float[samples.Length * MaxEventLevels];
             var valueCount = new int[samples.Length];
             for (int j = 0; j < samples.Length; j++)
@@ -464,7 +468,7 @@ public sealed unsafe partial class CpuBackend
                 levels.AsSpan(samples[j] * MaxEventLevels, valueCount[j]).CopyTo(values.AsSpan(j * MaxEventLevels));
             }
             cpu.ForEach(samples.Length, j => ListSample(xd, samples[j] * inSize, g, kb, cb, values.AsSpan(j * MaxEventLevels, valueCount[j]),
-                entries, (int)bases[j], start, j * positions * stride));
+                entries, (int)bases[j], start, j * sampleStarts));
             return new EventLists(samples, values, valueCount, start, entries, positions, cBlocks, kb);
         }
 
@@ -475,8 +479,8 @@ public sealed unsafe partial class CpuBackend
         }
 
         /// <summary>
-        /// One sample's lists: the rows' bit masks of its non-zero inputs (and of their values' indices), then per position
-        /// and 16 channels one compression per tap. A sample with no non-zero input gets empty lists.
+        /// One sample's lists: the rows' bit masks of its non-zero inputs (and of their values' indices), then per channel
+        /// block, position and 16 channels one compression per tap. A sample with no non-zero input gets empty lists.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static unsafe void ListSample(float[] xd, int xOffset, Conv2dGeometry g, int kb, int cb, ReadOnlySpan<float> values,
@@ -497,15 +501,15 @@ public sealed unsafe partial class CpuBackend
             fixed (ulong* rowMasks = rowMaskArray)
             {
                 int* e = pe + entryBase, st = ps + startBase;
-                for (int i = 0; i < g.OutH; i++)
+                for (int c0 = 0; c0 < g.C; c0 += cb)
                 {
-                    int r0 = i * g.StrideH;   // the kernel's rows are r0 … r0 + R − 1 of the padded plane
-                    for (int j = 0; j < g.OutW; j++)
+                    int c1 = Math.Min(g.C, c0 + cb);
+                    for (int i = 0; i < g.OutH; i++)
                     {
-                        int shift = j * g.StrideW;
-                        for (int c0 = 0; c0 < g.C; c0 += cb)
+                        int r0 = i * g.StrideH;   // the kernel's rows are r0 … r0 + R − 1 of the padded plane
+                        for (int j = 0; j < g.OutW; j++)
                         {
-                            int c1 = Math.Min(g.C, c0 + cb);
+                            int shift = j * g.StrideW;
                             *st++ = (int)(e - pe);
                             if (values.Length == 0) continue;
                             ulong* rm = rowMasks + r0 * cp + c0;
@@ -532,9 +536,9 @@ public sealed unsafe partial class CpuBackend
                                 }
                             }
                         }
-                        *st++ = (int)(e - pe);
                     }
                 }
+                *st = (int)(e - pe);
             }
         }
 
@@ -550,7 +554,7 @@ public sealed unsafe partial class CpuBackend
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private unsafe void GatherBlock<TWidth>(float* packed, int b, int q0, int q1, float[]? bd, float[] yd, Conv2dGeometry g) where TWidth : struct, IEventWidth
         {
-            int kb = KBlock, positions = _positions, stride = _cBlocks + 1, taps = g.C * g.R * g.S, k0 = b * kb, kn = Math.Min(kb, g.K - k0);
+            int kb = KBlock, positions = _positions, sampleStarts = _cBlocks * positions + 1, taps = g.C * g.R * g.S, k0 = b * kb, kn = Math.Min(kb, g.K - k0);
             var sums = ThreadBuffer(ref _eventSums, (q1 - q0) * kb + 16);   // pinned: aligned below
             fixed (float* py = yd, pb = bd, pSums0 = sums, pValues = _values)
             fixed (int* ps = _start, pe = _entries)
@@ -563,7 +567,7 @@ public sealed unsafe partial class CpuBackend
                     for (int j = q0 / positions, q = q0; q < q1; j++)
                     {
                         int run = Math.Min(positions, q1 - j * positions) - (q - j * positions);
-                        var lists = new GatherRun(ps + q * stride + cBlock, stride, pe, wb, pValues + j * MaxEventLevels);
+                        var lists = new GatherRun(ps + j * sampleStarts + cBlock * positions + (q - j * positions), 1, pe, wb, pValues + j * MaxEventLevels);
                         if (TWidth.Vectors == 4)
                         {
                             if (_valueCount[j] > 1) GatherPositionsWide<IndexedValues>(lists, run, sum, cBlock == 0);
