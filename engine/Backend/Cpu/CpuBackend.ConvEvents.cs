@@ -18,12 +18,12 @@ namespace SpikeEngine.Backend.Cpu;
 //    channels at a time and per tap (r, s), the channels whose input under the tap is non-zero are one 16-bit mask (a
 //    test of the shifted row masks of the 16 channels), and a vector compression of the taps' weight offsets (with the
 //    level index in their two low bits) by it stores their list entries: no branch per event. A position's entries
-//    are cut into channel blocks. (Until 3 Dec 2026 evening each level had its own lists: its own listing pass over
+//    are cut into channel blocks, and a sample's lists are stored block by block (positions in order inside each), the
+//    order in which the gather reads them. (Until 3 Dec 2026 evening each level had its own lists: its own listing pass over
 //    every channel and its own list segments, about twice the fixed cost of a spike sample's at four levels.)
 // 2. Gather. The weights are packed in blocks of 32 output channels ([block][tap][32], cache-line aligned; 16 when
 //    K ≤ 16, 64 when K ≥ 128) and a work item takes one block and a range of positions. It walks the channel blocks
-//    (128 channels' taps; 64 for 64-channel blocks)
-//    and, per position, adds the weight rows of its listed taps times their level into registers (four independent
+//    (128 channels' taps; 64 for 64-channel blocks) and, per position, adds the weight rows of its listed taps times their level into registers (four independent
 //    FMA chains, each product a_l · w rounded as the dense kernel rounds it; a spike sample's level in a register, a
 //    several-level sample's looked up per entry), the running
 //    sums of the range kept in a scratch between channel blocks. The weights of a block are read from L1/L2 by every
