@@ -166,7 +166,8 @@ public sealed unsafe partial class CpuBackend
         _gatherSamples += sparseSamples.Length;
         _tableSamples += tableSamples.Length;
         // one table per spike value (in a network, one per layer: its IF neurons' θ)
-        var tablesByValue = tableSamples.Select(n => levels[n * MaxEventLevels]).Distinct().ToDictionary(a => a, a => BuildSpikeTable(wd, g, a));
+        var tableValues = tableSamples.Select(n => levels[n * MaxEventLevels]).Distinct().ToArray();
+        var tablesAt = (nint)BuildSpikeTables(wd, g, tableValues);
 
         using var lists = EventLists.Build(this, xd, g, sparseSamples, levels, levelCount, nonZero);
         int kb = lists.KBlock, kBlocks = (g.K + kb - 1) / kb, taps = g.C * g.R * g.S;
@@ -222,7 +223,7 @@ public sealed unsafe partial class CpuBackend
                 {
                     int n = tableSamples[item];
                     float a = levels[n * MaxEventLevels];
-                    TableSample(xd, n * inSize, a, g, tablesByValue[a], bd, yd, n * outSize);
+                    TableSample(xd, n * inSize, a, g, (float*)tablesAt + (long)Array.IndexOf(tableValues, a) * SpikeTableFloats(g), bd, yd, n * outSize);
                     return;
                 }
                 item -= tableItems;
@@ -233,7 +234,6 @@ public sealed unsafe partial class CpuBackend
         }
         finally
         {
-            foreach (var t in tablesByValue.Values) ArrayPool<float>.Shared.Return(t);
             if (densePacked is not null) ArrayPool<float>.Shared.Return(densePacked);
             if (wt is not null) ArrayPool<float>.Shared.Return(wt);
         }

@@ -11,13 +11,14 @@ namespace SpikeEngine.Backend.Cpu;
 // multiply-adds they save (16 channels × 9 taps per position, 15 % of them set, leave ~22 events to list and add).
 // Spikes are bits. For each tap (r, s) and eight input channels, the 256 patterns those eight inputs can show have 256
 // partial sums Σ a·w[k, c, r, s] over the set channels (a vector per 16 output channels), tabulated once per call
-// (288 KB for 16 channels in and out: read from L2). An output position then adds one table row per tap and eight
-// channels: C·R·S/8 vector additions per 16 output channels instead of the dense C·R·S multiply-adds, whatever the
-// firing rate. (Four channels per row, 16 patterns, kept the table in L1 but made twice the additions and index
-// computations: no faster than the dense kernel.) A sample's spikes first become per-pixel channel masks, already
-// scaled to table-row offsets (FillChannelMasks), so a row is one load and one addition away. Same products as the
-// dense path (a·w, each entering its sum in an FMA), summed in another order. Each output row's channels-last sums are
-// transposed into y while in L1, as the scatter form transposes its scratch.
+// (288 KB for 16 channels in and out: read from L2, each 64-byte row one cache line, the tables being aligned to
+// lines). An output position then adds one table row per tap and eight channels: C·R·S/8 vector additions per 16 output
+// channels instead of the dense C·R·S multiply-adds, whatever the firing rate. (Four channels per row, 16 patterns,
+// kept the table in L1 but made twice the additions and index computations: no faster than the dense kernel.) A
+// sample's spikes first become per-pixel channel masks, already scaled to table-row offsets (FillChannelMasks), so a
+// row is one load and one addition away. Same products as the dense path (a·w, each entering its sum in an FMA), summed
+// in another order. Each output row's channels-last sums are transposed into y while in L1, as the scatter form
+// transposes its scratch.
 public sealed partial class CpuBackend
 {
     /// <summary>
@@ -26,9 +27,12 @@ public sealed partial class CpuBackend
     /// <see cref="TableAddNs"/> per tap, eight input channels and 16 output channels (a table row added) and
     /// <see cref="TableOutputNs"/> per output (sum stored, transposed into y), and the call's tables (1 a row) shared by
     /// its N samples. Fitted on the 2-core AMD EPYC Zen 4 (single-thread wall time per sample) and scaled to the model's
-    /// dense unit as the event terms are (×0.57). Tables over <see cref="TableMaxBytes"/> are not used: their rows come
-    /// from beyond L2 (ResNet-20's 16→32 stride-2 layer, 576 KB: twice the time per row of its 16-channel layers, and
-    /// slower than events; its 32-channel layers, 1.2 MB: as slow as the dense kernel).
+    /// dense unit as the event terms are (×0.57); <see cref="TableAddNs"/> refitted (0.77 → 0.44) once the rows were
+    /// aligned to cache lines: `bench -- sparsepaths resnet20 0.15 5`, 16-channel 32×32 layer, tables 7.4–8.3 → 5.4 ms
+    /// (two alternations of both builds, 3 Dec 2026). Tables over <see cref="TableMaxBytes"/> are not used: their rows
+    /// come from further out (ResNet-20's 16→32 stride-2 layer, 576 KB: aligned, ~1.5× the time per row of its
+    /// 16-channel layers and no faster than events, 3.8–4.5 against 4.1–4.6 ms; its 32-channel layers, 1.2 MB: slower
+    /// than events, 6.1–6.5 against 5.7).
     /// </summary>
     private static double TableSampleNs(Conv2dGeometry g)
     {
@@ -38,7 +42,7 @@ public sealed partial class CpuBackend
         return (double)g.C * g.H * g.W * TableInputNs + positions * (rows * TableAddNs + g.K * TableOutputNs) + rows * 256 * 1.0 / g.N;
     }
 
-    private const double TableInputNs = 0.17, TableAddNs = 0.77, TableOutputNs = 0.18;
+    private const double TableInputNs = 0.17, TableAddNs = 0.44, TableOutputNs = 0.18;
     private const int TableMaxBytes = 320 << 10;
 
     /// <summary>Floats of one pattern's table in one weight block: two halves of 8 channels, 256 rows of 16.</summary>
@@ -50,27 +54,45 @@ public sealed partial class CpuBackend
 
     [ThreadStatic] private static float[]? _tableOut;
 
+    /// <summary>Floats of one spike value's table: <see cref="TableFloats"/> per pattern and weight block.</summary>
+    private static long SpikeTableFloats(Conv2dGeometry g) => (long)(g.K + 15) / 16 * ((g.C + 15) / 16 * g.R * g.S) * TableFloats;
+
+    [ThreadStatic] private static float[]? _spikeTables;
+
+    /// <summary>
+    /// The tables of one call, one per spike value in <paramref name="values"/> (<see cref="SpikeTableFloats"/> apart), in
+    /// the calling thread's buffer, aligned to cache lines (valid until its next call; null when there are none). Aligned,
+    /// a table row (16 floats) is one cache line; at the 16-byte alignment of a pooled array every row read from L2 took two
+    /// (`cosloop resnet20` alternating both run by run in one process, 3 Dec 2026: best 55.0–55.4 against 61.8–65.8 ms).
+    /// </summary>
+    private static unsafe float* BuildSpikeTables(float[] wd, Conv2dGeometry g, float[] values)
+    {
+        if (values.Length == 0) return null;
+        long floats = SpikeTableFloats(g);
+        float* tables = AlignedThreadBuffer(ref _spikeTables, values.Length * floats, "The spike tables of the event path");
+        for (int i = 0; i < values.Length; i++) BuildSpikeTable(wd, g, values[i], tables + i * floats);
+        return tables;
+    }
+
     /// <summary>
     /// The table of one call for spike value <paramref name="a"/>: table[((b·U + u)·2 + h)·4096 + m·16 + k] is the sum
     /// of a·w[16b + k, 16c + 8h + i, r, s] over the bits i of pattern m, for pattern u = c·R·S + r·S + s (16 input
     /// channels c at tap (r, s)), U patterns, weight block b. Built pattern by pattern: m's entry is the entry of m without its
     /// highest bit plus that bit's product (an FMA), so entries with one bit are the rounded products, as the dense
-    /// kernels' first multiply-adds into zero are. A pooled array (288 KB for 16 → 16 channels, every call): the caller
-    /// returns it.
+    /// kernels' first multiply-adds into zero are. (288 KB for 16 → 16 channels, every call.)
     /// </summary>
-    private static float[] BuildSpikeTable(float[] wd, Conv2dGeometry g, float a)
+    private static unsafe void BuildSpikeTable(float[] wd, Conv2dGeometry g, float a, float* table)
     {
         int rs = g.R * g.S, taps = g.C * rs, kv = (g.K + 15) / 16 * 16, kBlocks = kv / 16, patterns = (g.C + 15) / 16 * rs;
         var wt = ArrayPool<float>.Shared.Rent(taps * kv);   // wt[(c·R·S + t)·kv + k]: one tap's output channels side by side
         TransposeWeights(wd, g.K, taps, wt, kv);
-        var table = ArrayPool<float>.Shared.Rent(kBlocks * patterns * TableFloats);
         var scale = Vector512.Create(a);
         for (int b = 0; b < kBlocks; b++)
             for (int u = 0; u < patterns; u++)
                 for (int h = 0; h < 2; h++)
                 {
                     int c16 = u / rs, t = u % rs;
-                    var entries = table.AsSpan(((b * patterns + u) * 2 + h) * 4096, 4096);
+                    var entries = new Span<float>(table + ((long)(b * patterns + u) * 2 + h) * 4096, 4096);
                     Vector512<float>.Zero.CopyTo(entries);
                     for (int m = 1; m < 256; m++)
                     {
@@ -81,17 +103,16 @@ public sealed partial class CpuBackend
                     }
                 }
         ArrayPool<float>.Shared.Return(wt);
-        return table;
     }
 
     [ThreadStatic] private static uint[]? _channelMasks;
 
     /// <summary>
     /// One spike sample by the table form: y[n] (+ bias) from its channel masks (<see cref="FillChannelMasks"/>) and
-    /// the table of its spike value a (<see cref="BuildSpikeTable"/>).
+    /// the table of its spike value a (<see cref="BuildSpikeTables"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void TableSample(float[] xd, int xOffset, float value, Conv2dGeometry g, float[] table, float[]? bd, float[] yd, int yOffset)
+    private static unsafe void TableSample(float[] xd, int xOffset, float value, Conv2dGeometry g, float* table, float[]? bd, float[] yd, int yOffset)
     {
         int rs = g.R * g.S, kv = (g.K + 15) / 16 * 16, kBlocks = kv / 16, patterns = (g.C + 15) / 16 * rs, positions = g.OutH * g.OutW;
         int hp = g.H + 2 * g.PadH, wp = g.W + 2 * g.PadW;
@@ -101,7 +122,7 @@ public sealed partial class CpuBackend
         var patternAt = stackalloc int[patterns];
         for (int u = 0; u < patterns; u++) patternAt[u] = (u / rs * hp + u % rs / g.S) * wp + u % g.S;
         fixed (uint* pm = masks)
-        fixed (float* pt = table, ps = sums, py = yd, pb = bd)
+        fixed (float* ps = sums, py = yd, pb = bd)
         {
             for (int i = 0; i < g.OutH; i++)
             {
@@ -110,7 +131,7 @@ public sealed partial class CpuBackend
                 {
                     uint* at = pm + i * g.StrideH * wp + j * g.StrideW;
                     // per 16 output channels one table row per pattern and eight channels, four independent sums
-                    float* rows = pt;
+                    float* rows = table;
                     for (int b = 0; b < kBlocks; b++, sum += 16)
                     {
                         Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
