@@ -19,14 +19,14 @@ namespace SpikeEngine.Backend.Cpu;
 //    test of the shifted row masks of the 16 channels), and a vector compression of the taps' weight offsets (with the
 //    level index in their two low bits) by it stores their list entries: no branch per event. A position's entries
 //    are cut into channel blocks, and a sample's lists are stored block by block (positions in order inside each), the
-//    order in which the gather reads them. (Until 3 Dec 2026 evening each level had its own lists: its own listing pass over
-//    every channel and its own list segments, about twice the fixed cost of a spike sample's at four levels.)
+//    order in which the gather reads them. (Until 3 Dec 2026 evening each level had its own lists: its own listing pass
+//    over every channel and its own list segments, about twice the fixed cost of a spike sample's at four levels.)
 // 2. Gather. The weights are packed in blocks of 32 output channels ([block][tap][32], cache-line aligned; 16 when
 //    K ≤ 16, 64 when K ≥ 128) and a work item takes one block and a range of positions. It walks the channel blocks
-//    (128 channels' taps; 64 for 64-channel blocks) and, per position, adds the weight rows of its listed taps times their level into registers (four independent
-//    FMA chains, each product a_l · w rounded as the dense kernel rounds it; a spike sample's level in a register, a
-//    several-level sample's looked up per entry), the running
-//    sums of the range kept in a scratch between channel blocks. The weights of a block are read from L1/L2 by every
+//    (128 channels' taps; 64 for 64-channel blocks) and, per position, adds the weight rows of its listed taps times
+//    their level into registers (four independent FMA chains, each product a_l · w rounded as the dense kernel rounds
+//    it; a spike sample's level in a register, a several-level sample's looked up per entry), the running sums of the
+//    range kept in a scratch between channel blocks. The weights of a block are read from L1/L2 by every
 //    position of the range, not from memory per event: an earlier scatter form (each event adding its weights to
 //    every output it feeds) read a 512-channel layer's 18 KB of weights per event from L3 and was bandwidth-bound.
 // Samples whose non-zero inputs take more values (pooled QCFS outputs, analog inputs) take the scatter form instead
@@ -168,6 +168,7 @@ public sealed unsafe partial class CpuBackend
         // one table per spike value (in a network, one per layer: its IF neurons' θ)
         var tableValues = tableSamples.Select(n => levels[n * MaxEventLevels]).Distinct().ToArray();
         var tablesAt = (nint)BuildSpikeTables(wd, g, tableValues);
+        long tableFloats = SpikeTableFloats(g);
 
         using var lists = EventLists.Build(this, xd, g, sparseSamples, levels, levelCount, nonZero);
         int kb = lists.KBlock, kBlocks = (g.K + kb - 1) / kb, taps = g.C * g.R * g.S;
@@ -223,7 +224,7 @@ public sealed unsafe partial class CpuBackend
                 {
                     int n = tableSamples[item];
                     float a = levels[n * MaxEventLevels];
-                    TableSample(xd, n * inSize, a, g, (float*)tablesAt + (long)Array.IndexOf(tableValues, a) * SpikeTableFloats(g), bd, yd, n * outSize);
+                    TableSample(xd, n * inSize, a, g, (float*)tablesAt + Array.IndexOf(tableValues, a) * tableFloats, bd, yd, n * outSize);
                     return;
                 }
                 item -= tableItems;
